@@ -1,0 +1,33 @@
+"""keras_dcgan: DCGAN (Radford et al., 2015) the Keras composite-model way.
+
+The public names below are imported on first use, so `import keras_dcgan`
+(and the `keras-dcgan` command's start-up) does not load TensorFlow early.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "ConfigError": "keras_dcgan.config",
+    "DCGANConfig": "keras_dcgan.config",
+    "DCGAN": "keras_dcgan.composite",
+    "build_discriminator": "keras_dcgan.models",
+    "build_generator": "keras_dcgan.models",
+    "DataError": "keras_dcgan.data",
+    "load_images": "keras_dcgan.data",
+    "train": "keras_dcgan.training",
+    "load_generator": "keras_dcgan.runs",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'keras_dcgan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + __all__)

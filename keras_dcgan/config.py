@@ -1,0 +1,175 @@
+"""The one configuration object behind models, training and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Optional
+
+IMAGE_SIZES = (28, 32, 64, 128)
+FROZEN_BN_STATS = ("batch", "moving")
+
+# Fields that decide the shape of the networks: a run can only be resumed
+# (or a checkpoint restored) with the same values.
+ARCHITECTURE_FIELDS = (
+    "image_size",
+    "channels",
+    "latent_dim",
+    "generator_width",
+    "discriminator_width",
+    "dropout",
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message says how to fix it."""
+
+
+@dataclasses.dataclass
+class DCGANConfig:
+    """Hyperparameters of a DCGAN run.
+
+    Defaults follow Radford et al. (2015): latent size 100, widths 64,
+    Adam(2e-4, beta_1=0.5), batch 128.
+
+    Attributes:
+        image_size: Side of the square images: 28, 32, 64 or 128.
+        channels: 1 (grayscale) or 3 (RGB).
+        latent_dim: Size of the noise vector z ("nz" in the paper's code).
+        generator_width: Channels of the generator's last hidden layer
+            ("ngf"); earlier layers double it.
+        discriminator_width: Channels of the discriminator's first layer
+            ("ndf"); later layers double it.
+        dropout: Dropout rate before the discriminator's classifier (0: none).
+        learning_rate: Adam learning rate of both networks.
+        beta_1: Adam beta_1 of both networks.
+        label_smoothing: One-sided label smoothing: the discriminator's target
+            for real images is `1 - label_smoothing`; fakes stay at 0.
+        frozen_bn_stats: What the discriminator's BatchNorm uses while the
+            generator trains through it: "batch" (batch statistics, as the
+            PyTorch reference) or "moving" (moving averages, Keras' default
+            for a frozen layer). See README, "The frozen discriminator".
+        batch_size: Images per training step.
+        epochs: Passes over the data (ignored when `steps` is set).
+        steps: Total training steps; overrides `epochs` when set.
+        seed: Seed of weights, noise and data order (None: random).
+        checkpoint_every: Steps between checkpoints (0: at each epoch's end).
+        max_checkpoints: Checkpoints kept on disk.
+        log_every: Steps between rows of `history.csv`.
+        num_samples: Images in the sample grid written after each epoch.
+    """
+
+    image_size: int = 64
+    channels: int = 3
+    latent_dim: int = 100
+    generator_width: int = 64
+    discriminator_width: int = 64
+    dropout: float = 0.0
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    label_smoothing: float = 0.0
+    frozen_bn_stats: str = "batch"
+    batch_size: int = 128
+    epochs: int = 5
+    steps: Optional[int] = None
+    seed: Optional[int] = 0
+    checkpoint_every: int = 0
+    max_checkpoints: int = 3
+    log_every: int = 1
+    num_samples: int = 64
+
+    def __post_init__(self):
+        self.validate()
+
+    def validate(self) -> None:
+        """Raises `ConfigError` naming the first invalid field and the fix."""
+        if self.image_size not in IMAGE_SIZES:
+            raise ConfigError(
+                f"image_size={self.image_size} is not supported; use one of "
+                f"{', '.join(map(str, IMAGE_SIZES))} (--image-size)."
+            )
+        if self.channels not in (1, 3):
+            raise ConfigError(
+                f"channels={self.channels} is not supported; use 1 for "
+                "grayscale or 3 for RGB (--channels)."
+            )
+        if self.frozen_bn_stats not in FROZEN_BN_STATS:
+            raise ConfigError(
+                f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "
+                f"use one of {FROZEN_BN_STATS} (--frozen-bn-stats)."
+            )
+        positive = ("latent_dim", "generator_width", "discriminator_width",
+                    "batch_size", "epochs", "max_checkpoints", "log_every",
+                    "num_samples")
+        for name in positive:
+            _check_int(name, getattr(self, name), minimum=1)
+        if self.steps is not None:
+            _check_int("steps", self.steps, minimum=1)
+        _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        if self.seed is not None:
+            _check_int("seed", self.seed, minimum=0)
+        _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        _check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        _check_range("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
+        if not (_is_number(self.learning_rate) and self.learning_rate > 0
+                and self.learning_rate < float("inf")):
+            raise ConfigError(
+                f"learning_rate={self.learning_rate!r} must be a positive "
+                "finite number, e.g. 2e-4 (--learning-rate)."
+            )
+
+    def architecture(self) -> dict:
+        """The fields that fix the networks' shapes, as a dict."""
+        return {name: getattr(self, name) for name in ARCHITECTURE_FIELDS}
+
+    def to_json(self, path: str) -> None:
+        """Writes the config as JSON (atomically: temp file, then rename)."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
+            f.write("\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_json(cls, path: str) -> "DCGANConfig":
+        """Reads a config written by `to_json`; unknown keys are an error."""
+        with open(path) as f:
+            values = json.load(f)
+        return cls.from_dict(values, source=path)
+
+    @classmethod
+    def from_dict(cls, values: dict, source: str = "config") -> "DCGANConfig":
+        """Builds a config from a dict, refusing unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"{source} has unknown keys {unknown}; known keys are "
+                f"{sorted(names)}."
+            )
+        return cls(**values)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        flag = "--" + name.replace("_", "-")
+        raise ConfigError(
+            f"{name}={value!r} must be an integer >= {minimum} ({flag})."
+        )
+
+
+def _check_range(name, value, low, high, high_open=False) -> None:
+    ok = _is_number(value) and low <= value and (
+        value < high if high_open else value <= high)
+    if not ok:
+        flag = "--" + name.replace("_", "-")
+        bracket = ")" if high_open else "]"
+        raise ConfigError(
+            f"{name}={value!r} must be a number in [{low}, {high}{bracket} "
+            f"({flag})."
+        )

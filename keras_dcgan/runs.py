@@ -1,0 +1,146 @@
+"""The run directory: what a training run writes, and how it is reopened.
+
+    RUN/config.json          the DCGANConfig of the run
+    RUN/history.csv          losses, D(x) and D(G(z)) by step
+    RUN/samples/epoch_XXXX.png  grids from one fixed noise batch
+    RUN/losses.png, RUN/progress.gif
+    RUN/checkpoints/         tf.train.Checkpoint files (latest few)
+    RUN/generator.keras, RUN/discriminator.keras  written at the end
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import shutil
+
+import keras
+
+from keras_dcgan.config import ConfigError, DCGANConfig
+
+CONFIG = "config.json"
+HISTORY = "history.csv"
+SAMPLES = "samples"
+CHECKPOINTS = "checkpoints"
+LOSSES = "losses.png"
+PROGRESS = "progress.gif"
+GENERATOR = "generator.keras"
+DISCRIMINATOR = "discriminator.keras"
+RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
+             GENERATOR, DISCRIMINATOR)
+
+
+class RunError(ValueError):
+    """The run directory cannot be used as asked; the message says why."""
+
+
+def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
+                    overwrite: bool = False) -> DCGANConfig:
+    """Checks and sets up the output directory of a training run.
+
+    A new run needs an empty (or missing) directory. `resume` reopens a run
+    and refuses a config whose architecture differs from the saved one.
+    `overwrite` deletes a previous run's files, and only those: a non-empty
+    directory that is not a run is never touched.
+
+    Args:
+        path: The run directory.
+        config: The run's config; a None seed is replaced by a random one.
+        resume: Continue the run saved in `path`.
+        overwrite: Replace the run saved in `path`.
+
+    Returns:
+        The config to train with (the saved one's architecture on resume).
+
+    Raises:
+        RunError: The directory's contents and the flags do not agree.
+        ConfigError: `resume` with a different architecture.
+    """
+    if resume and overwrite:
+        raise RunError("Pass --resume or --overwrite, not both.")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunError(f"--output-dir {path} is a file; name a directory.")
+    existing = os.listdir(path) if os.path.isdir(path) else []
+    is_run = CONFIG in existing
+    if resume:
+        if not is_run:
+            raise RunError(f"--resume: {path} holds no run ({CONFIG} is "
+                           "missing); start a new run without --resume.")
+        saved = DCGANConfig.from_json(os.path.join(path, CONFIG))
+        check_same_architecture(saved, config)
+        return config
+    if existing and not overwrite:
+        raise RunError(
+            f"--output-dir {path} is not empty. Pass --resume to continue "
+            "the run in it, --overwrite to replace it, or choose another "
+            "directory.")
+    if existing and not is_run:
+        raise RunError(
+            f"--overwrite: {path} is not a keras_dcgan run (no {CONFIG}); "
+            "its files are left alone. Choose another --output-dir.")
+    for name in RUN_FILES:
+        target = os.path.join(path, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            os.remove(target)
+    os.makedirs(os.path.join(path, SAMPLES), exist_ok=True)
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=random.randrange(2**31))
+    config.to_json(os.path.join(path, CONFIG))
+    return config
+
+
+def check_same_architecture(saved: DCGANConfig, new: DCGANConfig) -> None:
+    """Raises `ConfigError` listing every architecture field that differs."""
+    old_arch, new_arch = saved.architecture(), new.architecture()
+    diffs = [f"{k}: run has {old_arch[k]!r}, asked {new_arch[k]!r}"
+             for k in old_arch if old_arch[k] != new_arch[k]]
+    if diffs:
+        raise ConfigError(
+            "Cannot resume with a different architecture (" +
+            "; ".join(diffs) + "). Drop those flags to keep the run's "
+            "values, or start a new run in another --output-dir.")
+
+
+def load_run_config(run_dir: str) -> DCGANConfig:
+    """The `DCGANConfig` saved in a run directory."""
+    path = os.path.join(run_dir, CONFIG)
+    if not os.path.isfile(path):
+        raise RunError(f"{run_dir} is not a keras_dcgan run ({CONFIG} is "
+                       "missing).")
+    return DCGANConfig.from_json(path)
+
+
+def save_model(model: keras.Model, path: str) -> None:
+    """Saves a `.keras` file atomically: a crash never leaves half a file."""
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".tmp-{name}")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def load_generator(run_dir: str) -> keras.Model:
+    """The generator of a run: its `generator.keras`, else its checkpoint.
+
+    Models are loaded with `safe_mode=True`: a file that would run code
+    when loaded is refused.
+    """
+    path = os.path.join(run_dir, GENERATOR)
+    if os.path.isfile(path):
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    from keras_dcgan.training import restore_models
+
+    return restore_models(run_dir)[0]
+
+
+def latest_checkpoint(run_dir: str):
+    """Path prefix of the newest checkpoint of a run, or None."""
+    import tensorflow as tf
+
+    return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINTS))
+
+
+__all__ = ["ConfigError", "RunError", "prepare_run_dir", "load_run_config",
+           "load_generator", "save_model", "check_same_architecture"]

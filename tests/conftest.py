@@ -1,0 +1,39 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from keras_dcgan.config import DCGANConfig  # noqa: E402
+
+TINY = dict(image_size=28, channels=1, latent_dim=8, generator_width=8,
+            discriminator_width=8, batch_size=16, num_samples=16)
+
+
+@pytest.fixture
+def tiny_config():
+    """A model small enough to train in seconds."""
+    return DCGANConfig(**TINY)
+
+
+def make_images(n=64, size=28, channels=None, seed=0):
+    """Blobs on a dark background, uint8 [n, size, size(, channels)]."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    images = []
+    for _ in range(n):
+        cy, cx = rng.uniform(size * 0.3, size * 0.7, 2)
+        r = rng.uniform(size * 0.15, size * 0.3)
+        images.append(255 * ((yy - cy) ** 2 + (xx - cx) ** 2 < r * r))
+    x = np.asarray(images, np.uint8)
+    if channels:
+        x = np.repeat(x[..., None], channels, axis=-1)
+    return x
+
+
+@pytest.fixture
+def npz_file(tmp_path):
+    path = tmp_path / "blobs.npz"
+    np.savez(path, x=make_images(64))
+    return str(path)

@@ -1,0 +1,114 @@
+"""The frozen-discriminator pattern: who learns in which step."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_dcgan.composite import DCGAN
+from keras_dcgan.models import build_discriminator, build_generator
+
+
+def snapshot(variables):
+    return {v.path: keras.ops.convert_to_numpy(v).copy() for v in variables}
+
+
+def changed(before, variables):
+    after = snapshot(variables)
+    return {name for name in before if not np.array_equal(before[name], after[name])}
+
+
+def real_batch(config, seed=0):
+    shape = (config.batch_size, config.image_size, config.image_size,
+             config.channels)
+    return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
+
+
+@pytest.fixture(params=["batch", "moving"])
+def gan(request, tiny_config):
+    keras.utils.set_random_seed(0)
+    config = dataclasses.replace(tiny_config, frozen_bn_stats=request.param)
+    return DCGAN(config)
+
+
+def trainable_names(model):
+    return {v.path for v in model.weights if "moving" not in v.path}
+
+
+def test_discriminator_step_moves_every_d_weight_and_no_g_weight(gan):
+    z, fakes = gan.make_fakes()
+    d_before = snapshot(gan.discriminator.weights)
+    g_before = snapshot(gan.generator.weights)
+    gan.discriminator_step(real_batch(gan.config), fakes)
+    assert trainable_names(gan.discriminator) <= changed(
+        d_before, gan.discriminator.weights)
+    assert not changed(g_before, gan.generator.weights)
+
+
+def test_generator_step_moves_g_and_keeps_d_weights_bit_identical(gan):
+    z, fakes = gan.make_fakes()
+    gan.discriminator_step(real_batch(gan.config), fakes)  # trace D first
+    for _ in range(3):  # and again after the combined model is traced
+        z, fakes = gan.make_fakes()
+        d_before = snapshot(gan.discriminator.weights)
+        g_before = snapshot(gan.generator.weights)
+        gan.generator_step(z)
+        d_changed = changed(d_before, gan.discriminator.weights)
+        assert not d_changed & trainable_names(gan.discriminator)
+        assert trainable_names(gan.generator) <= changed(
+            g_before, gan.generator.weights)
+        gan.discriminator_step(real_batch(gan.config, seed=1), fakes)
+
+
+def test_frozen_bn_statistics_follow_the_mode(gan):
+    """"batch": D judges fakes with batch statistics and its moving averages
+    update (as the PyTorch reference); "moving": inference-mode BatchNorm."""
+    gan.train_step(real_batch(gan.config))
+    z, _ = gan.make_fakes()
+    # G's forward as the combined step will run it (same z, batch statistics).
+    fakes = gan.generator(z, training=True)
+    moving = [v for v in gan.discriminator.weights if "moving" in v.path]
+    before = snapshot(moving)
+    gan.set_discriminator_frozen(False)
+    moving_stats = float(tf.reduce_mean(gan.discriminator(fakes, training=False)))
+    batch_stats = float(tf.reduce_mean(gan.discriminator(fakes, training=True)))
+    for variable in moving:  # undo the training-mode call's update
+        variable.assign(before[variable.path])
+    assert abs(batch_stats - moving_stats) > 1e-4
+    reported = gan.generator_step(z)["d_of_fake"]
+    expected = batch_stats if gan.config.frozen_bn_stats == "batch" else moving_stats
+    assert reported == pytest.approx(expected, abs=1e-5)
+    moved = changed(before, moving)
+    assert bool(moved) == (gan.config.frozen_bn_stats == "batch")
+
+
+def test_classic_recipe_leaves_d_frozen_forever(tiny_config):
+    """Why the toggle matters: compile D, freeze, compile the combined model
+    (the Keras 2 recipe) and D's own train_on_batch never changes it."""
+    generator = build_generator(tiny_config)
+    discriminator = build_discriminator(tiny_config)
+    discriminator.compile(optimizer="adam", loss="binary_crossentropy")
+    discriminator.trainable = False
+    combined = keras.Sequential([generator, discriminator])
+    combined.compile(optimizer="adam", loss="binary_crossentropy")
+    before = snapshot(discriminator.weights)
+    labels = np.ones((tiny_config.batch_size, 1), "float32")
+    discriminator.train_on_batch(real_batch(tiny_config), labels)
+    assert not changed(before, discriminator.weights)
+
+
+def test_one_sided_label_smoothing(tiny_config):
+    gan = DCGAN(dataclasses.replace(tiny_config, label_smoothing=0.1))
+    np.testing.assert_allclose(gan._real_labels, 0.9)
+    np.testing.assert_allclose(gan._fake_labels, 0.0)
+    np.testing.assert_allclose(gan._generator_labels, 1.0)
+
+
+def test_train_step_reports_finite_losses_and_probabilities(gan):
+    logs = gan.train_step(real_batch(gan.config))
+    assert set(logs) == {"d_loss_real", "d_loss_fake", "d_loss", "g_loss",
+                         "d_of_real", "d_of_fake"}
+    assert all(np.isfinite(v) for v in logs.values())
+    assert 0 <= logs["d_of_real"] <= 1 and 0 <= logs["d_of_fake"] <= 1
