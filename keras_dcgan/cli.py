@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(format="%(message)s")
+    logger.setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.WARNING)
     from keras_dcgan import config as config_lib, data, runs
 

@@ -95,6 +95,7 @@ class DCGAN:
             optimizer=_adam(config), loss=loss, jit_compile=jit,
             metrics=[MeanPrediction(name="mean_output")])
         self.combined.optimizer.build(self.combined.trainable_variables)
+        self.set_discriminator_frozen(False)  # as a user inspecting D expects
 
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         batch = config.batch_size

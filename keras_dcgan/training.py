@@ -181,15 +181,15 @@ class _Loop:
         self.callbacks.on_epoch_end(epoch, self.logs)
 
     def train_step(self, real, epoch) -> None:
-        step = int(self.state.step)
-        self.callbacks.on_train_batch_begin(step)
+        step, batch = int(self.state.step), int(self.state.epoch_step)
+        self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
         self.logs = self.gan.train_step(real)
         self.state.step.assign_add(1)
         self.state.epoch_step.assign_add(1)
         step += 1
         if step % self.config.log_every == 0 or step == self.total_steps:
             self.history.add(step, epoch, self.logs, time.time() - self.start)
-        self.callbacks.on_train_batch_end(step - 1, self.logs)
+        self.callbacks.on_train_batch_end(batch, self.logs)
         every = self.config.checkpoint_every
         if every and step % every == 0:
             self.save_checkpoint()
