@@ -48,7 +48,8 @@ def train_classifier(x, y, seed=0):
         keras.layers.Dropout(0.3),
         keras.layers.Dense(10, activation="softmax"),
     ])
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     history = model.fit(x, y, epochs=4, batch_size=128, validation_split=0.1,
                         verbose=0)
     return model, history.history["val_accuracy"][-1]
