@@ -36,10 +36,12 @@ CONFIG_FLAGS = {
     "--max-checkpoints": ("max_checkpoints", int, {}),
     "--log-every": ("log_every", int, {}),
     "--num-samples": ("num_samples", int, {}),
+    "--center-crop": ("center_crop", int, {}),
+    "--max-bad-fraction": ("max_bad_fraction", float, {}),
 }
 # Fields a resumed run may change; the rest come from its config.json.
 RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
-                    "log_every")
+                    "log_every", "max_bad_fraction")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +126,9 @@ def run_train(args) -> int:
     config = config_from_args(args)
     images = data.load_images(config.image_size, config.channels,
                               dataset=args.dataset, data=args.data,
-                              data_dir=args.data_dir)
+                              data_dir=args.data_dir,
+                              center_crop=config.center_crop,
+                              max_bad_fraction=config.max_bad_fraction)
     logger.info("Data: %s", images.description)
     if args.dry_run:
         return dry_run(config, images)

@@ -58,6 +58,11 @@ class DCGANConfig:
         max_checkpoints: Checkpoints kept on disk.
         log_every: Steps between rows of `history.csv`.
         num_samples: Images in the sample grid written after each epoch.
+        center_crop: Side in source pixels of the centered square kept
+            before resizing (None: the whole short side; 108 is the usual
+            CelebA face crop).
+        max_bad_fraction: Image folders: the largest share of unusable
+            files that is skipped (and reported) instead of refused.
     """
 
     image_size: int = 64
@@ -78,6 +83,8 @@ class DCGANConfig:
     max_checkpoints: int = 3
     log_every: int = 1
     num_samples: int = 64
+    center_crop: Optional[int] = None
+    max_bad_fraction: float = 0.1
 
     def __post_init__(self):
         self.validate()
@@ -107,6 +114,9 @@ class DCGANConfig:
         if self.steps is not None:
             _check_int("steps", self.steps, minimum=1)
         _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        if self.center_crop is not None:
+            _check_int("center_crop", self.center_crop, minimum=8)
+        _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=0)
         _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)

@@ -1,0 +1,110 @@
+"""What every data source shares: the error type, the loaded-images record,
+and the conversion of any image to the run's size, channels and range."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+logger = logging.getLogger(__name__)
+
+# Smaller sources carry too little to upscale into a DCGAN image.
+MIN_SOURCE_SIDE = 8
+# Decoded images are kept in memory when they take less than this share of
+# the machine's RAM (and less than the hard cap); else they are streamed.
+CACHE_RAM_SHARE = 0.4
+CACHE_MAX_BYTES = 16 * 2**30
+
+
+class DataError(ValueError):
+    """The data cannot be used; the message names the source and the fix."""
+
+
+@dataclasses.dataclass
+class ImageData:
+    """Images of one source, ready to batch.
+
+    Attributes:
+        dataset: Unbatched `tf.data.Dataset` of uint8 [size, size, channels].
+        num_images: How many images one epoch holds.
+        description: What was loaded, for logs.
+        skipped: Files left out, as {path: reason} (image folders only).
+    """
+
+    dataset: tf.data.Dataset
+    num_images: int
+    description: str
+    skipped: dict = dataclasses.field(default_factory=dict)
+
+
+def to_float(images: tf.Tensor) -> tf.Tensor:
+    """uint8 [0, 255] -> float32 [-1, 1]."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def to_uint8(images) -> np.ndarray:
+    """float [-1, 1] -> uint8 [0, 255] (values outside are clipped)."""
+    images = np.asarray(images, dtype=np.float32)
+    return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def resize_images(images: tf.Tensor, image_size: int, channels: int,
+                  center_crop: Optional[int] = None) -> tf.Tensor:
+    """uint8 [..., H, W, C] -> uint8 [..., size, size, channels].
+
+    Converts channels (gray, RGB, RGBA), crops a centered square (the whole
+    short side, or `center_crop` pixels of it: 108 is the usual CelebA face
+    crop) and resizes with antialiasing, so that shrinking averages pixels
+    instead of skipping them.
+    """
+    images = match_channels(images, channels)
+    height, width = tf.shape(images)[-3], tf.shape(images)[-2]
+    side = tf.minimum(height, width)
+    if center_crop:
+        side = tf.minimum(side, center_crop)
+    top, left = (height - side) // 2, (width - side) // 2
+    images = images[..., top:top + side, left:left + side, :]
+    resized = tf.image.resize(images, (image_size, image_size),
+                              method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
+
+
+def match_channels(images: tf.Tensor, channels: int) -> tf.Tensor:
+    """Gray, RGB or RGBA uint8 images -> `channels` (1 or 3)."""
+    have = images.shape[-1]
+    if have == 4:  # drop alpha
+        images, have = images[..., :3], 3
+    if have == channels:
+        return images
+    if channels == 3:
+        return tf.image.grayscale_to_rgb(images)
+    return tf.cast(tf.round(tf.image.rgb_to_grayscale(
+        tf.cast(images, tf.float32))), tf.uint8)
+
+
+def cache_budget_bytes() -> int:
+    """Bytes of decoded images this machine may keep in memory."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 * 2**30
+    return int(min(CACHE_MAX_BYTES, CACHE_RAM_SHARE * ram))
+
+
+def cached_if_it_fits(ds: tf.data.Dataset, count: int, image_size: int,
+                      channels: int, description: str) -> tf.data.Dataset:
+    """Caches decoded images in memory when they fit, and says so if not."""
+    needed = count * image_size * image_size * channels
+    budget = cache_budget_bytes()
+    if needed <= budget:
+        return ds.cache()
+    logger.warning(
+        "%s: %.1f GiB of decoded images exceed the %.1f GiB memory cache "
+        "budget; decoding them again every epoch.", description,
+        needed / 2**30, budget / 2**30)
+    return ds
