@@ -239,6 +239,12 @@ def run_tflite(path: str, z) -> np.ndarray:
     Returns:
         float32 images [N, H, W, C] in [-1, 1].
     """
-    interpreter = tf.lite.Interpreter(model_path=path)
+    import warnings
+
+    # TF warns that tf.lite.Interpreter moves to the ai_edge_litert package;
+    # it still works in TF 2.21 and that package is not a dependency.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=path)
     runner = interpreter.get_signature_runner()
     return runner(z=np.asarray(z, np.float32))["images_float"]
