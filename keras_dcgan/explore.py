@@ -227,15 +227,16 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
     fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(9, 1.4 * len(rows) + 2),
                              gridspec_kw={"width_ratios": [3, 1]},
                              squeeze=False)
-    for (members, mean, sign), (left, right) in zip(rows, axes):
+    for i, ((members, mean, sign), (left, right)) in enumerate(zip(rows,
+                                                                   axes)):
         _show(left, image_grid(members, columns=len(members)),
-              f"{sign} group")
-        _show(right, image_grid(mean[None]), f"{sign} average")
+              f"{chr(65 + i)} ({sign}): its latents")
+        _show(right, image_grid(mean[None]), f"{chr(65 + i)}: their average")
     expression = " ".join(("" if i == 0 and s > 0 else
                            ("+ " if s > 0 else "\u2212 ")) + chr(65 + i)
                           for i, s in enumerate(arithmetic.signs))
     _show(axes[-1][0], image_grid(result[1:], columns=len(result) - 1),
-          "with noise")
+          "the result plus uniform noise")
     _show(axes[-1][1], image_grid(result[:1]), f"= {expression}")
     fig.tight_layout()
     tmp = f"{path}.tmp.png"

@@ -72,7 +72,7 @@ def _check_batch(size, max_batch: int, what: str):
     return [
         tf.debugging.assert_less_equal(
             size, tf.constant(max_batch, size.dtype),
-            message=f"{what} is larger than the export's max_batch "
+            message=f"{what} is larger than the max_batch of this export "
                     f"({max_batch}); split the request."),
         tf.debugging.assert_greater_equal(
             size, tf.constant(1, size.dtype),
@@ -93,8 +93,9 @@ def build_archive(generator: keras.Model,
         The archive, ready for `write_out`.
     """
     latent_dim = int(generator.input_shape[-1])
+    # No archive.track(generator): endpoints track the variables they use,
+    # and tracking the model too stores every weight twice (2x the size).
     archive = keras.export.ExportArchive()
-    archive.track(generator)
 
     def serve(z):
         checks = _check_batch(tf.shape(z)[0], max_batch, "the batch of z")
@@ -209,7 +210,6 @@ def export_tflite(generator: keras.Model, path: str) -> str:
     # that closes over Keras 3 variables leaves them as uninitialised
     # resource variables in the flatbuffer (the outputs come out NaN).
     archive = keras.export.ExportArchive()
-    archive.track(generator)
     archive.add_endpoint(
         name="serving_default",
         fn=lambda z: {"images_float": generator(z, training=False)},

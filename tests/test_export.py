@@ -113,9 +113,9 @@ def test_saved_model_serves_both_signatures_in_a_clean_process(
     np.testing.assert_array_equal(same, expected)
 
     errors = out["errors"]
-    assert "max_batch (8)" in errors["too_big"]
+    assert "max_batch of this export (8)" in errors["too_big"]
     assert "NaN or infinite" in errors["nan"] and errors["inf"]
-    assert "max_batch (8)" in errors["too_many"]
+    assert "max_batch of this export (8)" in errors["too_many"]
 
 
 def test_saved_model_cli_shows_the_signatures(generator, tmp_path):
