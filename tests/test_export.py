@@ -148,6 +148,10 @@ def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
         export.export_saved_model(generator, base, version=0)
     assert export.export_saved_model(generator, base).endswith(f"{os.sep}5")
     assert sorted(os.listdir(base)) == ["4", "5", "notes"]  # no temp left
+    # Each weight stored once (tracking the model too would double them).
+    stored = tf.train.list_variables(os.path.join(base, "5", "variables",
+                                                  "variables"))
+    assert len(stored) == len(generator.weights) + 1  # + the object graph
 
 
 def test_tflite_matches_the_keras_generator(generator, tmp_path):
