@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import keras
 import numpy as np
 
-from keras_dcgan.data import to_uint8
+from keras_dcgan.data import DataError, to_uint8
 
 
 def sample_latents(num: int, latent_dim: int,
@@ -42,3 +43,40 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
            for i in range(0, len(z), batch_size)]
     return np.concatenate(out) if out else np.zeros(
         (0,) + tuple(generator.output_shape[1:]), np.uint8)
+
+
+def save_latents(z, path: str) -> None:
+    """Saves latents [N, nz] as a `.npy` file, atomically.
+
+    Args:
+        z: float array [N, latent_dim].
+        path: File name ending in `.npy`.
+    """
+    if not path.lower().endswith(".npy"):
+        raise DataError(f"--save-latents {path}: use a .npy file name.")
+    tmp = f"{path}.tmp.npy"
+    np.save(tmp, np.asarray(z, np.float32))
+    os.replace(tmp, path)
+
+
+def load_latents(path: str, latent_dim: int) -> np.ndarray:
+    """Reads latents saved by `save_latents`, checked against a generator.
+
+    Args:
+        path: A `.npy` file of shape [N, latent_dim].
+        latent_dim: The generator's latent size.
+
+    Returns:
+        float32 [N, latent_dim].
+    """
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"--latents {path}: cannot read it as a .npy array "
+                        f"({e}). Write it with `sample --save-latents`.") from e
+    if not isinstance(z, np.ndarray) or z.ndim != 2 or z.shape[1] != latent_dim:
+        raise DataError(
+            f"--latents {path}: shape {getattr(z, 'shape', None)}, expected "
+            f"[N, {latent_dim}] for this generator; save them with "
+            "`keras-dcgan sample RUN --save-latents` from the same run.")
+    return z.astype(np.float32)

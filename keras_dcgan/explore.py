@@ -1,0 +1,252 @@
+"""Exploring a trained generator, as in section 6 of the DCGAN paper.
+
+- `interpolate` / `interpolation_grid`: smooth walks between latent points;
+  a model that memorised would jump, not morph (paper section 6.1).
+- `latent_arithmetic`: "smiling woman - neutral woman + neutral man" on the
+  averages of a few latents per concept (section 6.3).
+- `nearest_neighbours`: generated images beside their closest training
+  images in pixel space, the check that samples are not copies.
+
+Figures are written by `save_interpolation`, `save_arithmetic` and
+`save_nearest`, atomically like every file of the package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from typing import Optional, Sequence
+
+import keras
+import numpy as np
+from PIL import Image
+
+from keras_dcgan.data import DataError
+from keras_dcgan.latent import generate, sample_latents
+from keras_dcgan.visualize import image_grid, save_png, to_pil
+
+logger = logging.getLogger(__name__)
+
+METHODS = ("slerp", "lerp")
+
+
+def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
+    """Points on the way from `z0` to `z1`, both ends included.
+
+    Slerp (the default) walks along the great circle: Gaussian latents of
+    high dimension lie near a sphere, and the straight line (lerp) between
+    two of them passes through its low-norm inside, which G rarely saw.
+
+    Args:
+        z0: Start vector [nz].
+        z1: End vector [nz].
+        steps: Points, at least 2.
+        method: "slerp" or "lerp".
+
+    Returns:
+        float32 [steps, nz]; row 0 is `z0` and the last row `z1`.
+
+    Example:
+        >>> interpolate(np.ones(4), -np.ones(4), 5).shape
+        (5, 4)
+    """
+    if method not in METHODS:
+        raise DataError(f"--method {method!r}: use one of {METHODS}.")
+    if steps < 2:
+        raise DataError(f"--steps {steps}: use at least 2 (both ends).")
+    z0 = np.asarray(z0, np.float64)
+    z1 = np.asarray(z1, np.float64)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    norms = np.linalg.norm(z0) * np.linalg.norm(z1)
+    cos = np.clip(np.dot(z0, z1) / norms, -1.0, 1.0) if norms > 0 else 1.0
+    omega = np.arccos(cos)
+    # Nearly parallel vectors: slerp's weights are 0/0; lerp is the limit.
+    if method == "lerp" or np.sin(omega) < 1e-6:
+        points = (1.0 - t) * z0 + t * z1
+    else:
+        points = (np.sin((1.0 - t) * omega) * z0 +
+                  np.sin(t * omega) * z1) / np.sin(omega)
+    points[0], points[-1] = z0, z1  # exact ends, free of rounding
+    return points.astype(np.float32)
+
+
+def interpolation_grid(generator: keras.Model, rows: int = 8, steps: int = 10,
+                       method: str = "slerp",
+                       seed: Optional[int] = None) -> np.ndarray:
+    """Images along `rows` walks between random pairs of latents.
+
+    Args:
+        generator: A DCGAN generator.
+        rows: Walks (independent pairs of end points).
+        steps: Images per walk.
+        method: "slerp" or "lerp".
+        seed: Same seed, same end points.
+
+    Returns:
+        uint8 [rows, steps, H, W, C].
+
+    Example:
+        >>> interpolation_grid(g, rows=2, steps=5, seed=0).shape
+        (2, 5, 28, 28, 1)
+    """
+    if rows < 1:
+        raise DataError(f"--rows {rows}: use at least 1.")
+    ends = sample_latents(2 * rows, generator.input_shape[-1], seed)
+    z = np.concatenate([interpolate(ends[2 * r], ends[2 * r + 1], steps,
+                                    method) for r in range(rows)])
+    return generate(generator, z).reshape(
+        (rows, steps) + tuple(generator.output_shape[1:]))
+
+
+def save_interpolation(images: np.ndarray, path: str,
+                       seconds_per_frame: float = 0.1) -> None:
+    """Writes walks [rows, steps, H, W, C] as a PNG grid or an animated GIF.
+
+    The PNG has one walk per row; the GIF shows all walks side by side,
+    moving forth and back along them.
+
+    Args:
+        images: uint8 [rows, steps, H, W, C], as `interpolation_grid` gives.
+        path: A `.png` or `.gif` file.
+        seconds_per_frame: GIF frame time.
+    """
+    rows, steps = images.shape[:2]
+    if path.lower().endswith(".gif"):
+        frames = [to_pil(image_grid(images[:, s], columns=rows))
+                  for s in list(range(steps)) + list(range(steps - 2, 0, -1))]
+        frames = [f.resize((f.width * 2, f.height * 2), Image.NEAREST)
+                  for f in frames]
+        tmp = f"{path}.tmp.gif"
+        frames[0].save(tmp, save_all=True, append_images=frames[1:], loop=0,
+                       duration=int(seconds_per_frame * 1000))
+        os.replace(tmp, path)
+    else:
+        save_png(image_grid(images.reshape((-1,) + images.shape[2:]),
+                            columns=steps), path)
+
+
+@dataclasses.dataclass
+class Arithmetic:
+    """The parts of one latent sum, for pictures and checks.
+
+    Attributes:
+        groups: The latents of each group, in display order.
+        signs: +1 or -1 per group.
+        means: float32 [groups, nz], the average of each group.
+        result: float32 [nz], the signed sum of the means.
+        variations: float32 [1 + num_variations, nz]; row 0 is `result`,
+            the others `result` plus small uniform noise.
+    """
+
+    groups: list
+    signs: list
+    means: np.ndarray
+    result: np.ndarray
+    variations: np.ndarray
+
+
+def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
+                      minus_groups: Sequence[Sequence[int]] = (),
+                      num_variations: int = 8, noise: float = 0.25,
+                      seed: Optional[int] = None) -> Arithmetic:
+    """Averages groups of latents and adds / subtracts the averages.
+
+    With plus groups A, C and minus group B this is the paper's A - B + C.
+    Like the paper, the result is shown with `num_variations` copies jittered
+    by uniform noise in [-noise, noise], to show the concept is stable.
+
+    Args:
+        latents: float [N, nz], e.g. saved by `keras-dcgan sample
+            --save-latents`.
+        plus_groups: Index lists into `latents` to add (the paper uses 3).
+        minus_groups: Index lists to subtract.
+        num_variations: Jittered copies of the result.
+        noise: Half-width of the uniform jitter.
+        seed: Same seed, same jitter.
+
+    Returns:
+        An `Arithmetic`; groups are ordered plus, minus, plus, minus, ...
+
+    Example:
+        >>> r = latent_arithmetic(z, [[0, 1, 2], [6, 7, 8]], [[3, 4, 5]])
+        >>> r.result.shape
+        (100,)
+    """
+    latents = np.asarray(latents, np.float32)
+    if latents.ndim != 2:
+        raise DataError(f"latents of shape {latents.shape}: expected "
+                        "[N, latent_dim], as saved by --save-latents.")
+    if not plus_groups:
+        raise DataError("Give at least one --plus group of indices.")
+    order = []
+    for i in range(max(len(plus_groups), len(minus_groups))):
+        order += [(1, g) for g in plus_groups[i:i + 1]]
+        order += [(-1, g) for g in minus_groups[i:i + 1]]
+    groups = []
+    for sign, indices in order:
+        bad = [i for i in indices if not -len(latents) <= i < len(latents)]
+        if not indices or bad:
+            raise DataError(
+                f"Group {list(indices)}: indices {bad or 'missing'}; the "
+                f"latents file holds {len(latents)} vectors (0 to "
+                f"{len(latents) - 1}).")
+        groups.append(latents[list(indices)])
+    means = np.stack([g.mean(axis=0) for g in groups])
+    signs = [sign for sign, _ in order]
+    result = np.einsum("g,gd->d", np.asarray(signs, np.float32), means)
+    rng = np.random.default_rng(seed)
+    jitter = rng.uniform(-noise, noise, (num_variations, result.size))
+    variations = np.concatenate([result[None], result + jitter])
+    return Arithmetic(groups, signs, means.astype(np.float32),
+                      result.astype(np.float32), variations.astype(np.float32))
+
+
+def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
+                    path: str) -> None:
+    """Draws the paper's latent-arithmetic figure into a PNG, atomically.
+
+    One row per group: its images, then the image of its average latent
+    (framed by the sign); the last row: the result, then its variations.
+
+    Args:
+        generator: The generator the latents belong to.
+        arithmetic: As returned by `latent_arithmetic`.
+        path: The PNG file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    rows = [(generate(generator, g), generate(generator, m[None])[0],
+             "+" if s > 0 else "\u2212")
+            for g, m, s in zip(arithmetic.groups, arithmetic.means,
+                               arithmetic.signs)]
+    result = generate(generator, arithmetic.variations)
+    fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(9, 1.4 * len(rows) + 2),
+                             gridspec_kw={"width_ratios": [3, 1]},
+                             squeeze=False)
+    for i, ((members, mean, sign), (left, right)) in enumerate(zip(rows,
+                                                                   axes)):
+        _show(left, image_grid(members, columns=len(members)),
+              f"{chr(65 + i)} ({sign}): its latents")
+        _show(right, image_grid(mean[None]), f"{chr(65 + i)}: their average")
+    expression = " ".join(("" if i == 0 and s > 0 else
+                           ("+ " if s > 0 else "\u2212 ")) + chr(65 + i)
+                          for i, s in enumerate(arithmetic.signs))
+    _show(axes[-1][0], image_grid(result[1:], columns=len(result) - 1),
+          "the result plus uniform noise")
+    _show(axes[-1][1], image_grid(result[:1]), f"= {expression}")
+    fig.tight_layout()
+    tmp = f"{path}.tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _show(ax, picture: np.ndarray, title: str) -> None:
+    ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture,
+              cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")

@@ -1,0 +1,250 @@
+"""Exporting a trained generator: a TF Serving SavedModel and a TFLite file.
+
+The SavedModel is written as `BASE/VERSION/` (integer versions), the layout
+TF Serving watches, with two signatures:
+
+    serving_default   z float32 [batch, nz] -> images uint8 [batch, H, W, C]
+                                               images_float float32 in [-1, 1]
+    generate          num_images int32 [], seed int64 []
+                                            -> images uint8 [num_images, ...]
+
+Both reject, inside the graph, batches larger than `max_batch` and (for
+`serving_default`) NaN or infinite latents with an `InvalidArgumentError`,
+so a bad request fails cleanly instead of exhausting the server's memory.
+The SavedModel needs neither keras_dcgan nor Keras to be loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import tempfile
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_dcgan.runs import RunError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH = 1024
+# The second half of the stateless seed; fixed so one int64 names the draw.
+SEED_SALT = 0
+
+
+def uint8_images(images: tf.Tensor) -> tf.Tensor:
+    """float [-1, 1] -> uint8 [0, 255], in-graph twin of `data.to_uint8`.
+
+    `tf.round` rounds half to even like `np.round`, so both give the same
+    bytes.
+    """
+    scaled = tf.round((tf.cast(images, tf.float32) + 1.0) * 127.5)
+    return tf.cast(tf.clip_by_value(scaled, 0.0, 255.0), tf.uint8)
+
+
+def seeded_latents(num_images, latent_dim: int, seed) -> tf.Tensor:
+    """The latents the `generate` signature draws for (num_images, seed).
+
+    Args:
+        num_images: How many vectors (int or int32 scalar tensor).
+        latent_dim: Their size.
+        seed: int or int64 scalar tensor.
+
+    Returns:
+        float32 tensor [num_images, latent_dim], standard normal, the same
+        for the same arguments on any machine (stateless Philox RNG).
+
+    Example:
+        >>> seeded_latents(2, 100, 7).shape
+        TensorShape([2, 100])
+    """
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(SEED_SALT, tf.int64)])
+    shape = tf.stack([tf.cast(num_images, tf.int32), latent_dim])
+    return tf.random.stateless_normal(shape, seed=seed, dtype=tf.float32)
+
+
+def _check_batch(size, max_batch: int, what: str):
+    """Graph assertions on a batch size; they raise InvalidArgumentError."""
+    return [
+        tf.debugging.assert_less_equal(
+            size, tf.constant(max_batch, size.dtype),
+            message=f"{what} is larger than the max_batch of this export "
+                    f"({max_batch}); split the request."),
+        tf.debugging.assert_greater_equal(
+            size, tf.constant(1, size.dtype),
+            message=f"{what} must be at least 1."),
+    ]
+
+
+def build_archive(generator: keras.Model,
+                  max_batch: int = DEFAULT_MAX_BATCH
+                  ) -> keras.export.ExportArchive:
+    """An `ExportArchive` holding the generator and both signatures.
+
+    Args:
+        generator: A DCGAN generator (input [None, nz], output in [-1, 1]).
+        max_batch: Largest batch a request may ask for.
+
+    Returns:
+        The archive, ready for `write_out`.
+    """
+    latent_dim = int(generator.input_shape[-1])
+    # No archive.track(generator): endpoints track the variables they use,
+    # and tracking the model too stores every weight twice (2x the size).
+    archive = keras.export.ExportArchive()
+
+    def serve(z):
+        checks = _check_batch(tf.shape(z)[0], max_batch, "the batch of z")
+        with tf.control_dependencies(checks):
+            z = tf.debugging.check_numerics(
+                z, "z holds NaN or infinite values; send finite floats")
+        images = generator(z, training=False)
+        return {"images": uint8_images(images), "images_float": images}
+
+    def generate(num_images, seed):
+        with tf.control_dependencies(
+                _check_batch(num_images, max_batch, "num_images")):
+            z = seeded_latents(num_images, latent_dim, seed)
+        return {"images": uint8_images(generator(z, training=False))}
+
+    archive.add_endpoint(
+        name="serving_default", fn=serve,
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32,
+                                       name="z")])
+    archive.add_endpoint(
+        name="generate", fn=generate,
+        input_signature=[tf.TensorSpec([], tf.int32, name="num_images"),
+                         tf.TensorSpec([], tf.int64, name="seed")])
+    return archive
+
+
+def next_version(base_dir: str) -> int:
+    """1 + the largest integer-named folder in `base_dir` (1 if none)."""
+    if not os.path.isdir(base_dir):
+        return 1
+    versions = [int(name) for name in os.listdir(base_dir)
+                if re.fullmatch(r"\d+", name)
+                and os.path.isdir(os.path.join(base_dir, name))]
+    return max(versions, default=0) + 1
+
+
+def export_saved_model(generator: keras.Model, base_dir: str,
+                       version: Optional[int] = None,
+                       max_batch: int = DEFAULT_MAX_BATCH) -> str:
+    """Writes the generator as a TF Serving SavedModel `base_dir/version`.
+
+    The model is written to a temporary folder inside `base_dir` (a name TF
+    Serving ignores) and renamed into place, so a server never sees half an
+    export. Existing versions are never touched.
+
+    Args:
+        generator: A DCGAN generator.
+        base_dir: The model's base path (TF Serving's `--model_base_path`).
+        version: Positive integer; None for the next one after those there.
+        max_batch: Largest batch a request may ask for.
+
+    Returns:
+        The path of the written version folder.
+
+    Raises:
+        RunError: The version exists already, or the arguments are invalid.
+
+    Example:
+        >>> export_saved_model(runs.load_generator("runs/mnist"), "serving")
+        'serving/1'
+    """
+    if version is not None and (isinstance(version, bool) or
+                                not isinstance(version, int) or version < 1):
+        raise RunError(f"--version {version!r}: use a positive integer; TF "
+                       "Serving only loads integer version folders.")
+    if max_batch < 1:
+        raise RunError(f"max_batch {max_batch}: use at least 1.")
+    if os.path.exists(base_dir) and not os.path.isdir(base_dir):
+        raise RunError(f"--output-dir {base_dir} is a file; name a folder.")
+    version = next_version(base_dir) if version is None else version
+    target = os.path.join(base_dir, str(version))
+    if os.path.exists(target):
+        raise RunError(
+            f"{target} exists already; exports are never overwritten. Pass "
+            "another --version, or leave it out to use the next one.")
+    os.makedirs(base_dir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base_dir)
+    try:
+        build_archive(generator, max_batch).write_out(tmp, verbose=False)
+        if os.path.exists(target):  # another export won the race
+            raise RunError(f"{target} appeared while exporting; not "
+                           "replaced. Export again.")
+        os.rename(tmp, target)
+    finally:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp)
+    logger.info("Exported the generator to %s (signatures serving_default, "
+                "generate; max batch %d).", target, max_batch)
+    return target
+
+
+def export_tflite(generator: keras.Model, path: str) -> str:
+    """Writes the generator as a TFLite model, atomically.
+
+    Its one input is `z` float32 [batch, nz] and its output the generator's
+    float images in [-1, 1] (BatchNorm in inference mode), as the Keras
+    model gives them.
+
+    Args:
+        generator: A DCGAN generator.
+        path: The `.tflite` file to write.
+
+    Returns:
+        `path`.
+
+    Example:
+        >>> export_tflite(generator, "generator.tflite")
+        'generator.tflite'
+    """
+    latent_dim = int(generator.input_shape[-1])
+    # Through an ExportArchive SavedModel: converting a concrete function
+    # that closes over Keras 3 variables leaves them as uninitialised
+    # resource variables in the flatbuffer (the outputs come out NaN).
+    archive = keras.export.ExportArchive()
+    archive.add_endpoint(
+        name="serving_default",
+        fn=lambda z: {"images_float": generator(z, training=False)},
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32,
+                                       name="z")])
+    with tempfile.TemporaryDirectory() as saved_model:
+        archive.write_out(saved_model, verbose=False)
+        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(
+            saved_model).convert()
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    tmp = os.path.join(folder, f".tmp-{os.path.basename(path)}")
+    with open(tmp, "wb") as f:
+        f.write(flatbuffer)
+    os.replace(tmp, path)
+    logger.info("Wrote %s (%d bytes).", path, len(flatbuffer))
+    return path
+
+
+def run_tflite(path: str, z) -> np.ndarray:
+    """Runs a TFLite file written by `export_tflite` on latents `z`.
+
+    Args:
+        path: The `.tflite` file.
+        z: float array [N, nz].
+
+    Returns:
+        float32 images [N, H, W, C] in [-1, 1].
+    """
+    import warnings
+
+    # TF warns that tf.lite.Interpreter moves to the ai_edge_litert package;
+    # it still works in TF 2.21 and that package is not a dependency.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = tf.lite.Interpreter(model_path=path)
+    runner = interpreter.get_signature_runner()
+    return runner(z=np.asarray(z, np.float32))["images_float"]

@@ -1,0 +1,125 @@
+"""Latent walks, latent arithmetic and the nearest-neighbour check."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_dcgan import explore, nearest
+from keras_dcgan.data import DataError
+from keras_dcgan.models import build_generator
+
+from conftest import make_images
+
+
+@pytest.fixture(scope="module")
+def generator():
+    from keras_dcgan.config import DCGANConfig
+    from conftest import TINY
+
+    return build_generator(DCGANConfig(**TINY))
+
+
+@pytest.mark.parametrize("method", ["slerp", "lerp"])
+def test_interpolation_ends_are_the_inputs(method):
+    rng = np.random.default_rng(0)
+    z0, z1 = rng.standard_normal((2, 16)).astype(np.float32)
+    path = explore.interpolate(z0, z1, 7, method)
+    assert path.shape == (7, 16) and path.dtype == np.float32
+    np.testing.assert_array_equal(path[0], z0)
+    np.testing.assert_array_equal(path[-1], z1)
+
+
+def test_slerp_keeps_the_norm_and_lerp_does_not():
+    rng = np.random.default_rng(1)
+    z0, z1 = rng.standard_normal((2, 100))
+    z1 *= np.linalg.norm(z0) / np.linalg.norm(z1)
+    norms = np.linalg.norm(explore.interpolate(z0, z1, 9, "slerp"), axis=1)
+    np.testing.assert_allclose(norms, np.linalg.norm(z0), rtol=1e-5)
+    lerp = np.linalg.norm(explore.interpolate(z0, z1, 9, "lerp"), axis=1)
+    assert lerp[4] < 0.8 * np.linalg.norm(z0)  # cuts through the inside
+
+
+def test_slerp_of_parallel_vectors_falls_back_to_lerp():
+    z = np.ones(4, np.float32)
+    path = explore.interpolate(z, 2 * z, 3, "slerp")
+    np.testing.assert_allclose(path[1], 1.5 * z)
+    assert np.all(np.isfinite(path))
+
+
+def test_interpolation_rejects_bad_arguments():
+    with pytest.raises(DataError, match="slerp"):
+        explore.interpolate(np.ones(2), np.ones(2), 3, "cubic")
+    with pytest.raises(DataError, match="--steps"):
+        explore.interpolate(np.ones(2), np.ones(2), 1)
+
+
+def test_interpolation_grid_and_figures(generator, tmp_path):
+    walks = explore.interpolation_grid(generator, rows=2, steps=5, seed=3)
+    assert walks.shape == (2, 5, 28, 28, 1) and walks.dtype == np.uint8
+    again = explore.interpolation_grid(generator, rows=2, steps=5, seed=3)
+    np.testing.assert_array_equal(walks, again)
+    explore.save_interpolation(walks, str(tmp_path / "w.png"))
+    assert Image.open(tmp_path / "w.png").size == (152, 62)
+    explore.save_interpolation(walks, str(tmp_path / "w.gif"))
+    gif = Image.open(tmp_path / "w.gif")
+    assert gif.n_frames == 8  # 5 forth, 3 back
+
+
+def test_arithmetic_on_known_latents():
+    latents = np.zeros((9, 3), np.float32)
+    latents[0:3] = [[1, 0, 0], [3, 0, 0], [2, 0, 0]]    # A = (2, 0, 0)
+    latents[3:6] = [[0, 1, 0], [0, 2, 0], [0, 3, 0]]    # B = (0, 2, 0)
+    latents[6:9] = [[0, 0, 5], [0, 0, 5], [0, 0, 2]]    # C = (0, 0, 4)
+    result = explore.latent_arithmetic(
+        latents, plus_groups=[[0, 1, 2], [6, 7, 8]], minus_groups=[[3, 4, 5]],
+        num_variations=4, noise=0.25, seed=0)
+    np.testing.assert_allclose(result.result, [2, -2, 4])
+    np.testing.assert_allclose(result.means, [[2, 0, 0], [0, 2, 0], [0, 0, 4]])
+    assert result.signs == [1, -1, 1]  # displayed as A - B + C
+    assert result.variations.shape == (5, 3)
+    np.testing.assert_array_equal(result.variations[0], result.result)
+    jitter = result.variations[1:] - result.result
+    assert np.all(np.abs(jitter) <= 0.25) and np.any(jitter != 0)
+
+
+def test_arithmetic_rejects_bad_indices():
+    with pytest.raises(DataError, match="holds 4 vectors"):
+        explore.latent_arithmetic(np.zeros((4, 2)), [[0, 9]])
+    with pytest.raises(DataError, match="--plus"):
+        explore.latent_arithmetic(np.zeros((4, 2)), [])
+
+
+def test_arithmetic_figure(generator, tmp_path):
+    latents = np.random.default_rng(0).standard_normal((9, 8))
+    result = explore.latent_arithmetic(latents, [[0, 1, 2], [6, 7, 8]],
+                                       [[3, 4, 5]], seed=0)
+    explore.save_arithmetic(generator, result, str(tmp_path / "a.png"))
+    assert Image.open(tmp_path / "a.png").size[0] > 300
+
+
+def test_nearest_finds_a_planted_duplicate(tmp_path):
+    train = make_images(50, seed=1)[..., None]
+    samples = make_images(4, seed=2)[..., None]
+    samples[2] = train[17]
+    idx, dist = nearest.nearest_neighbours(samples, train, k=3)
+    assert idx.shape == dist.shape == (4, 3)
+    assert idx[2, 0] == 17 and dist[2, 0] == 0.0
+    assert np.all(np.diff(dist, axis=1) >= 0)
+    diff = (samples[:, None].astype(float) - train[None].astype(float)) / 255
+    brute = np.sqrt((diff ** 2).sum(axis=(2, 3, 4)))
+    np.testing.assert_array_equal(idx[:, 0], brute.argmin(1))
+    np.testing.assert_allclose(dist[:, 0], brute.min(1), rtol=1e-5)
+    nearest.save_nearest(samples, train, idx, str(tmp_path / "n.png"))
+    assert Image.open(tmp_path / "n.png").size[1] == 4 * 30 + 2
+
+
+def test_training_distances_leave_the_image_itself_out():
+    train = make_images(30, seed=3)[..., None]
+    stats = nearest.training_distances(train, num=10, seed=0)
+    assert 0 < stats["nearest"] < stats["pairwise"]
+
+
+def test_nearest_rejects_mismatched_shapes():
+    with pytest.raises(DataError, match="image size"):
+        nearest.nearest_neighbours(np.zeros((2, 28, 28, 1), np.uint8),
+                                   np.zeros((2, 32, 32, 1), np.uint8))

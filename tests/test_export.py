@@ -1,0 +1,226 @@
+"""Export for TF Serving and TFLite, and the generator commands end to end."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from conftest import TINY, make_images
+from keras_dcgan import export, latent, runs
+from keras_dcgan.cli import main
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.data import from_array
+
+MAX_BATCH = 8
+
+# Runs in a fresh interpreter that imports TensorFlow only, as TF Serving
+# would see the model: no keras_dcgan, no Keras objects.
+SERVE_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+
+    model_dir, work = sys.argv[1], sys.argv[2]
+    model = tf.saved_model.load(model_dir)
+    out = {"signatures": sorted(model.signatures)}
+    serve = model.signatures["serving_default"]
+    gen = model.signatures["generate"]
+    z = np.load(work + "/z.npy")
+    result = serve(z=tf.constant(z))
+    np.save(work + "/served_images.npy", result["images"].numpy())
+    np.save(work + "/served_float.npy", result["images_float"].numpy())
+    seeded = [gen(num_images=tf.constant(3, tf.int32),
+                  seed=tf.constant(s, tf.int64))["images"].numpy()
+              for s in (42, 42, 7)]
+    np.save(work + "/generated.npy", np.stack(seeded))
+    errors = {}
+    for name, call in [
+            ("too_big", lambda: serve(z=tf.zeros([%d, z.shape[1]]))),
+            ("nan", lambda: serve(z=tf.constant(np.full_like(z, np.nan)))),
+            ("inf", lambda: serve(z=tf.constant(np.full_like(z, np.inf)))),
+            ("too_many", lambda: gen(num_images=tf.constant(%d),
+                                     seed=tf.constant(1, tf.int64)))]:
+        try:
+            call()
+            errors[name] = None
+        except tf.errors.InvalidArgumentError as e:
+            errors[name] = e.message
+    out["errors"] = errors
+    out["keras_dcgan_imported"] = any(m.startswith("keras_dcgan")
+                                      for m in sys.modules)
+    print(json.dumps(out))
+""" % (MAX_BATCH + 1, MAX_BATCH + 1))
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from keras_dcgan.training import train
+
+    path = str(tmp_path_factory.mktemp("export") / "run")
+    train(DCGANConfig(**TINY, steps=2, seed=0),
+          from_array(make_images(64), 28, 1), path, verbose=0)
+    return path
+
+
+@pytest.fixture(scope="module")
+def generator(run_dir):
+    return runs.load_generator(run_dir)
+
+
+def test_run_models_load_in_safe_mode(run_dir):
+    for name, shape in (("generator.keras", (None, 28, 28, 1)),
+                        ("discriminator.keras", (None, 1))):
+        model = keras.saving.load_model(os.path.join(run_dir, name),
+                                        compile=False, safe_mode=True)
+        assert model.output_shape == shape
+
+
+def test_saved_model_serves_both_signatures_in_a_clean_process(
+        generator, tmp_path):
+    base = tmp_path / "serving"
+    path = export.export_saved_model(generator, str(base), max_batch=MAX_BATCH)
+    assert path == str(base / "1")
+    z = latent.sample_latents(5, 8, seed=0)
+    np.save(tmp_path / "z.npy", z)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", SERVE_SCRIPT, path,
+                             str(tmp_path)], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["signatures"] == ["generate", "serving_default"]
+    assert not out["keras_dcgan_imported"]
+
+    images = np.load(tmp_path / "served_images.npy")
+    assert images.dtype == np.uint8 and images.shape == (5, 28, 28, 1)
+    np.testing.assert_array_equal(images, latent.generate(generator, z))
+    np.testing.assert_allclose(np.load(tmp_path / "served_float.npy"),
+                               generator(z, training=False), atol=1e-6)
+
+    same, again, other = np.load(tmp_path / "generated.npy")
+    np.testing.assert_array_equal(same, again)
+    assert not np.array_equal(same, other)
+    expected = latent.generate(generator,
+                               export.seeded_latents(3, 8, 42).numpy())
+    np.testing.assert_array_equal(same, expected)
+
+    errors = out["errors"]
+    assert "max_batch of this export (8)" in errors["too_big"]
+    assert "NaN or infinite" in errors["nan"] and errors["inf"]
+    assert "max_batch of this export (8)" in errors["too_many"]
+
+
+def test_saved_model_cli_shows_the_signatures(generator, tmp_path):
+    path = export.export_saved_model(generator, str(tmp_path), version=3)
+    exe = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    command = ([exe] if os.path.exists(exe) else
+               [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"])
+    result = subprocess.run(command + ["show", "--dir", path, "--all"],
+                            capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    for word in ("signature_def['serving_default']", "signature_def['generate']",
+                 "inputs['z']", "inputs['num_images']", "inputs['seed']",
+                 "outputs['images']", "outputs['images_float']", "DT_UINT8",
+                 "shape: (-1, 28, 28, 1)"):
+        assert word in text, word
+
+
+def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
+    base = str(tmp_path)
+    os.makedirs(os.path.join(base, "4"))
+    (tmp_path / "4" / "keep").write_text("old")
+    (tmp_path / "notes").mkdir()  # non-integer folders do not count
+    assert export.next_version(base) == 5
+    with pytest.raises(runs.RunError, match="never overwritten"):
+        export.export_saved_model(generator, base, version=4)
+    assert (tmp_path / "4" / "keep").read_text() == "old"
+    with pytest.raises(runs.RunError, match="positive integer"):
+        export.export_saved_model(generator, base, version=0)
+    assert export.export_saved_model(generator, base).endswith(f"{os.sep}5")
+    assert sorted(os.listdir(base)) == ["4", "5", "notes"]  # no temp left
+    # Each weight stored once (tracking the model too would double them).
+    stored = tf.train.list_variables(os.path.join(base, "5", "variables",
+                                                  "variables"))
+    assert len(stored) == len(generator.weights) + 1  # + the object graph
+
+
+def test_tflite_matches_the_keras_generator(generator, tmp_path):
+    path = export.export_tflite(generator, str(tmp_path / "g.tflite"))
+    z = latent.sample_latents(4, 8, seed=1)
+    got = export.run_tflite(path, z)
+    assert got.shape == (4, 28, 28, 1)
+    np.testing.assert_allclose(got, generator(z, training=False), atol=1e-5)
+
+
+def test_uint8_matches_the_numpy_conversion():
+    x = np.linspace(-1.2, 1.2, 2001, dtype=np.float32)
+    from keras_dcgan.data import to_uint8
+
+    np.testing.assert_array_equal(export.uint8_images(x).numpy(), to_uint8(x))
+
+
+def test_generator_commands_end_to_end(run_dir, npz_file, tmp_path, capsys):
+    out = tmp_path
+    assert main(["sample", run_dir, "--num", "9", "--seed", "0", "--output",
+                 str(out / "s.png"), "--save-latents", str(out / "z.npy")]) == 0
+    z = np.load(out / "z.npy")
+    assert z.shape == (9, 8)
+    np.testing.assert_array_equal(z, latent.sample_latents(9, 8, 0))
+
+    assert main(["arithmetic", run_dir, "--latents", str(out / "z.npy"),
+                 "--plus", "0,1,2", "--minus", "3,4,5", "--plus", "6,7,8",
+                 "--output", str(out / "a.png"), "--seed", "0"]) == 0
+    assert Image.open(out / "a.png").size[0] > 300
+
+    assert main(["interpolate", run_dir, "--rows", "2", "--steps", "4",
+                 "--output", str(out / "w.gif"), "--seed", "0"]) == 0
+    assert Image.open(out / "w.gif").n_frames == 6
+
+    capsys.readouterr()
+    assert main(["nearest", run_dir, "--data", npz_file, "--num", "4",
+                 "--output", str(out / "n.png"), "--seed", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "sample -> nearest training image" in printed
+    assert "between two random training images" in printed
+
+    base = str(out / "serving")
+    assert main(["export", run_dir, "--output-dir", base]) == 0
+    assert main(["export", run_dir, "--output-dir", base, "--format",
+                 "tflite"]) == 0
+    assert sorted(os.listdir(base)) == ["1", "generator.tflite"]
+    capsys.readouterr()
+    assert main(["export", run_dir, "--output-dir", base, "--version",
+                 "1"]) == 2
+    assert "never overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["arithmetic", "RUN", "--latents", "OUT/lat.npy", "--plus", "0,99",
+      "--output", "OUT/a.png"], "holds 9 vectors"),
+    (["arithmetic", "RUN", "--latents", "OUT/missing.npy", "--plus", "0",
+      "--output", "OUT/a.png"], "--save-latents"),
+    (["interpolate", "RUN", "--output", "OUT/w.jpg"], ".png or .gif"),
+    (["interpolate", "RUN", "--output", "OUT/w.png", "--steps", "1"],
+     "--steps"),
+    (["sample", "RUN", "--output", "OUT/s.png", "--save-latents", "OUT/z.txt"],
+     ".npy"),
+])
+def test_generator_commands_explain_bad_input(run_dir, tmp_path, capsys, args,
+                                              message):
+    np.save(tmp_path / "lat.npy", np.zeros((9, 8), np.float32))
+    args = [run_dir if a == "RUN" else a.replace("OUT", str(tmp_path))
+            for a in args]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == ["lat.npy"]  # nothing half-done
