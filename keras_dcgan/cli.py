@@ -38,10 +38,14 @@ CONFIG_FLAGS = {
     "--num-samples": ("num_samples", int, {}),
     "--center-crop": ("center_crop", int, {}),
     "--max-bad-fraction": ("max_bad_fraction", float, {}),
+    "--collapse-patience": ("collapse_patience", int, {}),
+    "--stop-on-collapse": ("stop_on_collapse", None,
+                           {"action": "store_const", "const": True}),
 }
 # Fields a resumed run may change; the rest come from its config.json.
 RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
-                    "log_every", "max_bad_fraction")
+                    "log_every", "max_bad_fraction", "collapse_patience",
+                    "stop_on_collapse")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     for flag, (field, kind, extra) in CONFIG_FLAGS.items():
         extra = dict(extra)
         names = [flag] + extra.pop("aliases", [])
-        train.add_argument(*names, dest=field, type=kind, default=None,
+        if kind is not None:
+            extra["type"] = kind
+        train.add_argument(*names, dest=field, default=None,
                            help=f"config.{field}", **extra)
     mode = train.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
@@ -154,7 +160,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(format="%(message)s")
     logger.setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    from keras_dcgan import config as config_lib, data, runs
+    from keras_dcgan import config as config_lib, data, monitor, runs
 
     try:
         handlers = {"train": run_train, "sample": run_sample,
@@ -164,6 +170,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (config_lib.ConfigError, data.DataError, runs.RunError) as e:
         print(f"keras-dcgan: error: {e}", file=sys.stderr)
         return 2
+    except monitor.TrainingError as e:
+        print(f"keras-dcgan: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("keras-dcgan: interrupted", file=sys.stderr)
         return 130

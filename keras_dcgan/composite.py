@@ -47,6 +47,28 @@ def resolve_jit_compile(jit_compile) -> bool:
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def _mean_pairwise_distance(images, count=32):
+    x = tf.reshape(tf.cast(images[:count], tf.float32),
+                   (tf.minimum(tf.shape(images)[0], count), -1))
+    squares = tf.reduce_sum(x * x, axis=1)
+    d2 = squares[:, None] + squares[None, :] - 2.0 * tf.matmul(x, x,
+                                                               transpose_b=True)
+    distances = tf.sqrt(tf.maximum(d2, 0.0))
+    n = tf.cast(tf.shape(x)[0], tf.float32)
+    return tf.reduce_sum(distances) / tf.maximum(n * (n - 1.0), 1.0)
+
+
+def diversity(real_images, fake_images) -> tf.Tensor:
+    """Mean pairwise distance within fakes over the same within reals.
+
+    About 1 when the fakes vary as much as real images; near 0 when the
+    generator has collapsed to (nearly) one image. Computed on 32 images of
+    each batch, so it is cheap enough for every step.
+    """
+    real = _mean_pairwise_distance(real_images)
+    return _mean_pairwise_distance(fake_images) / tf.maximum(real, 1e-8)
+
+
 class DCGAN:
     """A generator, a discriminator and the combined model that trains G.
 
@@ -65,7 +87,7 @@ class DCGAN:
         >>> logs = gan.train_step(real_images)  # [batch, 28, 28, 1] in [-1, 1]
         >>> sorted(logs)
         ['d_loss', 'd_loss_fake', 'd_loss_real', 'd_of_fake', 'd_of_real',
-         'g_loss']
+         'diversity', 'g_loss']
     """
 
     def __init__(self, config: DCGANConfig, generator=None,
@@ -104,6 +126,7 @@ class DCGAN:
         self._fake_labels = tf.zeros((batch, 1))
         self._generator_labels = tf.ones((batch, 1))
         self._make_fakes = tf.function(self._fakes, jit_compile=False)
+        self._diversity = tf.function(diversity, jit_compile=False)
 
     def set_discriminator_frozen(self, frozen: bool) -> None:
         """Freezes or unfreezes the discriminator's weights.
@@ -136,11 +159,13 @@ class DCGAN:
         Returns:
             Dict of Python floats: `d_loss_real`, `d_loss_fake`, `d_loss`
             (their mean), `g_loss`, `d_of_real` (mean D(x)) and `d_of_fake`
-            (mean D(G(z)) in the generator's step).
+            (mean D(G(z)) in the generator's step), `diversity` (spread of
+            the fakes over the spread of the real batch; see `diversity`).
         """
         z, fakes = self.make_fakes()
         logs = self.discriminator_step(real_images, fakes)
         logs.update(self.generator_step(z))
+        logs["diversity"] = float(self._diversity(real_images, fakes))
         return logs
 
     def make_fakes(self):

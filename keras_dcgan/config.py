@@ -63,6 +63,10 @@ class DCGANConfig:
             CelebA face crop).
         max_bad_fraction: Image folders: the largest share of unusable
             files that is skipped (and reported) instead of refused.
+        collapse_patience: Steps that "D wins outright" (D loss < 0.01) or
+            mode collapse (diversity < 0.1) must last to be flagged in the
+            log and history (0: never).
+        stop_on_collapse: Stop (with everything saved) when flagged.
     """
 
     image_size: int = 64
@@ -85,6 +89,8 @@ class DCGANConfig:
     num_samples: int = 64
     center_crop: Optional[int] = None
     max_bad_fraction: float = 0.1
+    collapse_patience: int = 200
+    stop_on_collapse: bool = False
 
     def __post_init__(self):
         self.validate()
@@ -117,6 +123,10 @@ class DCGANConfig:
         if self.center_crop is not None:
             _check_int("center_crop", self.center_crop, minimum=8)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
+        _check_int("collapse_patience", self.collapse_patience, minimum=0)
+        if not isinstance(self.stop_on_collapse, bool):
+            raise ConfigError(f"stop_on_collapse={self.stop_on_collapse!r} "
+                              "must be true or false (--stop-on-collapse).")
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=0)
         _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)

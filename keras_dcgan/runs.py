@@ -62,6 +62,7 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunError(f"--output-dir {path} is a file; name a directory.")
     existing = os.listdir(path) if os.path.isdir(path) else []
+    _refuse_planted_links(path)
     is_run = CONFIG in existing
     if resume:
         if not is_run:
@@ -90,6 +91,17 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
         config = dataclasses.replace(config, seed=random.randrange(2**31))
     config.to_json(os.path.join(path, CONFIG))
     return config
+
+
+def _refuse_planted_links(path: str) -> None:
+    """The run's own files and folders must not lead outside the run."""
+    for name in RUN_FILES:
+        target = os.path.join(path, name)
+        if os.path.islink(target):
+            raise RunError(
+                f"{target} is a symbolic link (to {os.readlink(target)}); a "
+                "run writes only inside its --output-dir. Remove the link or "
+                "choose another directory.")
 
 
 def check_same_architecture(saved: DCGANConfig, new: DCGANConfig) -> None:

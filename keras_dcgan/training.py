@@ -1,65 +1,49 @@
-"""The training loop: tf.data in, `train_on_batch` steps, a run directory out."""
+"""The training loop: tf.data in, `train_on_batch` steps, a run directory out.
+
+A run survives what real runs meet: SIGINT/SIGTERM stop it at the next step
+boundary with a checkpoint saved (exit code 128 + signal in the CLI); a
+kill at any moment leaves the previous checkpoint intact; `--resume` goes
+on at the exact step, data position and random state; a non-finite loss
+stops it before anything is saved after the bad step.
+"""
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
+import signal
+import threading
 import time
 from typing import Optional, Sequence
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_dcgan import runs, visualize
+from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
+                                     make_checkpoint)
 from keras_dcgan.composite import DCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, ImageData, epoch_batches
+from keras_dcgan.history import History
+from keras_dcgan.monitor import (Monitor, TrainingCollapsed,
+                                 TrainingInterrupted)
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
-           "d_of_fake")
-HISTORY_COLUMNS = ("step", "epoch") + METRICS + ("seconds",)
-
-
-class TrainingState(tf.Module):
-    """Counters saved with the weights: where a resumed run goes on."""
-
-    def __init__(self):
-        super().__init__()
-        self.step = tf.Variable(0, dtype=tf.int64, name="step")
-        self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
-        # Batches of the current epoch already trained on.
-        self.epoch_step = tf.Variable(0, dtype=tf.int64, name="epoch_step")
-
-
-def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
-    """Everything that decides the rest of a run: weights, optimizer slots,
-    the noise generator's state and the counters."""
-    return tf.train.Checkpoint(
-        generator=gan.generator,
-        discriminator=gan.discriminator,
-        discriminator_optimizer=gan.discriminator.optimizer,
-        generator_optimizer=gan.combined.optimizer,
-        noise_seed=gan.seed_generator.state,
-        state=state,
-    )
-
 
 def restore_models(run_dir: str, config: Optional[DCGANConfig] = None):
-    """Rebuilds a run's models from its latest checkpoint.
+    """Rebuilds a run's models from its newest readable checkpoint.
 
     Returns:
         (generator, discriminator).
     """
     config = config or runs.load_run_config(run_dir)
-    path = runs.latest_checkpoint(run_dir)
-    if path is None:
-        raise runs.RunError(f"{run_dir} has no checkpoint to restore.")
     gan = DCGAN(config)
-    make_checkpoint(gan, TrainingState()).restore(path).expect_partial()
+    checkpoint = make_checkpoint(gan, TrainingState())
+    store = CheckpointStore(os.path.join(run_dir, runs.CHECKPOINTS),
+                            checkpoint, config.max_checkpoints)
+    store.restore_latest()
     return gan.generator, gan.discriminator
 
 
@@ -90,6 +74,11 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
     Returns:
         The history: column name -> list of values, one per logged step.
 
+    Raises:
+        TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was saved first.
+        NonFiniteLossError: A loss became NaN or infinite.
+        TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
+
     Example:
         >>> images = load_images(28, 1)
         >>> history = train(DCGANConfig(image_size=28, channels=1, epochs=1),
@@ -104,57 +93,95 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config)
     state = TrainingState()
-    checkpoint = make_checkpoint(gan, state)
-    manager = tf.train.CheckpointManager(
-        checkpoint, os.path.join(output_dir, runs.CHECKPOINTS),
-        max_to_keep=config.max_checkpoints)
+    store = CheckpointStore(os.path.join(output_dir, runs.CHECKPOINTS),
+                            make_checkpoint(gan, state), config.max_checkpoints)
     if resume:
-        _restore(checkpoint, manager, output_dir)
-    history = _History(os.path.join(output_dir, runs.HISTORY),
-                       keep_until=int(state.step))
-    total_steps = config.steps or config.epochs * steps_per_epoch
+        path = store.restore_latest()
+        logger.info("Resumed from %s at step %d.", path, int(state.step))
+    history = History(os.path.join(output_dir, runs.HISTORY),
+                      keep_until=int(state.step))
     callback_list = keras.callbacks.CallbackList(
         callbacks, model=gan.combined, verbose=0, epochs=config.epochs,
         steps=steps_per_epoch)
-    loop = _Loop(config, images, output_dir, gan, state, manager, history,
-                 callback_list, verbose, total_steps, steps_per_epoch)
-    loop.run()
+    loop = _Loop(config, images, output_dir, gan, state, store, history,
+                 callback_list, verbose, steps_per_epoch)
+    with _StopSignals() as signals:
+        loop.signals = signals
+        loop.run()
     return history.columns
 
 
-def _restore(checkpoint, manager, output_dir):
-    if manager.latest_checkpoint is None:
-        raise runs.RunError(
-            f"--resume: {output_dir} has no checkpoint yet; start again "
-            "with --overwrite.")
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    logger.info("Resumed from %s at step %d.", manager.latest_checkpoint,
-                int(checkpoint.state.step))
+class _StopSignals:
+    """SIGINT/SIGTERM only set a flag; the loop stops at a step boundary.
+
+    A second SIGINT interrupts at once (KeyboardInterrupt), for a user who
+    does not want to wait.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received = None
+        self.previous = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.received is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.received = signum
+        logger.warning("Signal %d: stopping after this step, with a "
+                       "checkpoint (Ctrl-C again to abort now).", signum)
+
+    def __exit__(self, *exc):
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
 
 
 class _Loop:
     """One training run: the epochs, and what is written at their ends."""
 
-    def __init__(self, config, images, output_dir, gan, state, manager,
-                 history, callbacks, verbose, total_steps, steps_per_epoch):
+    def __init__(self, config, images, output_dir, gan, state, store, history,
+                 callbacks, verbose, steps_per_epoch):
         self.config, self.images, self.dir = config, images, output_dir
-        self.gan, self.state, self.manager = gan, state, manager
+        self.gan, self.state, self.store = gan, state, store
         self.history, self.callbacks, self.verbose = history, callbacks, verbose
-        self.total_steps, self.steps_per_epoch = total_steps, steps_per_epoch
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = config.steps or config.epochs * steps_per_epoch
+        self.monitor = Monitor(config.collapse_patience)
         self.noise = fixed_noise(config)
-        self.logs = {}
+        self.logs, self.signals, self.collapse = {}, None, ""
 
     def run(self) -> None:
         self.callbacks.on_train_begin()
         self.start = time.time()
-        while not self.should_stop():
-            self.run_epoch()
+        try:
+            while not self.should_stop():
+                self.run_epoch()
+        except Exception:
+            self.history.flush()  # rows of the good steps, for the post-mortem
+            raise
+        if self.signals and self.signals.received is not None:
+            self.save_progress()
+            raise TrainingInterrupted(self.signals.received,
+                                      int(self.state.step))
         self.finish()
         self.callbacks.on_train_end(self.logs)
+        if self.collapse:
+            raise TrainingCollapsed(
+                f"Stopped at step {int(self.state.step)} on {self.collapse} "
+                "(--stop-on-collapse); the run is saved.")
 
     def should_stop(self) -> bool:
         return (int(self.state.step) >= self.total_steps
-                or bool(self.gan.combined.stop_training))
+                or bool(self.gan.combined.stop_training)
+                or bool(self.collapse)
+                or (self.signals is not None
+                    and self.signals.received is not None))
 
     def run_epoch(self) -> None:
         epoch = int(self.state.epoch)
@@ -181,91 +208,48 @@ class _Loop:
         self.callbacks.on_epoch_end(epoch, self.logs)
 
     def train_step(self, real, epoch) -> None:
-        step, batch = int(self.state.step), int(self.state.epoch_step)
+        step, batch = int(self.state.step) + 1, int(self.state.epoch_step)
         self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
-        self.logs = self.gan.train_step(real)
+        logs = self.gan.train_step(real)
+        event = self.monitor.check(step, logs, self.store.latest)
+        self.logs = logs
         self.state.step.assign_add(1)
         self.state.epoch_step.assign_add(1)
-        step += 1
-        if step % self.config.log_every == 0 or step == self.total_steps:
-            self.history.add(step, epoch, self.logs, time.time() - self.start)
-        self.callbacks.on_train_batch_end(batch, self.logs)
+        if (step % self.config.log_every == 0 or event
+                or step == self.total_steps):
+            self.history.add(step, epoch + 1, logs, time.time() - self.start,
+                             event)
+        self.callbacks.on_train_batch_end(batch, logs)
+        if event and self.config.stop_on_collapse:
+            self.collapse = event
         every = self.config.checkpoint_every
         if every and step % every == 0:
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
-        step = int(self.state.step)
-        if self.manager.latest_checkpoint and self.manager.latest_checkpoint.endswith(f"-{step}"):
-            return
         self.history.flush()
-        path = self.manager.save(checkpoint_number=step)
-        logger.info("Saved checkpoint %s.", path)
+        self.store.save(int(self.state.step))
 
     def save_samples(self, epoch: int) -> None:
         images = self.gan.generate(self.noise).numpy()
         path = os.path.join(self.dir, runs.SAMPLES, f"epoch_{epoch + 1:04d}.png")
         visualize.save_png(visualize.image_grid(images), path)
 
-    def finish(self) -> None:
+    def save_progress(self) -> None:
+        """Checkpoint, history and loss plot: what a stopped run keeps."""
         self.save_checkpoint()
-        self.history.flush()
-        runs.save_model(self.gan.generator, os.path.join(self.dir, runs.GENERATOR))
-        runs.save_model(self.gan.discriminator,
-                        os.path.join(self.dir, runs.DISCRIMINATOR))
         if self.history.columns["step"]:
             visualize.save_loss_plot(self.history.columns,
                                      os.path.join(self.dir, runs.LOSSES))
+
+    def finish(self) -> None:
+        self.save_progress()
+        runs.save_model(self.gan.generator, os.path.join(self.dir, runs.GENERATOR))
+        runs.save_model(self.gan.discriminator,
+                        os.path.join(self.dir, runs.DISCRIMINATOR))
         samples = os.path.join(self.dir, runs.SAMPLES)
         frames = sorted(os.path.join(samples, f) for f in os.listdir(samples)
                         if f.startswith("epoch_") and f.endswith(".png"))
         visualize.save_gif(frames, os.path.join(self.dir, runs.PROGRESS))
         logger.info("Finished at step %d in %.1f s; run in %s.",
                     int(self.state.step), time.time() - self.start, self.dir)
-
-
-def _parse_row(row: dict) -> dict:
-    return {k: int(row[k]) if k in ("step", "epoch") else float(row[k])
-            for k in HISTORY_COLUMNS}
-
-
-class _History:
-    """history.csv, kept in memory for the loss plot and appended on disk.
-
-    On resume, rows logged after the restored checkpoint are dropped: the
-    resumed run logs those steps again.
-    """
-
-    def __init__(self, path: str, keep_until: int):
-        self.path = path
-        self.columns = {name: [] for name in HISTORY_COLUMNS}
-        self.pending = []
-        if keep_until and os.path.isfile(path):
-            with open(path, newline="") as f:
-                for row in csv.DictReader(f):
-                    if int(row["step"]) <= keep_until:
-                        self._append(_parse_row(row))
-        self._rewrite()
-
-    def _append(self, row: dict) -> None:
-        for name in HISTORY_COLUMNS:
-            self.columns[name].append(row[name])
-
-    def _rewrite(self) -> None:
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(HISTORY_COLUMNS)
-            writer.writerows(zip(*(self.columns[n] for n in HISTORY_COLUMNS)))
-        os.replace(tmp, self.path)
-
-    def add(self, step: int, epoch: int, logs: dict, seconds: float) -> None:
-        row = dict(logs, step=step, epoch=epoch + 1, seconds=round(seconds, 3))
-        self._append(row)
-        self.pending.append([row[n] for n in HISTORY_COLUMNS])
-
-    def flush(self) -> None:
-        if self.pending:
-            with open(self.path, "a", newline="") as f:
-                csv.writer(f).writerows(self.pending)
-            self.pending = []

@@ -109,6 +109,16 @@ def test_one_sided_label_smoothing(tiny_config):
 def test_train_step_reports_finite_losses_and_probabilities(gan):
     logs = gan.train_step(real_batch(gan.config))
     assert set(logs) == {"d_loss_real", "d_loss_fake", "d_loss", "g_loss",
-                         "d_of_real", "d_of_fake"}
+                         "d_of_real", "d_of_fake", "diversity"}
     assert all(np.isfinite(v) for v in logs.values())
     assert 0 <= logs["d_of_real"] <= 1 and 0 <= logs["d_of_fake"] <= 1
+
+
+def test_diversity_is_one_for_alike_batches_and_zero_for_a_collapsed_one():
+    from keras_dcgan.composite import diversity
+
+    real = tf.random.stateless_uniform((32, 8, 8, 1), (1, 2), -1.0, 1.0)
+    other = tf.random.stateless_uniform((32, 8, 8, 1), (3, 4), -1.0, 1.0)
+    collapsed = tf.repeat(other[:1], 32, axis=0)
+    assert float(diversity(real, other)) == pytest.approx(1.0, abs=0.05)
+    assert float(diversity(real, collapsed)) == pytest.approx(0.0, abs=1e-3)

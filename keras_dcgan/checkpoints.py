@@ -1,0 +1,180 @@
+"""Checkpoints that survive crashes: save, clean up, restore with fallback.
+
+`tf.train.CheckpointManager` writes a checkpoint's files first and its index
+(`checkpoints/checkpoint`) last, atomically, so a run killed while saving
+still has its previous checkpoint intact. What such a kill leaves behind
+(temporary shards, files the index never listed) is removed when the run is
+reopened, and a checkpoint that turns out unreadable falls back to the one
+before it, with a warning. A resumed run never starts from scratch
+silently.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import shutil
+
+import tensorflow as tf
+
+from keras_dcgan.composite import DCGAN
+from keras_dcgan.runs import RunError
+
+logger = logging.getLogger(__name__)
+
+_NUMBERED = re.compile(r"ckpt-(\d+)(?:\.index|\.data-\d+-of-\d+|_temp.*)$")
+
+
+class TrainingState(tf.Module):
+    """Counters saved with the weights: where a resumed run goes on."""
+
+    def __init__(self):
+        super().__init__()
+        self.step = tf.Variable(0, dtype=tf.int64, name="step")
+        self.epoch = tf.Variable(0, dtype=tf.int64, name="epoch")
+        # Batches of the current epoch already trained on.
+        self.epoch_step = tf.Variable(0, dtype=tf.int64, name="epoch_step")
+
+
+def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
+    """Everything that decides the rest of a run: both models, both
+    optimizers' slots, the noise generator's state and the counters."""
+    return tf.train.Checkpoint(
+        generator=gan.generator,
+        discriminator=gan.discriminator,
+        discriminator_optimizer=gan.discriminator.optimizer,
+        generator_optimizer=gan.combined.optimizer,
+        noise_seed=gan.seed_generator.state,
+        state=state,
+    )
+
+
+class CheckpointStore:
+    """The checkpoints of one run directory.
+
+    Args:
+        directory: `RUN/checkpoints`.
+        checkpoint: The `tf.train.Checkpoint` to save and restore.
+        max_to_keep: Checkpoints kept; older ones are deleted on save.
+    """
+
+    def __init__(self, directory: str, checkpoint: tf.train.Checkpoint,
+                 max_to_keep: int):
+        self.directory = directory
+        self.checkpoint = checkpoint
+        os.makedirs(directory, exist_ok=True)
+        listed = _listed_checkpoints(directory)
+        _remove_leftovers(directory, listed)
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, directory, max_to_keep=max_to_keep)
+
+    @property
+    def latest(self):
+        return self.manager.latest_checkpoint
+
+    def save(self, step: int) -> str:
+        """Saves at `step` (once: a second call for the same step is a no-op)."""
+        if self.latest and self.latest.endswith(f"ckpt-{step}"):
+            return self.latest
+        try:
+            path = self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, OSError) as e:
+            raise RunError(
+                f"Cannot write a checkpoint in {self.directory} ({e}). Free "
+                "disk space or fix its permissions; the previous checkpoints "
+                "are intact, so --resume goes on from the last one.") from e
+        logger.info("Saved checkpoint %s.", path)
+        return path
+
+    def restore_latest(self) -> str:
+        """Restores the newest readable checkpoint, newest first.
+
+        Returns:
+            The restored checkpoint's path.
+
+        Raises:
+            RunError: There is none, or none can be read.
+        """
+        candidates = list(reversed(self.manager.checkpoints))
+        if not candidates:
+            raise RunError(
+                f"--resume: {self.directory} holds no complete checkpoint; "
+                "start the run again with --overwrite.")
+        failures = []
+        for path in candidates:
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except (tf.errors.OpError, ValueError, AssertionError) as e:
+                failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
+                logger.warning("Checkpoint %s is unreadable (%s); trying the "
+                               "one before it.", path, failures[-1])
+                continue
+            return path
+        raise RunError(f"--resume: no checkpoint in {self.directory} can be "
+                       "read:\n  " + "\n  ".join(failures))
+
+
+def _listed_checkpoints(directory: str) -> list:
+    """Checkpoint paths in the index; a clear error if it cannot be read."""
+    index = os.path.join(directory, "checkpoint")
+    if not os.path.exists(index):
+        return []
+    try:
+        state = tf.train.get_checkpoint_state(directory)
+    except Exception as e:  # text_format raises its own ParseError
+        state, error = None, e
+    else:
+        error = None
+    if state is None or not state.model_checkpoint_path:
+        raise RunError(
+            f"The checkpoint index {index} is empty or unreadable"
+            f"{f' ({error})' if error else ''}. Nothing was changed. Delete "
+            f"that file to rebuild it from the newest complete checkpoint "
+            f"files, then run again with --resume.")
+    return list(state.all_model_checkpoint_paths)
+
+
+def _remove_leftovers(directory: str, listed: list) -> None:
+    """Deletes what a killed save left: temp shards, files never indexed."""
+    keep = {os.path.basename(p) for p in listed}
+    if not listed:
+        keep = _complete_checkpoints(directory)
+        if keep:
+            _rebuild_index(directory, sorted(keep, key=_number))
+    for path in glob.glob(os.path.join(directory, "ckpt-*")):
+        name = os.path.basename(path)
+        match = _NUMBERED.match(name)
+        if not match or f"ckpt-{match.group(1)}" in keep:
+            continue
+        logger.warning("Removing %s, left by an interrupted save.", path)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+
+
+def _complete_checkpoints(directory: str) -> set:
+    """ckpt-N prefixes with an index and every data shard it names."""
+    complete = set()
+    for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
+        prefix = index[:-len(".index")]
+        shards = glob.glob(prefix + ".data-*-of-*")
+        if shards:
+            total = int(shards[0].rsplit("-of-", 1)[1])
+            if len(shards) == total:
+                complete.add(os.path.basename(prefix))
+    return complete
+
+
+def _number(name: str) -> int:
+    return int(name.rsplit("-", 1)[1])
+
+
+def _rebuild_index(directory: str, names: list) -> None:
+    logger.warning("No checkpoint index in %s; rebuilding it from %s.",
+                   directory, ", ".join(names))
+    tf.train.update_checkpoint_state(
+        directory, os.path.join(directory, names[-1]),
+        all_model_checkpoint_paths=[os.path.join(directory, n) for n in names])

@@ -1,0 +1,83 @@
+"""history.csv: one row per logged step, kept in memory for the loss plot.
+
+Rows are appended as training goes; on resume, rows logged after the
+restored checkpoint are dropped (those steps run again), and a row cut short
+by a crash is ignored rather than fatal.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import os
+
+logger = logging.getLogger(__name__)
+
+METRICS = ("d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
+           "d_of_fake", "diversity")
+COLUMNS = ("step", "epoch") + METRICS + ("seconds", "event")
+
+
+def _parse(row: dict):
+    try:
+        parsed = {k: int(row[k]) for k in ("step", "epoch")}
+        parsed.update({k: float(row[k]) for k in METRICS + ("seconds",)})
+    except (KeyError, TypeError, ValueError):
+        return None
+    parsed["event"] = row.get("event") or ""
+    return parsed
+
+
+class History:
+    """The run's history, in memory (`columns`) and in `history.csv`.
+
+    Args:
+        path: The CSV file.
+        keep_until: Keep existing rows up to this step (0: start afresh).
+    """
+
+    def __init__(self, path: str, keep_until: int = 0):
+        self.path = path
+        self.columns = {name: [] for name in COLUMNS}
+        self.pending = []
+        if keep_until and os.path.isfile(path):
+            self._load(keep_until)
+        self._rewrite()
+
+    def _load(self, keep_until: int) -> None:
+        with open(path := self.path, newline="") as f:
+            for row in csv.DictReader(f):
+                parsed = _parse(row)
+                if parsed is None:
+                    logger.warning("%s: ignoring a damaged row %s.", path, row)
+                elif parsed["step"] <= keep_until:
+                    self._append(parsed)
+
+    def _append(self, row: dict) -> None:
+        for name in COLUMNS:
+            self.columns[name].append(row.get(name, ""))
+
+    def _rewrite(self) -> None:
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(COLUMNS)
+            writer.writerows(zip(*(self.columns[n] for n in COLUMNS)))
+        os.replace(tmp, self.path)
+
+    def add(self, step: int, epoch: int, logs: dict, seconds: float,
+            event: str = "") -> None:
+        """Adds a row (written to disk at the next `flush`)."""
+        row = dict(logs, step=step, epoch=epoch, seconds=round(seconds, 3),
+                   event=event)
+        row.setdefault("diversity", math.nan)
+        self._append(row)
+        self.pending.append([row[n] for n in COLUMNS])
+
+    def flush(self) -> None:
+        """Appends the pending rows to the CSV file."""
+        if self.pending:
+            with open(self.path, "a", newline="") as f:
+                csv.writer(f).writerows(self.pending)
+            self.pending = []
