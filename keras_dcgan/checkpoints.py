@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 
 import tensorflow as tf
 
@@ -78,6 +79,7 @@ class CheckpointStore:
         """Saves at `step` (once: a second call for the same step is a no-op)."""
         if self.latest and self.latest.endswith(f"ckpt-{step}"):
             return self.latest
+        _test_hook_kill_during_save(self.directory, step)
         try:
             path = self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as e:
@@ -106,7 +108,9 @@ class CheckpointStore:
         for path in candidates:
             try:
                 self.checkpoint.restore(path).assert_existing_objects_matched()
-            except (tf.errors.OpError, ValueError, AssertionError) as e:
+            # A damaged file fails in many ways (OpError, IndexError, ...);
+            # each means "try the one before".
+            except Exception as e:  # noqa: BLE001
                 failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
                 logger.warning("Checkpoint %s is unreadable (%s); trying the "
                                "one before it.", path, failures[-1])
@@ -114,6 +118,22 @@ class CheckpointStore:
             return path
         raise RunError(f"--resume: no checkpoint in {self.directory} can be "
                        "read:\n  " + "\n  ".join(failures))
+
+
+def _test_hook_kill_during_save(directory: str, step: int) -> None:
+    """Fault injection for the crash tests: at the step named by the
+    environment variable, die by SIGKILL half-way through a save, leaving
+    what a real kill leaves (a temp shard and a partial data file)."""
+    if os.environ.get("KERAS_DCGAN_TEST_KILL_DURING_SAVE") != str(step):
+        return
+    prefix = os.path.join(directory, f"ckpt-{step}")
+    os.makedirs(prefix + "_temp", exist_ok=True)
+    with open(os.path.join(prefix + "_temp", "part-00000-of-00001.data-00000"
+                           "-of-00001"), "wb") as f:
+        f.write(b"\0" * 64)
+    with open(prefix + ".data-00000-of-00001", "wb") as f:
+        f.write(b"partial")
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _listed_checkpoints(directory: str) -> list:
@@ -175,6 +195,11 @@ def _number(name: str) -> int:
 def _rebuild_index(directory: str, names: list) -> None:
     logger.warning("No checkpoint index in %s; rebuilding it from %s.",
                    directory, ", ".join(names))
-    tf.train.update_checkpoint_state(
-        directory, os.path.join(directory, names[-1]),
-        all_model_checkpoint_paths=[os.path.join(directory, n) for n in names])
+    paths = [os.path.join(directory, n) for n in names]
+    # The manager only tracks (and rotates) checkpoints newer than the last
+    # "preserved" time, so the rebuilt index carries their file times.
+    times = [os.path.getmtime(p + ".index") for p in paths]
+    tf.compat.v1.train.update_checkpoint_state(
+        directory, paths[-1], all_model_checkpoint_paths=paths,
+        all_model_checkpoint_timestamps=times,
+        last_preserved_timestamp=min(times) - 1)
