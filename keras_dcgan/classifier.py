@@ -56,7 +56,8 @@ def load_labelled(image_size: Optional[int] = None,
     if data:
         x, y = _npz_labelled(data)
         images = data_lib.from_array(x, image_size, channels, description=data)
-        x = np.concatenate(list(images.dataset.batch(4096).as_numpy_iterator()))
+        x = np.concatenate(list(
+            images.dataset.batch(4096).as_numpy_iterator()))
     else:
         x, y = _tfds_labelled(dataset, image_size, channels, data_dir)
     return x, _check_labels(y, len(x), data or dataset)

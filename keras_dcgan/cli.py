@@ -212,7 +212,7 @@ def run_sample(args) -> int:
 def run_evaluate(args) -> int:
     import json
 
-    from keras_dcgan import data, evaluation, features, runs
+    from keras_dcgan import data, evaluation, features, metrics, runs
 
     if args.num < 2 or args.batch_size < 1:
         raise data.DataError(f"--num {args.num} / --batch-size "
@@ -226,9 +226,13 @@ def run_evaluate(args) -> int:
                               dataset=args.dataset, data=args.data,
                               data_dir=args.data_dir)
     logger.info("Real images: %s", images.description)
-    report = evaluation.evaluate_run(
-        args.run, images, extractor, args.num, args.seed, args.batch_size,
-        names, args.stats_cache, source=args.data or f"tfds:{args.dataset}")
+    try:
+        report = evaluation.evaluate_run(
+            args.run, images, extractor, args.num, args.seed,
+            args.batch_size, names, args.stats_cache,
+            source=args.data or f"tfds:{args.dataset}")
+    except metrics.MetricsError as e:  # main() reports DataError cleanly
+        raise data.DataError(str(e)) from e
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:

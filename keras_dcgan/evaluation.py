@@ -156,6 +156,13 @@ def _score(real: metrics.RealStats, fake: metrics.FeatureStats,
     results = {}
     timer = time.perf_counter()
     if "fid" in names:
+        dims = len(real.mu)
+        if min(real.num_images, fake.count) <= dims:
+            logger.warning(
+                "FID from %d real and %d generated images of %d features: "
+                "with no more images than features the covariances are "
+                "singular and FID is mostly noise; raise --num.",
+                real.num_images, fake.count, dims)
         results["fid"] = {"value": metrics.frechet_distance(
             real.mu, real.sigma, fake.mean(), fake.covariance())}
     if "kid" in names:

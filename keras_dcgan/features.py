@@ -82,7 +82,10 @@ class InceptionExtractor(FeatureExtractor):
     def __init__(self, weights: Optional[str] = "imagenet",
                  image_size: int = INCEPTION_SIZE):
         self.image_size = image_size
-        self.id = f"inception_v3:{weights if weights in ('imagenet', None) else os.path.basename(weights)}"
+        name = weights if weights in ("imagenet", None) else \
+            os.path.basename(weights)
+        size = "" if image_size == INCEPTION_SIZE else f"@{image_size}"
+        self.id = f"inception_v3:{name}{size}"
         if weights not in ("imagenet", None) and not os.path.isfile(weights):
             raise DataError(f"--features inception: weights file {weights} "
                             "does not exist.")
@@ -135,8 +138,9 @@ class ClassifierExtractor(FeatureExtractor):
             model = keras.saving.load_model(path, compile=False,
                                             safe_mode=True)
         except Exception as e:  # Keras raises many types on bad files
-            raise DataError(f"--features classifier:{path}: cannot load it "
-                            f"as a Keras model ({type(e).__name__}: {e}).") from e
+            raise DataError(
+                f"--features classifier:{path}: cannot load it as a Keras "
+                f"model ({type(e).__name__}: {e}).") from e
         self.id = f"classifier:{os.path.basename(path)}"
         self.input_range = tuple(input_range or read_sidecar(path).get(
             "input_range", (0, 255)))

@@ -184,7 +184,7 @@ def test_stats_cache_is_reused_and_refused_for_other_inputs(tmp_path,
     assert cached.metadata() == {"extractor_id": "mean_pixels",
                                  "num_images": 40, "source": "blobs"}
 
-    caplog.set_level(logging.INFO, logger="keras_dcgan.metrics")
+    caplog.set_level(logging.INFO, logger="keras_dcgan")
     other = MeanPixels("other")
     real_stats(images, other, num=40, cache=cache, source="blobs")
     assert other.calls > 0 and "made for other inputs" in caplog.text
