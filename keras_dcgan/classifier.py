@@ -1,0 +1,194 @@
+"""A small domain classifier, so MNIST-like data gets metrics with no download.
+
+`train_classifier` fits a two-block CNN on labelled images; the saved model
+takes raw pixel values [0, 255] (it rescales inside), its penultimate layer
+(128 units) gives the features for FID/KID/precision-recall and its softmax
+the classifier score, through `features.ClassifierExtractor`. A sidecar
+`PATH.json` records the input range, shape, classes and validation accuracy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Optional
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_dcgan import data as data_lib
+from keras_dcgan.data import DataError
+from keras_dcgan.features import sidecar_path
+from keras_dcgan.runs import save_model
+
+logger = logging.getLogger(__name__)
+
+LABEL_KEYS = ("y", "y_train", "labels", "label")
+
+
+def load_labelled(image_size: Optional[int] = None,
+                  channels: Optional[int] = None, *,
+                  data: Optional[str] = None, dataset: Optional[str] = None,
+                  data_dir: Optional[str] = None) -> tuple:
+    """Images and integer labels from a `.npz` (`x` + `y`) or a TFDS dataset.
+
+    Args:
+        image_size: Output side (default: `data.suggest_shape`).
+        channels: Output channels (default: `data.suggest_shape`).
+        data: A `.npz` with images (x, x_train, images) and labels (y,
+            y_train, labels).
+        dataset: A TFDS name with a "label" feature (mnist, cifar10, ...).
+        data_dir: TFDS data directory.
+
+    Returns:
+        (uint8 images [N, size, size, channels], int64 labels [N]).
+
+    Example:
+        >>> x, y = load_labelled(data="mnist_test_10k.npz")
+    """
+    if bool(data) == bool(dataset):
+        raise DataError("train-classifier: give exactly one of --data or "
+                        "--dataset.")
+    size, chans = data_lib.suggest_shape(dataset=dataset, data=data)
+    image_size, channels = image_size or size, channels or chans
+    if data:
+        x, y = _npz_labelled(data)
+        images = data_lib.from_array(x, image_size, channels, description=data)
+        x = np.concatenate(list(
+            images.dataset.batch(4096).as_numpy_iterator()))
+    else:
+        x, y = _tfds_labelled(dataset, image_size, channels, data_dir)
+    return x, _check_labels(y, len(x), data or dataset)
+
+
+def _npz_labelled(path: str) -> tuple:
+    if not path.endswith(".npz") or not os.path.isfile(path):
+        raise DataError(f"--data {path}: train-classifier needs a .npz file "
+                        "with images (x) and labels (y).")
+    x = data_lib.load_array(path)
+    with np.load(path, allow_pickle=False) as f:
+        key = next((k for k in LABEL_KEYS if k in f.files), None)
+        if key is None:
+            raise DataError(f"--data {path}: no labels; store them as 'y' "
+                            f"(arrays present: {', '.join(f.files)}).")
+        return x, f[key]
+
+
+def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # unknown names raise several types
+        raise DataError(f"--dataset {name}: not a TFDS dataset ({e}).") from e
+    if "label" not in builder.info.features:
+        raise DataError(f"--dataset {name}: has no 'label' feature; use a "
+                        "labelled dataset or --data FILE.npz with y.")
+    try:
+        ds = builder.as_dataset(split="train", shuffle_files=False)
+    except AssertionError:  # TFDS's way of saying "not prepared"
+        data_lib._download(builder, name)
+        ds = builder.as_dataset(split="train", shuffle_files=False)
+    key = data_lib._image_feature(builder.info.features, name)
+    ds = ds.map(lambda ex: (data_lib.resize_images(ex[key], image_size,
+                                                   channels), ex["label"]),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    xs, ys = zip(*ds.batch(4096).as_numpy_iterator())
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _check_labels(y, count: int, source: str) -> np.ndarray:
+    y = np.asarray(y).reshape(-1)
+    if len(y) != count or not np.issubdtype(y.dtype, np.integer) or \
+            y.min() < 0:
+        raise DataError(f"{source}: labels must be {count} non-negative "
+                        f"integers, one per image; got {y.dtype} {y.shape}.")
+    if len(np.unique(y)) < 2:
+        raise DataError(f"{source}: labels hold one class only; a classifier "
+                        "needs at least two.")
+    return y.astype(np.int64)
+
+
+def build_classifier(image_size: int, channels: int,
+                     num_classes: int) -> keras.Model:
+    """Two conv blocks, a 128-unit feature layer, a softmax.
+
+    Takes pixels in [0, 255]; the Rescaling layer maps them to [-1, 1].
+    """
+    inputs = keras.Input((image_size, image_size, channels), name="pixels")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
+    for filters in (32, 64):
+        x = keras.layers.Conv2D(filters, 3, padding="same",
+                                activation="relu")(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3)(x)
+    x = keras.layers.Dense(128, activation="relu", name="features")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax",
+                                 name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="domain_classifier")
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray,
+                     output: Optional[str] = None, epochs: int = 5,
+                     batch_size: int = 128, validation_split: float = 0.1,
+                     seed: int = 0, verbose: int = 0,
+                     source: str = "array") -> tuple:
+    """Trains the domain classifier and saves it (atomically) with a sidecar.
+
+    Args:
+        images: uint8 [N, H, W, C] (square).
+        labels: Integer class labels [N].
+        output: `.keras` path to save to (None: not saved).
+        epochs: Passes over the training part.
+        batch_size: Images per step.
+        validation_split: Share held out (after a seeded shuffle).
+        seed: Seed of weights and of the split.
+        verbose: Keras fit verbosity.
+        source: Name of the images, for the sidecar.
+
+    Returns:
+        (model, validation accuracy or None when nothing is held out).
+
+    Example:
+        >>> x, y = load_labelled(data="mnist_test_10k.npz")
+        >>> model, accuracy = train_classifier(x, y, "mnist_clf.keras")
+    """
+    if output and not output.endswith(".keras"):
+        raise DataError(f"--output {output}: name a .keras file.")
+    if images.ndim == 3:
+        images = images[..., None]
+    keras.utils.set_random_seed(seed)
+    order = np.random.default_rng(seed).permutation(len(images))
+    x, y = images[order].astype(np.float32), labels[order]
+    held = int(round(len(x) * validation_split))
+    model = build_classifier(x.shape[1], x.shape[3], int(y.max()) + 1)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    validation = (x[len(x) - held:], y[len(x) - held:]) if held else None
+    history = model.fit(x[:len(x) - held], y[:len(x) - held],
+                        validation_data=validation, epochs=epochs,
+                        batch_size=batch_size, verbose=verbose)
+    accuracy = (float(history.history["val_accuracy"][-1])
+                if held else None)
+    logger.info("Classifier: %d classes, validation accuracy %s.",
+                int(y.max()) + 1,
+                "n/a" if accuracy is None else f"{accuracy:.4f}")
+    if output:
+        save_model(model, output)
+        _write_json(sidecar_path(output), {
+            "input_range": [0, 255], "image_size": int(x.shape[1]),
+            "channels": int(x.shape[3]), "classes": int(y.max()) + 1,
+            "val_accuracy": accuracy, "epochs": epochs, "source": source})
+    return model, accuracy
+
+
+def _write_json(path: str, content: dict) -> None:
+    folder, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(folder, f".tmp-{name}")
+    with open(tmp, "w") as f:
+        json.dump(content, f, indent=2)
+    os.replace(tmp, path)

@@ -1,0 +1,64 @@
+"""The `keras-dcgan` command: flags in, library calls out.
+
+Each subcommand module adds its parsers and maps its names to handlers;
+handlers only turn flags into calls of the library functions that the
+tests call too. Exit codes: 0 done, 2 bad arguments or input (the message
+says what to change), 3 a non-finite loss, 4 stopped on a collapse,
+130/143 stopped by SIGINT/SIGTERM with a checkpoint saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+# Before TensorFlow is imported: its C++ start-up chatter is not for users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from keras_dcgan.cli import evaluate, generator, train  # noqa: E402
+
+logger = logging.getLogger("keras_dcgan")
+SUBCOMMANDS = (train, generator, evaluate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="keras-dcgan",
+        description="Train, sample, export and evaluate DCGANs "
+                    "(Radford et al., 2015) on Keras 3.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in SUBCOMMANDS:
+        module.add_parsers(commands)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs `keras-dcgan ARGS`; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(format="%(message)s")
+    logger.setLevel(logging.INFO)
+    logging.getLogger("absl").setLevel(logging.WARNING)
+    from keras_dcgan import config as config_lib, data, monitor, runs
+
+    handlers = {}
+    for module in SUBCOMMANDS:
+        handlers.update(module.HANDLERS)
+    try:
+        return handlers[args.command](args)
+    except (config_lib.ConfigError, data.DataError, runs.RunError) as e:
+        print(f"keras-dcgan: error: {e}", file=sys.stderr)
+        return 2
+    except monitor.TrainingError as e:
+        print(f"keras-dcgan: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("keras-dcgan: interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:  # disk full, permissions: say so, no traceback
+        print(f"keras-dcgan: error: {e}. Free space or fix permissions; "
+              "files written before are intact.", file=sys.stderr)
+        return 1

@@ -1,0 +1,103 @@
+"""`keras-dcgan evaluate` and `keras-dcgan train-classifier`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+logger = logging.getLogger("keras_dcgan")
+
+
+def add_parsers(commands) -> None:
+    """The `evaluate` and `train-classifier` subcommands."""
+    evaluate = commands.add_parser(
+        "evaluate", help="FID, KID, IS and precision/recall of a run")
+    evaluate.add_argument("run", help="run directory")
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="TFDS name of the real images")
+    source.add_argument("--data", help="real images: .npz/.npy or folder")
+    evaluate.add_argument("--data-dir", help="TFDS data directory")
+    evaluate.add_argument("--num", type=int, default=10_000,
+                          help="images of each set scored (default 10000)")
+    evaluate.add_argument("--features", default="inception",
+                          help="inception (ImageNet InceptionV3) or "
+                               "classifier:PATH (a .keras classifier)")
+    evaluate.add_argument("--metrics", default="fid,kid,is,pr",
+                          help="comma-separated subset of fid,kid,is,pr")
+    evaluate.add_argument("--batch-size", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--stats-cache",
+                          help="FILE.npz reusing the real statistics")
+    evaluate.add_argument("--output", help="write the report to FILE.json")
+
+    classify = commands.add_parser(
+        "train-classifier", help="a small CNN for --features classifier:PATH")
+    source = classify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help="TFDS name with a label feature")
+    source.add_argument("--data", help=".npz with images x and labels y")
+    classify.add_argument("--data-dir", help="TFDS data directory")
+    classify.add_argument("--output", required=True, help="PATH.keras")
+    classify.add_argument("--epochs", type=int, default=5)
+    classify.add_argument("--image-size", type=int, default=None,
+                          help="default: from the data")
+    classify.add_argument("--channels", type=int, choices=[1, 3],
+                          default=None, help="default: from the data")
+    classify.add_argument("--seed", type=int, default=0)
+
+
+def run_evaluate(args) -> int:
+    import json
+
+    from keras_dcgan import data, evaluation, features, metrics, runs
+
+    if args.num < 2 or args.batch_size < 1:
+        raise data.DataError(f"--num {args.num} / --batch-size "
+                             f"{args.batch_size}: need --num >= 2 and "
+                             "--batch-size >= 1.")
+    names = evaluation.check_metrics(
+        [m.strip() for m in args.metrics.split(",") if m.strip()])
+    config = runs.load_run_config(args.run)
+    extractor = features.make_extractor(args.features)
+    images = data.load_images(config.image_size, config.channels,
+                              dataset=args.dataset, data=args.data,
+                              data_dir=args.data_dir)
+    logger.info("Real images: %s", images.description)
+    try:
+        report = evaluation.evaluate_run(
+            args.run, images, extractor, args.num, args.seed,
+            args.batch_size, names, args.stats_cache,
+            source=args.data or f"tfds:{args.dataset}")
+    except metrics.MetricsError as e:  # main() reports DataError cleanly
+        raise data.DataError(str(e)) from e
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        folder, name = os.path.split(os.path.abspath(args.output))
+        tmp = os.path.join(folder, f".tmp-{name}")
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, args.output)
+        logger.info("Wrote %s.", args.output)
+    return 0
+
+
+def run_train_classifier(args) -> int:
+    from keras_dcgan import classifier
+
+    x, y = classifier.load_labelled(args.image_size, args.channels,
+                                    data=args.data, dataset=args.dataset,
+                                    data_dir=args.data_dir)
+    logger.info("Labelled images: %d of %s, %d classes.", len(x),
+                "x".join(map(str, x.shape[1:])), int(y.max()) + 1)
+    _, accuracy = classifier.train_classifier(
+        x, y, args.output, epochs=args.epochs, seed=args.seed,
+        verbose=2 if sys.stdout.isatty() else 0,
+        source=args.data or f"tfds:{args.dataset}")
+    logger.info("Saved %s (validation accuracy %s).", args.output,
+                "n/a" if accuracy is None else f"{accuracy:.4f}")
+    return 0
+
+
+HANDLERS = {"evaluate": run_evaluate,
+            "train-classifier": run_train_classifier}

@@ -1,0 +1,226 @@
+"""Scoring a generator against real images, streaming in batches.
+
+Real statistics are computed once (and optionally cached to `.npz`); the
+generator's images are made, featurized and folded into running sums one
+batch at a time, so 10,000+ images never sit in memory as features of both
+sets at once (only a capped subsample is kept for KID and precision/recall).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Iterable, Optional, Sequence, Union
+
+import keras
+import numpy as np
+
+from keras_dcgan import metrics
+from keras_dcgan.data import DataError, ImageData
+from keras_dcgan.features import FeatureExtractor
+from keras_dcgan.latent import generate, sample_latents
+
+logger = logging.getLogger(__name__)
+
+ALL_METRICS = ("fid", "kid", "is", "pr")
+
+
+def check_metrics(names: Sequence[str]) -> tuple:
+    """Validates metric names (fid, kid, is, pr); returns them as a tuple."""
+    unknown = sorted(set(names) - set(ALL_METRICS))
+    if unknown or not names:
+        raise DataError(f"--metrics {','.join(names)}: unknown {unknown}; "
+                        f"choose from {','.join(ALL_METRICS)}.")
+    return tuple(names)
+
+
+def _real_batches(images: Union[ImageData, np.ndarray], num: int,
+                  batch_size: int, seed: int) -> Iterable[np.ndarray]:
+    # A seeded sample: --num below the source size must not take just its
+    # start (MNIST's test set, for one, has cleaner writers first).
+    if isinstance(images, np.ndarray):
+        order = np.arange(len(images))
+        if num < len(images):
+            order = np.sort(np.random.default_rng(seed).choice(
+                len(images), num, replace=False))
+        for i in range(0, len(order), batch_size):
+            yield images[order[i:i + batch_size]]
+        return
+    ds = images.dataset.shuffle(min(images.num_images, 60_000), seed=seed)
+    for batch in ds.take(num).batch(batch_size).as_numpy_iterator():
+        yield batch
+
+
+def compute_real_stats(images: Union[ImageData, np.ndarray],
+                       extractor: FeatureExtractor, num: int = 10_000,
+                       batch_size: int = 100, seed: int = 0,
+                       source: str = "array") -> metrics.RealStats:
+    """Feature statistics of up to `num` real images.
+
+    Args:
+        images: uint8 images as an `ImageData` or an array [N, H, W, C].
+        extractor: The feature extractor.
+        num: Images used (fewer if the source has fewer).
+        batch_size: Images per forward pass.
+        seed: Seed of the sample of images and of the kept subsample.
+        source: Where the images came from, recorded for the cache.
+
+    Returns:
+        The `RealStats`.
+
+    Example:
+        >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
+    """
+    stats = metrics.FeatureStats(seed=seed)
+    for batch in _real_batches(images, num, batch_size, seed):
+        stats.update(extractor(batch)[0])
+    return metrics.RealStats.from_stats(stats, extractor.id, source)
+
+
+def real_stats(images: Union[ImageData, np.ndarray],
+               extractor: FeatureExtractor, num: int = 10_000,
+               batch_size: int = 100, seed: int = 0, source: str = "array",
+               cache: Optional[str] = None) -> metrics.RealStats:
+    """`compute_real_stats`, reusing `cache` when it matches the inputs.
+
+    A cache made by another extractor, source or image count is ignored
+    (with a log line) and overwritten.
+    """
+    total = images.num_images if isinstance(images, ImageData) else len(images)
+    expect = {"extractor_id": extractor.id, "num_images": min(num, total),
+              "source": source}
+    cached = metrics.load_real_stats(cache, expect) if cache else None
+    if cached is not None:
+        return cached
+    stats = compute_real_stats(images, extractor, num, batch_size, seed,
+                               source)
+    if cache:
+        metrics.save_real_stats(stats, cache)
+        logger.info("Cached real statistics in %s.", cache)
+    return stats
+
+
+def evaluate_generator(generator: keras.Model,
+                       real: Union[metrics.RealStats, ImageData, np.ndarray],
+                       extractor: FeatureExtractor, num: int = 10_000,
+                       seed: int = 0, batch_size: int = 100,
+                       metric_names: Sequence[str] = ALL_METRICS) -> dict:
+    """Scores `num` generated images against real images or statistics.
+
+    Cheap to call repeatedly (e.g. every N training steps): build the
+    extractor and the real statistics once and pass them in.
+
+    Args:
+        generator: Maps latents [N, latent_dim] to images in [-1, 1].
+        real: Precomputed `RealStats`, or real uint8 images.
+        extractor: The feature extractor (the one `real` was made with).
+        num: Generated images scored.
+        seed: Seed of the latents (same seed, same images).
+        batch_size: Images per forward pass.
+        metric_names: Any of "fid", "kid", "is", "pr".
+
+    Returns:
+        {"fid": {"value"}, "kid": {"value", "std", "stderr"},
+         "is": {"value", "std"}, "pr": {"precision", "recall"}} for the
+        metrics asked (IS only if the extractor gives probabilities).
+
+    Example:
+        >>> ext = ClassifierExtractor("mnist_classifier.keras")
+        >>> real = real_stats(load_images(28, 1, data=path), ext)
+        >>> evaluate_generator(generator, real, ext, num=1000)["fid"]
+    """
+    metric_names = check_metrics(metric_names)
+    if not isinstance(real, metrics.RealStats):
+        real = compute_real_stats(real, extractor, num, batch_size, seed)
+    if real.extractor_id != extractor.id:
+        raise DataError(f"real statistics come from {real.extractor_id}, "
+                        f"not {extractor.id}; recompute them with this "
+                        "extractor.")
+    fake, probabilities = _fake_features(generator, extractor, num, seed,
+                                         batch_size)
+    return _score(real, fake, probabilities, metric_names, seed)
+
+
+def _fake_features(generator, extractor, num, seed, batch_size):
+    if num < 2:
+        raise DataError(f"--num {num}: metrics need at least 2 images.")
+    stats = metrics.FeatureStats(seed=seed)
+    probabilities = []
+    z = sample_latents(num, generator.input_shape[-1], seed)
+    for i in range(0, num, batch_size):
+        features, probs = extractor(generate(generator, z[i:i + batch_size],
+                                             batch_size))
+        stats.update(features)
+        if probs is not None:
+            probabilities.append(probs)
+    return stats, (np.concatenate(probabilities) if probabilities else None)
+
+
+def _score(real: metrics.RealStats, fake: metrics.FeatureStats,
+           probabilities, names, seed) -> dict:
+    results = {}
+    timer = time.perf_counter()
+    if "fid" in names:
+        dims = len(real.mu)
+        if min(real.num_images, fake.count) <= dims:
+            logger.warning(
+                "FID from %d real and %d generated images of %d features: "
+                "with no more images than features the covariances are "
+                "singular and FID is mostly noise; raise --num.",
+                real.num_images, fake.count, dims)
+        results["fid"] = {"value": metrics.frechet_distance(
+            real.mu, real.sigma, fake.mean(), fake.covariance())}
+    if "kid" in names:
+        results["kid"] = metrics.kernel_inception_distance(
+            real.features, fake.kept(), seed=seed)
+    if "is" in names:
+        if probabilities is None:
+            logger.warning("Extractor gives no probabilities; skipping IS.")
+        else:
+            results["is"] = metrics.inception_score(probabilities)
+    if "pr" in names:
+        results["pr"] = metrics.precision_recall(real.features, fake.kept())
+    logger.debug("Metrics computed in %.1f s.", time.perf_counter() - timer)
+    return results
+
+
+def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
+                 extractor: FeatureExtractor, num: int = 10_000,
+                 seed: int = 0, batch_size: int = 100,
+                 metric_names: Sequence[str] = ALL_METRICS,
+                 stats_cache: Optional[str] = None,
+                 source: str = "array") -> dict:
+    """Scores a run's generator; the report `keras-dcgan evaluate` writes.
+
+    Args:
+        run_dir: A training run (its generator.keras or checkpoint).
+        images: The real uint8 images.
+        extractor: The feature extractor.
+        num: Images of each set scored.
+        seed: Seed of latents and of the real sample.
+        batch_size: Images per forward pass.
+        metric_names: Any of "fid", "kid", "is", "pr".
+        stats_cache: `.npz` to reuse/store the real statistics in.
+        source: Name of the real images, recorded with the cache.
+
+    Returns:
+        {"run_dir", "extractor", "num_images", "real_images", "metrics",
+         "seconds"}: JSON-ready.
+
+    Example:
+        >>> evaluate_run("runs/mnist", load_images(28, 1, data=path),
+        ...              ClassifierExtractor("clf.keras"), num=1000)
+    """
+    from keras_dcgan.runs import load_generator
+
+    start = time.perf_counter()
+    metric_names = check_metrics(metric_names)
+    generator = load_generator(run_dir)
+    real = real_stats(images, extractor, num, batch_size, seed, source,
+                      stats_cache)
+    scores = evaluate_generator(generator, real, extractor, num, seed,
+                                batch_size, metric_names)
+    return {"run_dir": run_dir, "extractor": extractor.id,
+            "num_images": num, "real_images": real.num_images,
+            "metrics": scores,
+            "seconds": round(time.perf_counter() - start, 2)}
