@@ -9,6 +9,12 @@ from typing import Any, Optional
 
 IMAGE_SIZES = (28, 32, 64, 128)
 FROZEN_BN_STATS = ("batch", "moving")
+EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
+
+# Upper bounds: beyond them a typo would allocate absurd models or memory.
+LIMITS = {"latent_dim": 4096, "generator_width": 1024,
+          "discriminator_width": 1024, "batch_size": 8192, "epochs": 10**6,
+          "max_checkpoints": 1000, "log_every": 10**9, "num_samples": 1024}
 
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
@@ -67,6 +73,12 @@ class DCGANConfig:
             mode collapse (diversity < 0.1) must last to be flagged in the
             log and history (0: never).
         stop_on_collapse: Stop (with everything saved) when flagged.
+        eval_every: Steps between quality evaluations (0: none); the best
+            checkpoint by `eval_metric` is kept in `checkpoints/best/`.
+        eval_features: Feature extractor of those evaluations:
+            "inception" or "classifier:PATH".
+        eval_metric: "fid", "kid", "is", "precision" or "recall".
+        eval_num: Generated (and real) images per evaluation.
     """
 
     image_size: int = 64
@@ -91,6 +103,10 @@ class DCGANConfig:
     max_bad_fraction: float = 0.1
     collapse_patience: int = 200
     stop_on_collapse: bool = False
+    eval_every: int = 0
+    eval_features: Optional[str] = None
+    eval_metric: str = "fid"
+    eval_num: int = 2000
 
     def __post_init__(self):
         self.validate()
@@ -112,23 +128,21 @@ class DCGANConfig:
                 f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "
                 f"use one of {FROZEN_BN_STATS} (--frozen-bn-stats)."
             )
-        positive = ("latent_dim", "generator_width", "discriminator_width",
-                    "batch_size", "epochs", "max_checkpoints", "log_every",
-                    "num_samples")
-        for name in positive:
-            _check_int(name, getattr(self, name), minimum=1)
+        for name, maximum in LIMITS.items():
+            _check_int(name, getattr(self, name), minimum=1, maximum=maximum)
         if self.steps is not None:
-            _check_int("steps", self.steps, minimum=1)
+            _check_int("steps", self.steps, minimum=1, maximum=10**9)
         _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
         if self.center_crop is not None:
             _check_int("center_crop", self.center_crop, minimum=8)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
         _check_int("collapse_patience", self.collapse_patience, minimum=0)
+        self._validate_eval()
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(f"stop_on_collapse={self.stop_on_collapse!r} "
                               "must be true or false (--stop-on-collapse).")
         if self.seed is not None:
-            _check_int("seed", self.seed, minimum=0)
+            _check_int("seed", self.seed, minimum=0, maximum=2**31 - 1)
         _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         _check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
         _check_range("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
@@ -138,6 +152,18 @@ class DCGANConfig:
                 f"learning_rate={self.learning_rate!r} must be a positive "
                 "finite number, e.g. 2e-4 (--learning-rate)."
             )
+
+    def _validate_eval(self) -> None:
+        _check_int("eval_every", self.eval_every, minimum=0)
+        _check_int("eval_num", self.eval_num, minimum=2)
+        if self.eval_metric not in EVAL_METRICS:
+            raise ConfigError(
+                f"eval_metric={self.eval_metric!r} is not supported; use one "
+                f"of {', '.join(EVAL_METRICS)} (--eval-metric).")
+        if self.eval_every and not self.eval_features:
+            raise ConfigError(
+                "eval_every needs eval_features: pass --eval-features "
+                "classifier:PATH (see train-classifier) or inception.")
 
     def architecture(self) -> dict:
         """The fields that fix the networks' shapes, as a dict."""
@@ -175,12 +201,16 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
+def _check_int(name: str, value: Any, minimum: int,
+               maximum: Optional[int] = None) -> None:
+    flag = "--" + name.replace("_", "-")
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        flag = "--" + name.replace("_", "-")
         raise ConfigError(
-            f"{name}={value!r} must be an integer >= {minimum} ({flag})."
-        )
+            f"{name}={value!r} must be an integer >= {minimum} ({flag}).")
+    if maximum is not None and value > maximum:
+        raise ConfigError(
+            f"{name}={value!r} is larger than the {maximum} this tool "
+            f"accepts ({flag}).")
 
 
 def _check_range(name, value, low, high, high_open=False) -> None:

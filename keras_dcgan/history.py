@@ -1,4 +1,5 @@
-"""history.csv: one row per logged step, kept in memory for the loss plot.
+"""history.csv (and TensorBoard): one row per logged step, kept in memory
+for the loss plot.
 
 Rows are appended as training goes; on resume, rows logged after the
 restored checkpoint are dropped (those steps run again), and a row cut short
@@ -11,18 +12,22 @@ import csv
 import logging
 import math
 import os
+from typing import Optional
+
+import tensorflow as tf
 
 logger = logging.getLogger(__name__)
 
 METRICS = ("d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
            "d_of_fake", "diversity")
-COLUMNS = ("step", "epoch") + METRICS + ("seconds", "event")
+COLUMNS = ("step", "epoch") + METRICS + ("eval", "seconds", "event")
 
 
 def _parse(row: dict):
     try:
         parsed = {k: int(row[k]) for k in ("step", "epoch")}
         parsed.update({k: float(row[k]) for k in METRICS + ("seconds",)})
+        parsed["eval"] = float(row.get("eval") or math.nan)
     except (KeyError, TypeError, ValueError):
         return None
     parsed["event"] = row.get("event") or ""
@@ -37,8 +42,12 @@ class History:
         keep_until: Keep existing rows up to this step (0: start afresh).
     """
 
-    def __init__(self, path: str, keep_until: int = 0):
+    def __init__(self, path: str, keep_until: int = 0,
+                 tensorboard_dir: Optional[str] = None, eval_name: str = "eval"):
         self.path = path
+        self.eval_name = eval_name
+        self.writer = (tf.summary.create_file_writer(tensorboard_dir)
+                       if tensorboard_dir else None)
         self.columns = {name: [] for name in COLUMNS}
         self.pending = []
         if keep_until and os.path.isfile(path):
@@ -72,8 +81,20 @@ class History:
         row = dict(logs, step=step, epoch=epoch, seconds=round(seconds, 3),
                    event=event)
         row.setdefault("diversity", math.nan)
+        row.setdefault("eval", math.nan)
         self._append(row)
+        self._summarize(row)
         self.pending.append([row[n] for n in COLUMNS])
+
+    def _summarize(self, row: dict) -> None:
+        if self.writer is None:
+            return
+        with self.writer.as_default(step=row["step"]):
+            for name in METRICS:
+                if math.isfinite(row[name]):
+                    tf.summary.scalar(name, row[name])
+            if math.isfinite(row["eval"]):
+                tf.summary.scalar(f"eval/{self.eval_name}", row["eval"])
 
     def flush(self) -> None:
         """Appends the pending rows to the CSV file."""
@@ -81,3 +102,5 @@ class History:
             with open(self.path, "a", newline="") as f:
                 csv.writer(f).writerows(self.pending)
             self.pending = []
+        if self.writer is not None:
+            self.writer.flush()

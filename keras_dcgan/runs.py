@@ -5,6 +5,8 @@
     RUN/samples/epoch_XXXX.png  grids from one fixed noise batch
     RUN/losses.png, RUN/progress.gif
     RUN/checkpoints/         tf.train.Checkpoint files (latest few)
+    RUN/checkpoints/best/    the best by --eval-metric, with best.json
+    RUN/tensorboard/         the same curves for TensorBoard
     RUN/generator.keras, RUN/discriminator.keras  written at the end
 """
 
@@ -27,8 +29,9 @@ LOSSES = "losses.png"
 PROGRESS = "progress.gif"
 GENERATOR = "generator.keras"
 DISCRIMINATOR = "discriminator.keras"
+TENSORBOARD = "tensorboard"
 RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
-             GENERATOR, DISCRIMINATOR)
+             GENERATOR, DISCRIMINATOR, TENSORBOARD)
 
 
 class RunError(ValueError):

@@ -28,6 +28,7 @@ from keras_dcgan.data import DataError, ImageData, epoch_batches
 from keras_dcgan.history import History
 from keras_dcgan.monitor import (Monitor, TrainingCollapsed,
                                  TrainingInterrupted)
+from keras_dcgan.periodic_eval import PeriodicEvaluator
 
 logger = logging.getLogger(__name__)
 
@@ -93,18 +94,24 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config)
     state = TrainingState()
-    store = CheckpointStore(os.path.join(output_dir, runs.CHECKPOINTS),
-                            make_checkpoint(gan, state), config.max_checkpoints)
+    checkpoint = make_checkpoint(gan, state)
+    checkpoint_dir = os.path.join(output_dir, runs.CHECKPOINTS)
+    store = CheckpointStore(checkpoint_dir, checkpoint, config.max_checkpoints)
     if resume:
         path = store.restore_latest()
         logger.info("Resumed from %s at step %d.", path, int(state.step))
+    evaluator = (PeriodicEvaluator(config, images, checkpoint, checkpoint_dir)
+                 if config.eval_every else None)
     history = History(os.path.join(output_dir, runs.HISTORY),
-                      keep_until=int(state.step))
+                      keep_until=int(state.step),
+                      tensorboard_dir=os.path.join(output_dir, runs.TENSORBOARD),
+                      eval_name=config.eval_metric)
     callback_list = keras.callbacks.CallbackList(
         callbacks, model=gan.combined, verbose=0, epochs=config.epochs,
         steps=steps_per_epoch)
     loop = _Loop(config, images, output_dir, gan, state, store, history,
                  callback_list, verbose, steps_per_epoch)
+    loop.evaluator = evaluator
     with _StopSignals() as signals:
         loop.signals = signals
         loop.run()
@@ -155,6 +162,7 @@ class _Loop:
         self.monitor = Monitor(config.collapse_patience)
         self.noise = fixed_noise(config)
         self.logs, self.signals, self.collapse = {}, None, ""
+        self.evaluator = None
 
     def run(self) -> None:
         self.callbacks.on_train_begin()
@@ -215,9 +223,12 @@ class _Loop:
         self.logs = logs
         self.state.step.assign_add(1)
         self.state.epoch_step.assign_add(1)
-        if (step % self.config.log_every == 0 or event
+        row = dict(logs)
+        if self.evaluator is not None and self.evaluator.due(step):
+            row["eval"] = self.evaluator.evaluate(self.gan.generator, step)
+        if (step % self.config.log_every == 0 or event or "eval" in row
                 or step == self.total_steps):
-            self.history.add(step, epoch + 1, logs, time.time() - self.start,
+            self.history.add(step, epoch + 1, row, time.time() - self.start,
                              event)
         self.callbacks.on_train_batch_end(batch, logs)
         if event and self.config.stop_on_collapse:

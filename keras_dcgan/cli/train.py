@@ -38,11 +38,16 @@ CONFIG_FLAGS = {
     "--collapse-patience": ("collapse_patience", int, {}),
     "--stop-on-collapse": ("stop_on_collapse", None,
                            {"action": "store_const", "const": True}),
+    "--eval-every": ("eval_every", int, {}),
+    "--eval-features": ("eval_features", str, {}),
+    "--eval-metric": ("eval_metric", str, {}),
+    "--eval-num": ("eval_num", int, {}),
 }
 # Fields a resumed run may change; the rest come from its config.json.
 RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
                     "log_every", "max_bad_fraction", "collapse_patience",
-                    "stop_on_collapse")
+                    "stop_on_collapse", "eval_every", "eval_features",
+                    "eval_metric", "eval_num")
 
 def add_parsers(commands) -> None:
     """Adds `train` and `sample`."""

@@ -1,0 +1,63 @@
+"""Evaluation during training: the metric in the history and TensorBoard,
+and a best checkpoint that a later, worse model never replaces."""
+
+import csv
+import dataclasses
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import make_images
+from keras_dcgan.classifier import train_classifier
+from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.data import from_array
+from keras_dcgan.training import train
+from test_reliability import BreakAtStep
+
+
+@pytest.fixture(scope="module")
+def classifier_path(tmp_path_factory):
+    x = make_images(64)[..., None]
+    y = (x.reshape(64, -1).mean(axis=1) > np.median(x.mean(axis=(1, 2, 3))))
+    path = str(tmp_path_factory.mktemp("clf") / "clf.keras")
+    train_classifier(x, y.astype("int64"), path, epochs=1)
+    return path
+
+
+def test_eval_every_logs_the_metric_and_keeps_the_best(tmp_path, tiny_config,
+                                                       classifier_path):
+    run = str(tmp_path / "run")
+    config = dataclasses.replace(
+        tiny_config, steps=8, checkpoint_every=2, eval_every=2,
+        eval_features=f"classifier:{classifier_path}", eval_metric="is",
+        eval_num=32)
+    images = from_array(make_images(64), 28, 1)
+    # From step 7 on every fake is the same image: the worst score there is.
+    train(config, images, run, callbacks=[BreakAtStep(7, "zeros")], verbose=0)
+    with open(os.path.join(run, "history.csv")) as f:
+        rows = {int(r["step"]): float(r["eval"]) for r in csv.DictReader(f)}
+    evaluated = {s: v for s, v in rows.items() if math.isfinite(v)}
+    assert sorted(evaluated) == [2, 4, 6, 8]
+    assert evaluated[8] == pytest.approx(1.0, abs=1e-3)  # one image: IS = 1
+    best = json.load(open(os.path.join(run, "checkpoints", "best",
+                                       "best.json")))
+    assert best["metric"] == "is" and best["step"] in (2, 4, 6)
+    assert best["value"] == pytest.approx(max(evaluated.values()))
+    best_ckpt = tf.train.latest_checkpoint(os.path.join(run, "checkpoints",
+                                                        "best"))
+    assert best_ckpt.endswith(f"ckpt-{best['step']}")
+    latest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
+    assert latest.endswith("ckpt-8")
+    events = os.listdir(os.path.join(run, "tensorboard"))
+    assert any(name.startswith("events.out.tfevents") for name in events)
+
+
+def test_eval_every_needs_features():
+    with pytest.raises(ConfigError, match="--eval-features"):
+        DCGANConfig(eval_every=10)
+    with pytest.raises(ConfigError, match="--eval-metric"):
+        DCGANConfig(eval_metric="accuracy")
