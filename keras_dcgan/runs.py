@@ -144,10 +144,28 @@ def load_generator(run_dir: str) -> keras.Model:
     """
     path = os.path.join(run_dir, GENERATOR)
     if os.path.isfile(path):
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
+        return load_model_safely(path)
     from keras_dcgan.training import restore_models
 
     return restore_models(run_dir)[0]
+
+
+def load_model_safely(path: str) -> keras.Model:
+    """Loads a `.keras` file with `safe_mode=True`, explaining a refusal.
+
+    Safe mode refuses what would run code while loading (Lambda layers,
+    unregistered classes and functions); nothing of such a file is run.
+    """
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except ValueError as e:
+        raise RunError(
+            f"{path} was refused: loading it would run code it carries "
+            f"({str(e).splitlines()[0][:200]}). keras_dcgan saves no such "
+            "models; only load this file (with safe_mode=False, in your own "
+            "code) if you trust who made it.") from e
+    except (OSError, EOFError, KeyError) as e:  # zip and JSON damage
+        raise RunError(f"{path} is not a readable .keras model ({e}).") from e
 
 
 def latest_checkpoint(run_dir: str):
