@@ -18,6 +18,17 @@ _EXPORTS = {
     "load_images": "keras_dcgan.data",
     "train": "keras_dcgan.training",
     "load_generator": "keras_dcgan.runs",
+    "epoch_batches": "keras_dcgan.data",
+    "sample_latents": "keras_dcgan.latent",
+    "generate": "keras_dcgan.latent",
+    "export_saved_model": "keras_dcgan.export",
+    "export_tflite": "keras_dcgan.export",
+    "interpolate": "keras_dcgan.explore",
+    "latent_arithmetic": "keras_dcgan.explore",
+    "nearest_neighbours": "keras_dcgan.nearest",
+    "evaluate_generator": "keras_dcgan.evaluation",
+    "make_extractor": "keras_dcgan.features",
+    "train_classifier": "keras_dcgan.classifier",
 }
 
 __all__ = sorted(_EXPORTS)
