@@ -112,8 +112,9 @@ def test_empty_folder_is_refused(tmp_path):
         load_images(28, 1, data=str(tmp_path))
 
 
-@pytest.mark.parametrize("name,size,channels", [("mnist", 28, 1),
-                                                ("celeb_a", 64, 3)])
+@pytest.mark.parametrize("name,size,channels", [
+    ("mnist", 28, 1), ("fashion_mnist", 28, 1), ("cifar10", 32, 3),
+    ("svhn_cropped", 32, 3), ("celeb_a", 64, 3), ("lsun/bedroom", 64, 3)])
 def test_tfds_datasets_with_mock_data(name, size, channels):
     assert suggest_shape(dataset=name) == (size, channels)
     with tfds.testing.mock_data(num_examples=16):
