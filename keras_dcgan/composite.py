@@ -36,8 +36,13 @@ class MeanPrediction(keras.metrics.Mean):
         return super().update_state(y_pred, sample_weight=sample_weight)
 
 
-def _adam(config: DCGANConfig) -> keras.optimizers.Adam:
-    return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+def _adam(config: DCGANConfig) -> keras.optimizers.Optimizer:
+    adam = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+    if config.precision == "mixed_float16":
+        # float16 gradients underflow without it. (compile's auto_scale_loss
+        # looks at the model's own policy, which a Sequential leaves float32.)
+        return keras.optimizers.LossScaleOptimizer(adam)
+    return adam
 
 
 def resolve_jit_compile(jit_compile) -> bool:

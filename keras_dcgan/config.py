@@ -10,6 +10,7 @@ from typing import Any, Optional
 IMAGE_SIZES = (28, 32, 64, 128)
 FROZEN_BN_STATS = ("batch", "moving")
 EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 # Upper bounds: beyond them a typo would allocate absurd models or memory.
 LIMITS = {"latent_dim": 4096, "generator_width": 1024,
@@ -25,6 +26,7 @@ ARCHITECTURE_FIELDS = (
     "generator_width",
     "discriminator_width",
     "dropout",
+    "precision",
 )
 
 
@@ -79,6 +81,9 @@ class DCGANConfig:
             "inception" or "classifier:PATH".
         eval_metric: "fid", "kid", "is", "precision" or "recall".
         eval_num: Generated (and real) images per evaluation.
+        precision: "float32", or a mixed policy: "mixed_float16" (with
+            loss scaling) or "mixed_bfloat16". Weights stay float32; the
+            generator's tanh and the discriminator's output run in float32.
     """
 
     image_size: int = 64
@@ -107,6 +112,7 @@ class DCGANConfig:
     eval_features: Optional[str] = None
     eval_metric: str = "fid"
     eval_num: int = 2000
+    precision: str = "float32"
 
     def __post_init__(self):
         self.validate()
@@ -123,6 +129,10 @@ class DCGANConfig:
                 f"channels={self.channels} is not supported; use 1 for "
                 "grayscale or 3 for RGB (--channels)."
             )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"precision={self.precision!r} is not supported; use one of "
+                f"{', '.join(PRECISIONS)} (--precision).")
         if self.frozen_bn_stats not in FROZEN_BN_STATS:
             raise ConfigError(
                 f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "

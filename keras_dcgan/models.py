@@ -6,6 +6,7 @@ Both are plain `keras.Sequential` models with no Lambda layers, so a saved
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import keras
@@ -34,6 +35,18 @@ def batch_norm(name: str) -> layers.BatchNormalization:
     )
 
 
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under a dtype policy ("float32", "mixed_bfloat16", ...)
+    without leaving it set for the rest of the program."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def num_resolution_steps(image_size: int) -> int:
     """Stride-2 layers between the 4x4 (7x7 for 28 px) map and the image."""
     base = 7 if image_size == 28 else 4
@@ -49,8 +62,8 @@ def build_generator(config: DCGANConfig) -> keras.Sequential:
     paper's 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 -> 64x64x3.
 
     Args:
-        config: Uses `image_size`, `channels`, `latent_dim` and
-            `generator_width`.
+        config: Uses `image_size`, `channels`, `latent_dim`,
+            `generator_width` and `precision`.
 
     Returns:
         A built `keras.Sequential` named "generator" whose input
@@ -61,6 +74,11 @@ def build_generator(config: DCGANConfig) -> keras.Sequential:
         >>> g.output_shape
         (None, 28, 28, 1)
     """
+    with dtype_policy(config.precision):
+        return _build_generator(config)
+
+
+def _build_generator(config: DCGANConfig) -> keras.Sequential:
     steps = num_resolution_steps(config.image_size)
     base = config.image_size // 2**steps
     width = config.generator_width * 2 ** (steps - 1)
@@ -97,8 +115,8 @@ def build_discriminator(config: DCGANConfig) -> keras.Sequential:
     dense layer.
 
     Args:
-        config: Uses `image_size`, `channels`, `discriminator_width` and
-            `dropout`.
+        config: Uses `image_size`, `channels`, `discriminator_width`,
+            `dropout` and `precision`.
 
     Returns:
         A built `keras.Sequential` named "discriminator".
@@ -108,6 +126,11 @@ def build_discriminator(config: DCGANConfig) -> keras.Sequential:
         >>> d.output_shape
         (None, 1)
     """
+    with dtype_policy(config.precision):
+        return _build_discriminator(config)
+
+
+def _build_discriminator(config: DCGANConfig) -> keras.Sequential:
     steps = num_resolution_steps(config.image_size)
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(

@@ -122,3 +122,21 @@ def test_diversity_is_one_for_alike_batches_and_zero_for_a_collapsed_one():
     collapsed = tf.repeat(other[:1], 32, axis=0)
     assert float(diversity(real, other)) == pytest.approx(1.0, abs=0.05)
     assert float(diversity(real, collapsed)) == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("precision,compute", [
+    ("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")])
+def test_mixed_precision_trains_with_float32_weights_and_outputs(
+        tiny_config, precision, compute):
+    gan = DCGAN(dataclasses.replace(tiny_config, precision=precision))
+    conv = gan.discriminator.get_layer("conv2")
+    assert conv.compute_dtype == compute and conv.kernel.dtype == "float32"
+    assert gan.generator.get_layer("deconv1").compute_dtype == compute
+    assert keras.config.dtype_policy().name == "float32"  # not left set
+    logs = gan.train_step(real_batch(gan.config))
+    assert all(np.isfinite(v) for v in logs.values())
+    images = gan.generate(tf.random.normal((4, 8)))
+    assert images.dtype == "float32" and float(tf.reduce_max(tf.abs(images))) <= 1
+    is_scaled = isinstance(gan.combined.optimizer,
+                           keras.optimizers.LossScaleOptimizer)
+    assert is_scaled == (precision == "mixed_float16")

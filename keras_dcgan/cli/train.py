@@ -42,6 +42,8 @@ CONFIG_FLAGS = {
     "--eval-features": ("eval_features", str, {}),
     "--eval-metric": ("eval_metric", str, {}),
     "--eval-num": ("eval_num", int, {}),
+    "--precision": ("precision", str,
+                    {"choices": ["float32", "mixed_float16", "mixed_bfloat16"]}),
 }
 # Fields a resumed run may change; the rest come from its config.json.
 RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
