@@ -13,7 +13,8 @@ Configurations (all: 28x28x1, batch 128, latent 100, widths 64, seed 0,
 - `default`: the library's defaults (frozen_bn_stats="batch",
   label_smoothing=0, dropout=0);
 - `label_smoothing_0.1`, `dropout_0.3`, `moving_bn`
-  (frozen_bn_stats="moving"): one change each;
+  (frozen_bn_stats="moving"), `mixed_bfloat16`, `mixed_float16`
+  (--precision): one change each;
 - `pytorch_reference`: the pytorch/examples `dcgan/main.py` training loop
   (one Adam step on D's summed real+fake gradients, G's step on the same
   fake batch with label 1, Adam(2e-4, (0.5, 0.999)), N(0, 0.02) init) on
@@ -57,6 +58,8 @@ KERAS_CONFIGS = {
     "label_smoothing_0.1": {"label_smoothing": 0.1},
     "dropout_0.3": {"dropout": 0.3},
     "moving_bn": {"frozen_bn_stats": "moving"},
+    "mixed_bfloat16": {"precision": "mixed_bfloat16"},
+    "mixed_float16": {"precision": "mixed_float16"},
 }
 TORCH_CONFIG = "pytorch_reference"
 ALL_CONFIGS = tuple(KERAS_CONFIGS) + (TORCH_CONFIG,)

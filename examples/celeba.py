@@ -15,14 +15,16 @@ Settings of a full run (the paper's): 5 epochs over the 202,599 images at
 batch 128, latent size 100, widths 64, Adam(2e-4, 0.5): about 8,000 steps,
 roughly 20 minutes on one modern GPU, many hours on a laptop CPU. Faces are
 recognisable after the first epoch. The defaults below are small, to try
-the pipeline.
+the pipeline. On a machine with several GPUs, `--strategy mirrored` splits
+each batch across them (raise `--batch-size` with the GPU count).
 """
 
 import argparse
 import logging
 import sys
 
-from keras_dcgan import DCGANConfig, DataError, load_images, train
+from keras_dcgan import (DCGANConfig, DataError, load_images, make_strategy,
+                         train)
 
 """
 ## Setup
@@ -38,8 +40,12 @@ parser.add_argument("--steps", type=int, default=200,
                     help="stop after this many steps (0: all epochs)")
 parser.add_argument("--batch-size", type=int, default=128)
 parser.add_argument("--overwrite", action="store_true")
+parser.add_argument("--strategy", default="auto",
+                    help="auto, mirrored (all GPUs), multi_worker, ...")
 args = parser.parse_args()
 logging.basicConfig(level=logging.INFO, format="%(message)s")
+# Before any TensorFlow work: a multi-worker strategy configures collectives.
+strategy = make_strategy(args.strategy)
 
 """
 ## The data
@@ -49,7 +55,8 @@ antialiasing) to 64x64 RGB, then cached in memory as uint8.
 """
 
 config = DCGANConfig(image_size=64, channels=3, batch_size=args.batch_size,
-                     epochs=args.epochs, steps=args.steps or None)
+                     epochs=args.epochs, steps=args.steps or None,
+                     strategy=args.strategy)
 try:
     images = load_images(64, 3, dataset=None if args.data else "celeb_a",
                          data=args.data, data_dir=args.data_dir)
@@ -65,7 +72,8 @@ The 64x64 networks are the paper's: 4x4x512 -> 8x8x256 -> 16x16x128 ->
 discriminator.
 """
 
-history = train(config, images, args.output_dir, overwrite=args.overwrite)
+history = train(config, images, args.output_dir, overwrite=args.overwrite,
+                strategy=strategy)
 
 """
 ## Results

@@ -17,6 +17,7 @@ _EXPORTS = {
     "DataError": "keras_dcgan.data",
     "load_images": "keras_dcgan.data",
     "train": "keras_dcgan.training",
+    "make_strategy": "keras_dcgan.distribute",
     "load_generator": "keras_dcgan.runs",
     "epoch_batches": "keras_dcgan.data",
     "sample_latents": "keras_dcgan.latent",

@@ -21,11 +21,17 @@ generator. On Keras 3 two details decide whether that works:
 
 from __future__ import annotations
 
+import logging
+import platform
+
 import keras
 import tensorflow as tf
 
-from keras_dcgan.config import DCGANConfig
+from keras_dcgan import distribute
+from keras_dcgan.config import ConfigError, DCGANConfig
 from keras_dcgan.models import build_discriminator, build_generator
+
+logger = logging.getLogger(__name__)
 
 
 @keras.saving.register_keras_serializable(package="keras_dcgan")
@@ -45,11 +51,37 @@ def _adam(config: DCGANConfig) -> keras.optimizers.Optimizer:
     return adam
 
 
-def resolve_jit_compile(jit_compile) -> bool:
-    """XLA on GPU, not on CPU, where it measured 30-40% slower here."""
+def resolve_jit_compile(jit_compile=None) -> bool:
+    """Whether the train functions use XLA: `jit_compile` if given, else
+    where it measured faster (benchmarks/train_throughput.py).
+
+    On GPUs, XLA. On CPUs it depends on the CPU: on an AMD EPYC without
+    AVX-512 it made the library's step 1.4x faster; on CPUs with AVX-512
+    it measured 30-40% slower. Elsewhere TensorFlow's own default (off).
+    """
     if jit_compile is not None:
         return bool(jit_compile)
-    return bool(tf.config.list_physical_devices("GPU"))
+    if _op_determinism_enabled():
+        return False  # Keras turns XLA off under op determinism anyway
+    if tf.config.list_physical_devices("GPU"):
+        return True
+    return platform.machine() in ("x86_64", "AMD64") and not _has_avx512()
+
+
+def _op_determinism_enabled() -> bool:
+    # No public getter for tf.config.experimental.enable_op_determinism().
+    from tensorflow.python.framework import config as tf_config
+
+    return bool(tf_config.is_op_determinism_enabled())
+
+
+def _has_avx512() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return any(line.startswith("flags") and "avx512f" in line.split()
+                       for line in f)
+    except OSError:  # not Linux: assume a modern x86 CPU has it
+        return True
 
 
 def _mean_pairwise_distance(images, count=32):
@@ -85,7 +117,12 @@ class DCGAN:
         config: Hyperparameters; see `DCGANConfig`.
         generator: An existing generator (default: a new one).
         discriminator: An existing discriminator (default: a new one).
-        jit_compile: XLA for the train functions; None picks by device.
+        jit_compile: XLA for the train functions (default:
+            `config.jit_compile`; "auto" picks by device, see
+            `resolve_jit_compile`).
+        strategy: A `tf.distribute.Strategy` (default: the current one);
+            the models are built in its scope and every batch is split
+            across its replicas (see `keras_dcgan.distribute`).
 
     Example:
         >>> gan = DCGAN(DCGANConfig(image_size=28, channels=1))
@@ -96,17 +133,40 @@ class DCGAN:
     """
 
     def __init__(self, config: DCGANConfig, generator=None,
-                 discriminator=None, jit_compile=None):
+                 discriminator=None, jit_compile=None, strategy=None):
         self.config = config
-        self.generator = generator or build_generator(config)
-        self.discriminator = discriminator or build_discriminator(config)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        replicas = distribute.num_replicas(self.strategy)
+        if config.batch_size % replicas:
+            raise ConfigError(
+                f"batch_size={config.batch_size} must be a multiple of the "
+                f"{replicas} replicas it is split across; use e.g. "
+                f"--batch-size {max(1, config.batch_size // replicas) * replicas}.")
+        if jit_compile is None and config.jit_compile != "auto":
+            jit_compile = config.jit_compile == "on"
+        self.jit_compile = resolve_jit_compile(jit_compile)
+        if self.jit_compile and replicas > 1:
+            # One XLA cluster cannot reach variables mirrored on several
+            # devices ("Trying to access resource ... located in device").
+            logger.info("XLA is off: %d replicas.", replicas)
+            self.jit_compile = False
+        with self.strategy.scope():
+            self._build(generator, discriminator)
+
+    def _build(self, generator, discriminator) -> None:
+        config, jit = self.config, self.jit_compile
+        # Several replicas: BatchNorm's batch statistics over the global
+        # batch, so that a replica's slice is normalised as on one device.
+        synchronized = distribute.is_distributed(self.strategy)
+        self.generator = generator or build_generator(config, synchronized)
+        self.discriminator = discriminator or build_discriminator(
+            config, synchronized)
         self.combined = keras.Sequential(
             [self.generator, self.discriminator], name="combined")
         # The weights a frozen discriminator must keep still, taken while
         # everything is trainable (BatchNorm's moving averages are not).
         self._discriminator_weights = list(
             self.discriminator.trainable_weights)
-        jit = resolve_jit_compile(jit_compile)
         loss = keras.losses.BinaryCrossentropy()
 
         self.set_discriminator_frozen(False)
@@ -127,11 +187,39 @@ class DCGAN:
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         batch = config.batch_size
         real_target = 1.0 - config.label_smoothing  # one-sided smoothing
-        self._real_labels = tf.fill((batch, 1), real_target)
-        self._fake_labels = tf.zeros((batch, 1))
-        self._generator_labels = tf.ones((batch, 1))
-        self._make_fakes = tf.function(self._fakes, jit_compile=False)
-        self._diversity = tf.function(diversity, jit_compile=False)
+        self._real_labels = self._split(tf.fill((batch, 1), real_target))
+        self._fake_labels = self._split(tf.zeros((batch, 1)))
+        self._generator_labels = self._split(tf.ones((batch, 1)))
+        # (Not XLA: it updates the seed generator, which a strategy mirrors.)
+        self._noise = tf.function(self._latents, jit_compile=False)
+        self._forward = tf.function(self._fakes, jit_compile=jit)
+        if distribute.is_distributed(self.strategy):
+            # strategy.run inside one tf.function, as Keras' train step:
+            # the replicas' collectives (synchronized BatchNorm) must be
+            # traced together to be matched.
+            self._forward = tf.function(lambda z: self.strategy.run(
+                self._fakes, args=(z,)))
+        self._diversity = tf.function(diversity, jit_compile=jit)
+        if distribute.is_distributed(self.strategy):
+            self._build_metrics()
+        if isinstance(self.strategy,
+                      tf.distribute.MultiWorkerMirroredStrategy):
+            for model in (self.discriminator, self.combined):
+                model.train_step = distribute.vector_logs(model.train_step)
+
+    def _build_metrics(self) -> None:
+        # Keras builds a compiled model's loss and metrics from the first
+        # batch it is given, which it cannot read from per-replica values;
+        # build them from shapes alone (no step is run).
+        size, channels = self.config.image_size, self.config.channels
+        labels = tf.zeros((self.config.batch_size, 1))
+        images = tf.zeros((self.config.batch_size, size, size, channels))
+        z = tf.zeros((self.config.batch_size, self.config.latent_dim))
+        self.discriminator._symbolic_build(data_batch=(images, labels, None))
+        self.combined._symbolic_build(data_batch=(z, labels, None))
+
+    def _split(self, tensor):
+        return distribute.split_batch(self.strategy, tensor)
 
     def set_discriminator_frozen(self, frozen: bool) -> None:
         """Freezes or unfreezes the discriminator's weights.
@@ -148,11 +236,14 @@ class DCGAN:
         else:
             self.discriminator.trainable = not frozen
 
-    def _fakes(self, batch_size):
-        z = keras.random.normal((batch_size, self.config.latent_dim),
-                                seed=self.seed_generator)
+    def _latents(self):
+        return keras.random.normal(
+            (self.config.batch_size, self.config.latent_dim),
+            seed=self.seed_generator)
+
+    def _fakes(self, z):
         # Training mode, as the reference: fakes come from batch statistics.
-        return z, self.generator(z, training=True)
+        return self.generator(z, training=True)
 
     def train_step(self, real_images) -> dict:
         """Runs one DCGAN step on a batch of real images in [-1, 1].
@@ -170,18 +261,25 @@ class DCGAN:
         z, fakes = self.make_fakes()
         logs = self.discriminator_step(real_images, fakes)
         logs.update(self.generator_step(z))
-        logs["diversity"] = float(self._diversity(real_images, fakes))
+        local_fakes = distribute.local_batch(self.strategy, fakes)
+        logs["diversity"] = float(self._diversity(real_images, local_fakes))
         return logs
 
     def make_fakes(self):
-        """(z, G(z)) for one batch, from the current generator."""
-        return self._make_fakes(self.config.batch_size)
+        """(z, G(z)) for one global batch, from the current generator.
+
+        Under a strategy with several replicas both are per-replica values:
+        z is drawn for the global batch, then split, so the fakes do not
+        depend on how many replicas there are.
+        """
+        z = self._split(self._noise())
+        return z, self._forward(z)
 
     def discriminator_step(self, real_images, fakes) -> dict:
         """Trains D on a real batch, then on a fake batch."""
         self.set_discriminator_frozen(False)
         real = self.discriminator.train_on_batch(
-            real_images, self._real_labels, return_dict=True)
+            self._split(real_images), self._real_labels, return_dict=True)
         fake = self.discriminator.train_on_batch(
             fakes, self._fake_labels, return_dict=True)
         return {

@@ -11,6 +11,8 @@ IMAGE_SIZES = (28, 32, 64, 128)
 FROZEN_BN_STATS = ("batch", "moving")
 EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+JIT_COMPILE = ("auto", "on", "off")
+STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 # Upper bounds: beyond them a typo would allocate absurd models or memory.
 LIMITS = {"latent_dim": 4096, "generator_width": 1024,
@@ -84,6 +86,12 @@ class DCGANConfig:
         precision: "float32", or a mixed policy: "mixed_float16" (with
             loss scaling) or "mixed_bfloat16". Weights stay float32; the
             generator's tanh and the discriminator's output run in float32.
+        jit_compile: XLA for the training step: "on", "off", or "auto"
+            (where it measured faster: GPUs, x86 CPUs without AVX-512).
+        strategy: `tf.distribute` strategy of training: "auto",
+            "one_device", "mirrored", "multi_worker" or "tpu" (see
+            `keras_dcgan.distribute.make_strategy`); `batch_size` is the
+            global batch, split across the replicas.
     """
 
     image_size: int = 64
@@ -113,6 +121,8 @@ class DCGANConfig:
     eval_metric: str = "fid"
     eval_num: int = 2000
     precision: str = "float32"
+    jit_compile: str = "auto"
+    strategy: str = "auto"
 
     def __post_init__(self):
         self.validate()
@@ -133,6 +143,13 @@ class DCGANConfig:
             raise ConfigError(
                 f"precision={self.precision!r} is not supported; use one of "
                 f"{', '.join(PRECISIONS)} (--precision).")
+        for name, choices in (("jit_compile", JIT_COMPILE),
+                              ("strategy", STRATEGIES)):
+            if getattr(self, name) not in choices:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(
+                    f"{name}={getattr(self, name)!r} is not supported; use "
+                    f"one of {', '.join(choices)} ({flag}).")
         if self.frozen_bn_stats not in FROZEN_BN_STATS:
             raise ConfigError(
                 f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "

@@ -24,9 +24,15 @@ def kernel_initializer() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm(name: str) -> layers.BatchNormalization:
-    """BatchNorm with gamma ~ N(1, 0.02) and beta = 0, as in the paper."""
+def batch_norm(name: str, synchronized: bool = False
+               ) -> layers.BatchNormalization:
+    """BatchNorm with gamma ~ N(1, 0.02) and beta = 0, as in the paper.
+
+    `synchronized` computes batch statistics over all replicas of a
+    `tf.distribute` strategy (the global batch), not each replica's slice.
+    """
     return layers.BatchNormalization(
+        synchronized=synchronized,
         momentum=BN_MOMENTUM,
         epsilon=BN_EPSILON,
         gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
@@ -53,7 +59,8 @@ def num_resolution_steps(image_size: int) -> int:
     return int(math.log2(image_size // base))
 
 
-def build_generator(config: DCGANConfig) -> keras.Sequential:
+def build_generator(config: DCGANConfig,
+                    synchronized_batch_norm: bool = False) -> keras.Sequential:
     """Builds the generator: z -> image in [-1, 1].
 
     Dense -> BatchNorm -> ReLU -> Reshape to a 4x4 map (7x7 for 28 px), then
@@ -64,6 +71,8 @@ def build_generator(config: DCGANConfig) -> keras.Sequential:
     Args:
         config: Uses `image_size`, `channels`, `latent_dim`,
             `generator_width` and `precision`.
+        synchronized_batch_norm: Batch statistics over all replicas of the
+            current `tf.distribute` strategy (see `batch_norm`).
 
     Returns:
         A built `keras.Sequential` named "generator" whose input
@@ -75,10 +84,10 @@ def build_generator(config: DCGANConfig) -> keras.Sequential:
         (None, 28, 28, 1)
     """
     with dtype_policy(config.precision):
-        return _build_generator(config)
+        return _build_generator(config, synchronized_batch_norm)
 
 
-def _build_generator(config: DCGANConfig) -> keras.Sequential:
+def _build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     steps = num_resolution_steps(config.image_size)
     base = config.image_size // 2**steps
     width = config.generator_width * 2 ** (steps - 1)
@@ -88,7 +97,7 @@ def _build_generator(config: DCGANConfig) -> keras.Sequential:
     model.add(layers.Dense(base * base * width, use_bias=False,
                            kernel_initializer=kernel_initializer(),
                            name="project"))
-    model.add(batch_norm("project_bn"))
+    model.add(batch_norm("project_bn", sync))
     model.add(layers.ReLU(name="project_relu"))
     model.add(layers.Reshape((base, base, width), name="reshape"))
     for i in range(1, steps):
@@ -96,7 +105,7 @@ def _build_generator(config: DCGANConfig) -> keras.Sequential:
         model.add(layers.Conv2DTranspose(
             width, 4, strides=2, padding="same", use_bias=False,
             kernel_initializer=kernel_initializer(), name=f"deconv{i}"))
-        model.add(batch_norm(f"deconv{i}_bn"))
+        model.add(batch_norm(f"deconv{i}_bn", sync))
         model.add(layers.ReLU(name=f"deconv{i}_relu"))
     model.add(layers.Conv2DTranspose(
         config.channels, 4, strides=2, padding="same",
@@ -106,7 +115,9 @@ def _build_generator(config: DCGANConfig) -> keras.Sequential:
     return model
 
 
-def build_discriminator(config: DCGANConfig) -> keras.Sequential:
+def build_discriminator(config: DCGANConfig,
+                        synchronized_batch_norm: bool = False
+                        ) -> keras.Sequential:
     """Builds the discriminator: image -> probability that it is real.
 
     Stride-2 Conv2D + LeakyReLU(0.2) (no BatchNorm on the first), then
@@ -117,6 +128,8 @@ def build_discriminator(config: DCGANConfig) -> keras.Sequential:
     Args:
         config: Uses `image_size`, `channels`, `discriminator_width`,
             `dropout` and `precision`.
+        synchronized_batch_norm: Batch statistics over all replicas of the
+            current `tf.distribute` strategy (see `batch_norm`).
 
     Returns:
         A built `keras.Sequential` named "discriminator".
@@ -127,10 +140,10 @@ def build_discriminator(config: DCGANConfig) -> keras.Sequential:
         (None, 1)
     """
     with dtype_policy(config.precision):
-        return _build_discriminator(config)
+        return _build_discriminator(config, synchronized_batch_norm)
 
 
-def _build_discriminator(config: DCGANConfig) -> keras.Sequential:
+def _build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     steps = num_resolution_steps(config.image_size)
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(
@@ -142,7 +155,7 @@ def _build_discriminator(config: DCGANConfig) -> keras.Sequential:
             width, 4, strides=2, padding="same", use_bias=(i == 1),
             kernel_initializer=kernel_initializer(), name=f"conv{i}"))
         if i > 1:
-            model.add(batch_norm(f"conv{i}_bn"))
+            model.add(batch_norm(f"conv{i}_bn", sync))
         model.add(layers.LeakyReLU(negative_slope=0.2, name=f"conv{i}_lrelu"))
         width *= 2
     if config.dropout:

@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
-from keras_dcgan import runs, visualize
+from keras_dcgan import distribute, runs, visualize
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
                                      make_checkpoint)
 from keras_dcgan.composite import DCGAN
@@ -58,7 +58,7 @@ def fixed_noise(config: DCGANConfig) -> np.ndarray:
 def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
           resume: bool = False, overwrite: bool = False,
           callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-          verbose: int = 1) -> dict:
+          verbose: int = 1, strategy=None) -> dict:
     """Trains a DCGAN and writes the run directory (see `keras_dcgan.runs`).
 
     Args:
@@ -71,6 +71,10 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
             (`model.layers[0]` is the generator). Setting
             `model.stop_training = True` ends training after the step.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+        strategy: The `tf.distribute.Strategy` to train under (default:
+            `make_strategy(config.strategy)`). On a multi-worker run every
+            worker calls `train` with the same arguments; the chief writes
+            `output_dir` (see `keras_dcgan.distribute.worker_run_dir`).
 
     Returns:
         The history: column name -> list of values, one per logged step.
@@ -90,9 +94,17 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
         raise DataError(
             f"{images.description}: fewer images than one batch "
             f"({config.batch_size}); lower --batch-size.")
+    strategy = strategy or distribute.make_strategy(config.strategy)
+    with distribute.worker_run_dir(strategy, output_dir, resume) as run_dir:
+        return _train(config, images, run_dir, resume, overwrite, callbacks,
+                      verbose, strategy, steps_per_epoch)
+
+
+def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
+           strategy, steps_per_epoch) -> dict:
     config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
     keras.utils.set_random_seed(config.seed)
-    gan = DCGAN(config)
+    gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
     checkpoint_dir = os.path.join(output_dir, runs.CHECKPOINTS)

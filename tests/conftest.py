@@ -4,6 +4,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Two logical CPUs, so that tf.distribute tests have two replicas. Must
+# happen before TensorFlow initialises its devices; ops still go to the
+# first one unless a strategy says otherwise.
+tf.config.set_logical_device_configuration(
+    tf.config.list_physical_devices("CPU")[0],
+    [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from keras_dcgan.config import DCGANConfig  # noqa: E402
 

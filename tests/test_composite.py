@@ -140,3 +140,60 @@ def test_mixed_precision_trains_with_float32_weights_and_outputs(
     is_scaled = isinstance(gan.combined.optimizer,
                            keras.optimizers.LossScaleOptimizer)
     assert is_scaled == (precision == "mixed_float16")
+
+
+@pytest.mark.parametrize("jit_compile", [True, False])
+def test_frozen_pattern_holds_with_and_without_xla(tiny_config, jit_compile):
+    """The default picks XLA by device; both ways D moves only in its step."""
+    gan = DCGAN(tiny_config, jit_compile=jit_compile)
+    assert gan.jit_compile is jit_compile
+    for seed in range(2):  # the second time, both functions are traced
+        z, fakes = gan.make_fakes()
+        d_before = snapshot(gan.discriminator.weights)
+        gan.discriminator_step(real_batch(gan.config, seed), fakes)
+        assert trainable_names(gan.discriminator) <= changed(
+            d_before, gan.discriminator.weights)
+        d_before = snapshot(gan.discriminator.weights)
+        g_before = snapshot(gan.generator.weights)
+        gan.generator_step(z)
+        assert not (changed(d_before, gan.discriminator.weights)
+                    & trainable_names(gan.discriminator))
+        assert trainable_names(gan.generator) <= changed(
+            g_before, gan.generator.weights)
+
+
+def test_steps_never_retrace(tiny_config):
+    """Each train function is traced once, however many steps run."""
+    gan = DCGAN(tiny_config)
+    traces = {"discriminator": 0, "combined": 0}
+    for name in traces:
+        model = getattr(gan, name)
+        step = model.train_step
+
+        def counted(data, name=name, step=step):
+            traces[name] += 1  # Python runs only while tracing
+            return step(data)
+
+        model.train_step = counted
+    for seed in range(4):
+        gan.train_step(real_batch(tiny_config, seed))
+    assert traces == {"discriminator": 1, "combined": 1}
+    assert gan._forward.experimental_get_tracing_count() == 1
+    assert gan._noise.experimental_get_tracing_count() == 1
+    assert gan._diversity.experimental_get_tracing_count() == 1
+
+
+def test_xla_default_follows_the_measurements(monkeypatch):
+    from keras_dcgan import composite
+
+    assert composite.resolve_jit_compile(True) is True
+    assert composite.resolve_jit_compile(False) is False
+    monkeypatch.setattr(composite.platform, "machine", lambda: "x86_64")
+    monkeypatch.setattr(composite, "_op_determinism_enabled", lambda: False)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
+    monkeypatch.setattr(composite, "_has_avx512", lambda: False)
+    assert composite.resolve_jit_compile() is True   # measured 1.7x here
+    monkeypatch.setattr(composite, "_has_avx512", lambda: True)
+    assert composite.resolve_jit_compile() is False  # measured slower there
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["gpu"])
+    assert composite.resolve_jit_compile() is True

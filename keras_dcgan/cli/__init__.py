@@ -42,14 +42,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(format="%(message)s")
     logger.setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    from keras_dcgan import config as config_lib, data, monitor, runs
+    from keras_dcgan import config as config_lib, data, distribute, monitor, runs
 
     handlers = {}
     for module in SUBCOMMANDS:
         handlers.update(module.HANDLERS)
     try:
         return handlers[args.command](args)
-    except (config_lib.ConfigError, data.DataError, runs.RunError) as e:
+    except (config_lib.ConfigError, data.DataError, runs.RunError,
+            distribute.StrategyError) as e:
         print(f"keras-dcgan: error: {e}", file=sys.stderr)
         return 2
     except monitor.TrainingError as e:

@@ -8,6 +8,7 @@ import os
 import sys
 
 from keras_dcgan.cli.common import check_extension
+from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -42,14 +43,15 @@ CONFIG_FLAGS = {
     "--eval-features": ("eval_features", str, {}),
     "--eval-metric": ("eval_metric", str, {}),
     "--eval-num": ("eval_num", int, {}),
-    "--precision": ("precision", str,
-                    {"choices": ["float32", "mixed_float16", "mixed_bfloat16"]}),
+    "--precision": ("precision", str, {"choices": list(PRECISIONS)}),
+    "--jit-compile": ("jit_compile", str, {"choices": list(JIT_COMPILE)}),
+    "--strategy": ("strategy", str, {"choices": list(STRATEGIES)}),
 }
 # Fields a resumed run may change; the rest come from its config.json.
 RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
                     "log_every", "max_bad_fraction", "collapse_patience",
                     "stop_on_collapse", "eval_every", "eval_features",
-                    "eval_metric", "eval_num")
+                    "eval_metric", "eval_num", "jit_compile", "strategy")
 
 def add_parsers(commands) -> None:
     """Adds `train` and `sample`."""
@@ -106,9 +108,11 @@ def config_from_args(args) -> "DCGANConfig":
     return DCGANConfig(**given)
 
 def run_train(args) -> int:
-    from keras_dcgan import data, training
+    from keras_dcgan import data, distribute, training
 
     config = config_from_args(args)
+    # First: a multi-worker strategy must exist before any TensorFlow work.
+    strategy = distribute.make_strategy(config.strategy)
     images = data.load_images(config.image_size, config.channels,
                               dataset=args.dataset, data=args.data,
                               data_dir=args.data_dir,
@@ -116,24 +120,25 @@ def run_train(args) -> int:
                               max_bad_fraction=config.max_bad_fraction)
     logger.info("Data: %s", images.description)
     if args.dry_run:
-        return dry_run(config, images)
+        return dry_run(config, images, strategy)
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)
     training.train(config, images, args.output_dir, resume=args.resume,
-                   overwrite=args.overwrite, verbose=verbose)
+                   overwrite=args.overwrite, verbose=verbose, strategy=strategy)
     return 0
 
-def dry_run(config, images) -> int:
+def dry_run(config, images, strategy) -> int:
     from keras_dcgan.composite import DCGAN
 
-    gan = DCGAN(config)
+    gan = DCGAN(config, strategy=strategy)
     gan.generator.summary()
     gan.discriminator.summary()
     steps = images.num_images // config.batch_size
     total = config.steps or config.epochs * steps
-    logger.info("Dry run: %d steps (%d per epoch) at batch %d; config %s. "
-                "Nothing written.", total, steps, config.batch_size,
-                dataclasses.asdict(config))
+    logger.info("Dry run: %d steps (%d per epoch) at batch %d over %d "
+                "replica(s), XLA %s; config %s. Nothing written.", total,
+                steps, config.batch_size, strategy.num_replicas_in_sync,
+                "on" if gan.jit_compile else "off", dataclasses.asdict(config))
     return 0
 
 def run_sample(args) -> int:

@@ -1,0 +1,375 @@
+"""How fast does a DCGAN train? Images/s of complete training steps.
+
+For each image size (28: the MNIST networks, 64: the paper's), in one run on
+the same machine and the same networks (widths 64, latent 100):
+
+- `keras_dcgan`: the library's own training loop, `keras_dcgan.train`, fed
+  by its tf.data pipeline, timed by a Keras callback between step ends
+  (so data, logging and monitoring count), with the chosen `--precision`s;
+- `fused`: one `tf.function` step on the same Keras models (G's forward is
+  shared by D's fake pass and G's update, D makes one Adam step on the
+  summed real and fake losses), as a reference line for TensorFlow itself;
+- `pytorch`: the pytorch/examples DCGAN step (same layers, NCHW, in a
+  separate process so the two runtimes' thread pools never compete).
+
+`--strategy mirrored` times the library's loop with the batch split across
+devices (with `--cpu-replicas 2` on a machine without GPU, to measure what
+the splitting and synchronization cost). Each line is the median of `--blocks` blocks of `--steps` steps, after
+`--warmup` steps. FLOPs count the multiply-adds of convolutions and dense
+layers (x2), with a backward pass costing twice its forward, over what each
+recipe computes (see `step_flops`). Usage:
+
+    python benchmarks/train_throughput.py --image-size 28 64 \
+        --precision float32 mixed_bfloat16 --output docs/train_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+LATENT, WIDTH = 100, 64
+
+
+def layer_flops(image_size: int, channels: int = 1):
+    """Forward FLOPs per image of G and of D (convolutions and dense)."""
+    base = 7 if image_size == 28 else 4
+    steps = int(np.log2(image_size // base))
+    g_width = WIDTH * 2 ** (steps - 1)
+    g = 2 * LATENT * base * base * g_width
+    side, width = base, g_width
+    for i in range(steps):
+        out = channels if i == steps - 1 else width // 2
+        g += 2 * side * side * width * 16 * out  # transposed conv, 4x4
+        side, width = side * 2, out
+    d, side, width, cin = 0, image_size, WIDTH, channels
+    for _ in range(steps):
+        side //= 2
+        d += 2 * side * side * width * 16 * cin
+        cin, width = width, width * 2
+    d += 2 * side * side * cin
+    return g, d
+
+
+def step_flops(recipe: str, image_size: int, channels: int, batch: int):
+    """FLOPs of one training step of a recipe.
+
+    Forward F, backward 2F (input and weight gradients), except where a
+    recipe only needs input gradients (D in the library's and the fused
+    G step: F). The library runs G's forward twice (the fakes, then inside
+    the combined model); the PyTorch recipe also computes D's weight
+    gradients in G's step, which it then discards.
+    """
+    g, d = layer_flops(image_size, channels)
+    d_steps = 3 * d + 3 * d  # D on real and on fake, forward + backward
+    if recipe == "keras_dcgan":
+        per_image = g + (g + 2 * g) + d_steps + (d + d)
+    elif recipe == "fused":
+        per_image = (g + 2 * g) + d_steps + (d + d)
+    else:  # pytorch
+        per_image = (g + 2 * g) + d_steps + (d + 2 * d)
+    return per_image * batch
+
+
+def summarize(name, block_seconds, batch, steps, flops):
+    rates = [steps * batch / s for s in block_seconds]
+    rate = float(np.median(rates))
+    return {"recipe": name, "images_per_second": rate,
+            "blocks": [round(r, 1) for r in rates],
+            "ms_per_step": 1000 * batch / rate,
+            "gflops_per_step": flops / 1e9,
+            "gflops_per_second": flops * rate / batch / 1e9}
+
+
+def random_images(count, size, channels, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, size, size, channels), np.uint8)
+
+
+def keras_dcgan_line(args, size, channels, precision, jit_compile,
+                     strategy="auto"):
+    """The library's own loop (`keras_dcgan.train`), timed by a callback."""
+    import keras
+
+    from keras_dcgan import DCGANConfig, train
+    from keras_dcgan.data import from_array
+
+    total = args.warmup + args.blocks * args.steps
+    images = from_array(random_images((total + 1) * args.batch_size, size,
+                                      channels), size, channels)
+    config = DCGANConfig(image_size=size, channels=channels,
+                         batch_size=args.batch_size, steps=total,
+                         precision=precision, num_samples=16,
+                         collapse_patience=0, jit_compile=jit_compile,
+                         strategy=strategy)
+
+    class StepEnds(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.times = []
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(time.perf_counter())
+
+    ends = StepEnds()
+    with tempfile.TemporaryDirectory() as run_dir:
+        train(config, images, os.path.join(run_dir, "run"), callbacks=[ends],
+              verbose=0)
+    t = ends.times[args.warmup - 1:]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
+              for i in range(args.blocks)]
+    flops = step_flops("keras_dcgan", size, channels, args.batch_size)
+    xla = {"auto": "", "on": " XLA", "off": " no XLA"}[jit_compile]
+    where = "" if strategy == "auto" else f" {strategy}"
+    return summarize(f"keras_dcgan {precision}{xla}{where}", blocks,
+                     args.batch_size, args.steps, flops)
+
+
+def fused_line(args, size, channels, jit_compile):
+    """One tf.function step on the library's models: the TF reference."""
+    import keras
+    import tensorflow as tf
+
+    from keras_dcgan import DCGANConfig
+    from keras_dcgan.data import epoch_batches, from_array
+    from keras_dcgan.models import build_discriminator, build_generator
+
+    config = DCGANConfig(image_size=size, channels=channels,
+                         batch_size=args.batch_size)
+    generator, discriminator = (build_generator(config),
+                                build_discriminator(config))
+    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    bce = keras.losses.BinaryCrossentropy()
+    batch = args.batch_size
+    ones, zeros = tf.ones((batch, 1)), tf.zeros((batch, 1))
+
+    @tf.function(jit_compile=jit_compile)
+    @tf.autograph.experimental.do_not_convert
+    def step(real):
+        z = tf.random.normal((batch, LATENT))
+        with tf.GradientTape() as g_tape:
+            fakes = generator(z, training=True)
+            with tf.GradientTape() as d_tape:
+                d_loss = (bce(ones, discriminator(real, training=True))
+                          + bce(zeros, discriminator(tf.stop_gradient(fakes),
+                                                     training=True)))
+            d_vars = discriminator.trainable_variables
+            d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+            g_loss = bce(ones, discriminator(fakes, training=True))
+        g_vars = generator.trainable_variables
+        g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        return d_loss, g_loss
+
+    total = args.warmup + args.blocks * args.steps
+    images = from_array(random_images((total + 1) * batch, size, channels),
+                        size, channels)
+    batches = iter(epoch_batches(images, batch, 0, 0))
+    times = []
+    for _ in range(total):
+        losses = step(next(batches))
+        float(losses[1])  # a host read per step, as a training loop logs
+        times.append(time.perf_counter())
+    t = times[args.warmup - 1:]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
+              for i in range(args.blocks)]
+    name = "fused tf.function float32" + (" XLA" if jit_compile else "")
+    return summarize(name, blocks, batch, args.steps,
+                     step_flops("fused", size, channels, batch))
+
+
+def torch_models(size, channels):
+    from torch import nn
+
+    base = 7 if size == 28 else 4
+    steps = int(np.log2(size // base))
+    width = WIDTH * 2 ** (steps - 1)
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Sequential(
+                nn.Linear(LATENT, base * base * width, bias=False),
+                nn.BatchNorm1d(base * base * width), nn.ReLU(True))
+            layers, w = [], width
+            for _ in range(steps - 1):
+                layers += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
+                           nn.BatchNorm2d(w // 2), nn.ReLU(True)]
+                w //= 2
+            layers += [nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh()]
+            self.main = nn.Sequential(*layers)
+
+        def forward(self, z):
+            return self.main(self.project(z).view(-1, width, base, base))
+
+    layers, w, cin = [], WIDTH, channels
+    for i in range(steps):
+        layers.append(nn.Conv2d(cin, w, 4, 2, 1, bias=(i == 0)))
+        if i:
+            layers.append(nn.BatchNorm2d(w))
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+        cin, w = w, w * 2
+    layers += [nn.Flatten(), nn.Linear(base * base * cin, 1), nn.Sigmoid()]
+    return Generator(), nn.Sequential(*layers)
+
+
+def torch_worker(args):
+    """The pytorch/examples DCGAN step, timed like the others; prints JSON."""
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(os.cpu_count())
+    torch.manual_seed(0)
+    size, channels, batch = args.image_size[0], args.channels, args.batch_size
+    netG, netD = torch_models(size, channels)
+    for m in list(netG.modules()) + list(netD.modules()):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    criterion = nn.BCELoss()
+    optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    total = args.warmup + args.blocks * args.steps
+    data = torch.from_numpy(random_images(
+        (total + 1) * batch, size, channels).astype(np.float32) / 127.5 - 1
+    ).permute(0, 3, 1, 2).contiguous()
+    order = torch.randperm(len(data))
+    times = []
+    for i in range(total):
+        real = data[order[i * batch:(i + 1) * batch]]
+        netD.zero_grad()
+        label = torch.full((batch,), 1.0)
+        errD_real = criterion(netD(real).view(-1), label)
+        errD_real.backward()
+        fake = netG(torch.randn(batch, LATENT))
+        label.fill_(0.0)
+        errD_fake = criterion(netD(fake.detach()).view(-1), label)
+        errD_fake.backward()
+        optD.step()
+        netG.zero_grad()
+        label.fill_(1.0)
+        errG = criterion(netD(fake).view(-1), label)
+        errG.backward()
+        optG.step()
+        errG.item()
+        times.append(time.perf_counter())
+    t = times[args.warmup - 1:]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
+              for i in range(args.blocks)]
+    line = summarize(f"pytorch {torch.__version__}", blocks, batch,
+                     args.steps, step_flops("pytorch", size, channels, batch))
+    print("RESULT " + json.dumps(line))
+
+
+def pytorch_line(args, size, channels):
+    command = [sys.executable, __file__, "--torch-worker",
+               "--image-size", str(size), "--channels", str(channels),
+               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
+               "--blocks", str(args.blocks), "--warmup", str(args.warmup)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+    if out.returncode or not lines:
+        print(out.stderr[-2000:], file=sys.stderr)
+        return None
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def machine():
+    info = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [l.split(":", 1)[1].strip() for l in f
+                     if l.startswith("model name")]
+        info["cpu"] = names[0] if names else platform.processor()
+    except OSError:
+        info["cpu"] = platform.processor()
+    import tensorflow as tf
+    import keras
+    info["tensorflow"], info["keras"] = tf.__version__, keras.__version__
+    info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
+    from keras_dcgan.composite import resolve_jit_compile
+    info["default_xla"] = resolve_jit_compile()
+    return info
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--image-size", type=int, nargs="+", default=[28, 64])
+    parser.add_argument("--channels", type=int,
+                        help="default: 1 at 28 px, else 3")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=10,
+                        help="steps per timed block")
+    parser.add_argument("--blocks", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--precision", nargs="+", default=["float32"])
+    parser.add_argument("--jit-compile", nargs="+", default=["auto"],
+                        choices=["auto", "on", "off"],
+                        help="library lines to run (auto: the default path)")
+    parser.add_argument("--strategy", nargs="+", default=["auto"],
+                        help="--strategy of the library lines")
+    parser.add_argument("--cpu-replicas", type=int, default=0,
+                        help="split the CPU into this many logical devices "
+                        "(for --strategy mirrored on a machine without GPU)")
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["fused", "pytorch"])
+    parser.add_argument("--output", help="JSON file for the results")
+    parser.add_argument("--torch-worker", action="store_true",
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.torch_worker:
+        return torch_worker(args)
+    if args.cpu_replicas:
+        import tensorflow as tf
+        tf.config.set_logical_device_configuration(
+            tf.config.list_physical_devices("CPU")[0],
+            [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
+    results = {"machine": machine(), "batch_size": args.batch_size,
+               "command": " ".join(sys.argv),
+               "steps": args.steps, "blocks": args.blocks,
+               "warmup": args.warmup, "sizes": {}}
+    for size in args.image_size:
+        channels = args.channels or (1 if size == 28 else 3)
+        lines = []
+        if "pytorch" not in args.skip:
+            lines.append(pytorch_line(args, size, channels))
+        for precision in args.precision:
+            for jit in args.jit_compile:
+                for strategy in args.strategy:
+                    lines.append(keras_dcgan_line(args, size, channels,
+                                                  precision, jit, strategy))
+        if "fused" not in args.skip:
+            for jit in (False, True):
+                lines.append(fused_line(args, size, channels, jit))
+        lines = [l for l in lines if l]
+        reference = next((l for l in lines if l["recipe"].startswith("pytorch")),
+                         None)
+        print(f"\n{size}x{size}x{channels}, batch {args.batch_size}")
+        for line in lines:
+            if reference:
+                line["vs_pytorch"] = (line["images_per_second"]
+                                      / reference["images_per_second"])
+            print(f"  {line['recipe']:<34} {line['images_per_second']:8.1f} "
+                  f"img/s {line['ms_per_step']:8.1f} ms/step "
+                  f"{line['gflops_per_second']:6.1f} GFLOP/s "
+                  f"x{line.get('vs_pytorch', float('nan')):.2f}  "
+                  f"blocks {line['blocks']}", flush=True)
+        results["sizes"][str(size)] = lines
+    if args.output:
+        with open(args.output, "w") as f:
+            json.dump(results, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
