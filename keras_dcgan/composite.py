@@ -56,7 +56,7 @@ def resolve_jit_compile(jit_compile=None) -> bool:
     where it measured faster (benchmarks/train_throughput.py).
 
     On GPUs, XLA. On CPUs it depends on the CPU: on an AMD EPYC without
-    AVX-512 it made the library's step 1.4x faster; on CPUs with AVX-512
+    AVX-512 it made the library's step 1.1-1.7x faster; on CPUs with AVX-512
     it measured 30-40% slower. Elsewhere TensorFlow's own default (off).
     """
     if jit_compile is not None:

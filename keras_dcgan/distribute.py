@@ -33,7 +33,6 @@ from keras_dcgan.config import STRATEGIES
 logger = logging.getLogger(__name__)
 
 
-
 class StrategyError(RuntimeError):
     """A strategy cannot be made here; the message says what to do."""
 
