@@ -13,9 +13,11 @@ the same machine and the same networks (widths 64, latent 100):
   separate process so the two runtimes' thread pools never compete).
 
 By default (28 and 64 px, float32, one fused line with the library's XLA
-choice) it takes about 5 minutes on a 2-core CPU. `--strategy mirrored` times the library's loop with the batch split across
-devices (with `--cpu-replicas 2` on a machine without GPU, to measure what
-the splitting and synchronization cost). Each line is the median of `--blocks` blocks of `--steps` steps, after
+choice) it takes about 5 minutes on a 2-core CPU. `--strategy mirrored`
+times the library's loop with the batch split across devices (with
+`--cpu-replicas 2` on a machine without GPU, to measure what the splitting
+and synchronization cost). Each line is the median of `--blocks` blocks of
+`--steps` steps, after
 `--warmup` steps. FLOPs count the multiply-adds of convolutions and dense
 layers (x2), with a backward pass costing twice its forward, over what each
 recipe computes (see `step_flops`). Usage:
