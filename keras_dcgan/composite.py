@@ -136,7 +136,7 @@ class DCGAN:
                  discriminator=None, jit_compile=None, strategy=None):
         self.config = config
         self.strategy = strategy or tf.distribute.get_strategy()
-        replicas = distribute.num_replicas(self.strategy)
+        replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise ConfigError(
                 f"batch_size={config.batch_size} must be a multiple of the "
@@ -192,15 +192,15 @@ class DCGAN:
         self._generator_labels = self._split(tf.ones((batch, 1)))
         # (Not XLA: it updates the seed generator, which a strategy mirrors.)
         self._noise = tf.function(self._latents, jit_compile=False)
-        self._forward = tf.function(self._fakes, jit_compile=jit)
-        if distribute.is_distributed(self.strategy):
+        self._diversity = tf.function(diversity, jit_compile=jit)
+        if not synchronized:
+            self._forward = tf.function(self._fakes, jit_compile=jit)
+        else:
             # strategy.run inside one tf.function, as Keras' train step:
             # the replicas' collectives (synchronized BatchNorm) must be
             # traced together to be matched.
             self._forward = tf.function(lambda z: self.strategy.run(
                 self._fakes, args=(z,)))
-        self._diversity = tf.function(diversity, jit_compile=jit)
-        if distribute.is_distributed(self.strategy):
             self._build_metrics()
         if isinstance(self.strategy,
                       tf.distribute.MultiWorkerMirroredStrategy):

@@ -132,11 +132,6 @@ def _tpu() -> tf.distribute.Strategy:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def num_replicas(strategy: tf.distribute.Strategy) -> int:
-    """Replicas that share each global batch."""
-    return strategy.num_replicas_in_sync
-
-
 def is_distributed(strategy: tf.distribute.Strategy) -> bool:
     """True when batches must be split (several replicas)."""
     return strategy.num_replicas_in_sync > 1
