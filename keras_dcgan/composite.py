@@ -22,13 +22,13 @@ generator. On Keras 3 two details decide whether that works:
 from __future__ import annotations
 
 import logging
-import platform
 
 import keras
 import tensorflow as tf
 
 from keras_dcgan import distribute
 from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.kernels import hint_onednn, resolve_jit_compile
 from keras_dcgan.models import build_discriminator, build_generator
 
 logger = logging.getLogger(__name__)
@@ -49,39 +49,6 @@ def _adam(config: DCGANConfig) -> keras.optimizers.Optimizer:
         # looks at the model's own policy, which a Sequential leaves float32.)
         return keras.optimizers.LossScaleOptimizer(adam)
     return adam
-
-
-def resolve_jit_compile(jit_compile=None) -> bool:
-    """Whether the train functions use XLA: `jit_compile` if given, else
-    where it measured faster (benchmarks/train_throughput.py).
-
-    On GPUs, XLA. On CPUs it depends on the CPU: on an AMD EPYC without
-    AVX-512 it made the library's step 1.1-1.7x faster; on CPUs with AVX-512
-    it measured 30-40% slower. Elsewhere TensorFlow's own default (off).
-    """
-    if jit_compile is not None:
-        return bool(jit_compile)
-    if _op_determinism_enabled():
-        return False  # Keras turns XLA off under op determinism anyway
-    if tf.config.list_physical_devices("GPU"):
-        return True
-    return platform.machine() in ("x86_64", "AMD64") and not _has_avx512()
-
-
-def _op_determinism_enabled() -> bool:
-    # No public getter for tf.config.experimental.enable_op_determinism().
-    from tensorflow.python.framework import config as tf_config
-
-    return bool(tf_config.is_op_determinism_enabled())
-
-
-def _has_avx512() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and "avx512f" in line.split()
-                       for line in f)
-    except OSError:  # not Linux: assume a modern x86 CPU has it
-        return True
 
 
 def _mean_pairwise_distance(images, count=32):
@@ -119,7 +86,7 @@ class DCGAN:
         discriminator: An existing discriminator (default: a new one).
         jit_compile: XLA for the train functions (default:
             `config.jit_compile`; "auto" picks by device, see
-            `resolve_jit_compile`).
+            `keras_dcgan.kernels.resolve_jit_compile`).
         strategy: A `tf.distribute.Strategy` (default: the current one);
             the models are built in its scope and every batch is split
             across its replicas (see `keras_dcgan.distribute`).
@@ -150,6 +117,7 @@ class DCGAN:
             # devices ("Trying to access resource ... located in device").
             logger.info("XLA is off: %d replicas.", replicas)
             self.jit_compile = False
+        hint_onednn()
         with self.strategy.scope():
             self._build(generator, discriminator)
 

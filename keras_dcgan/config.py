@@ -87,7 +87,8 @@ class DCGANConfig:
             loss scaling) or "mixed_bfloat16". Weights stay float32; the
             generator's tanh and the discriminator's output run in float32.
         jit_compile: XLA for the training step: "on", "off", or "auto"
-            (where it measured faster: GPUs, x86 CPUs without AVX-512).
+            (where it measured faster: on GPUs; on CPUs only where
+            TensorFlow runs without oneDNN, see `keras_dcgan.kernels`).
         strategy: `tf.distribute` strategy of training: "auto",
             "one_device", "mirrored", "multi_worker" or "tpu" (see
             `keras_dcgan.distribute.make_strategy`); `batch_size` is the

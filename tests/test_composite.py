@@ -181,19 +181,3 @@ def test_steps_never_retrace(tiny_config):
     assert gan._forward.experimental_get_tracing_count() == 1
     assert gan._noise.experimental_get_tracing_count() == 1
     assert gan._diversity.experimental_get_tracing_count() == 1
-
-
-def test_xla_default_follows_the_measurements(monkeypatch):
-    from keras_dcgan import composite
-
-    assert composite.resolve_jit_compile(True) is True
-    assert composite.resolve_jit_compile(False) is False
-    monkeypatch.setattr(composite.platform, "machine", lambda: "x86_64")
-    monkeypatch.setattr(composite, "_op_determinism_enabled", lambda: False)
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
-    monkeypatch.setattr(composite, "_has_avx512", lambda: False)
-    assert composite.resolve_jit_compile() is True   # measured 1.7x here
-    monkeypatch.setattr(composite, "_has_avx512", lambda: True)
-    assert composite.resolve_jit_compile() is False  # measured slower there
-    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: ["gpu"])
-    assert composite.resolve_jit_compile() is True

@@ -8,7 +8,7 @@ import os
 import sys
 
 from keras_dcgan.cli.common import check_extension
-from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES
+from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES, DCGANConfig
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -89,7 +89,7 @@ def add_parsers(commands) -> None:
     sample.add_argument("--save-latents", metavar="FILE.npy",
                         help="also save the latents (for `arithmetic`)")
 
-def config_from_args(args) -> "DCGANConfig":
+def config_from_args(args) -> DCGANConfig:
     """The run's config: flags over defaults, or over the run's on resume."""
     from keras_dcgan import data, runs
     from keras_dcgan.config import DCGANConfig
@@ -129,6 +129,7 @@ def run_train(args) -> int:
 
 def dry_run(config, images, strategy) -> int:
     from keras_dcgan.composite import DCGAN
+    from keras_dcgan.kernels import onednn_enabled
 
     gan = DCGAN(config, strategy=strategy)
     gan.generator.summary()
@@ -136,9 +137,10 @@ def dry_run(config, images, strategy) -> int:
     steps = images.num_images // config.batch_size
     total = config.steps or config.epochs * steps
     logger.info("Dry run: %d steps (%d per epoch) at batch %d over %d "
-                "replica(s), XLA %s; config %s. Nothing written.", total,
-                steps, config.batch_size, strategy.num_replicas_in_sync,
-                "on" if gan.jit_compile else "off", dataclasses.asdict(config))
+                "replica(s), XLA %s, oneDNN %s; config %s. Nothing written.",
+                total, steps, config.batch_size, strategy.num_replicas_in_sync,
+                "on" if gan.jit_compile else "off",
+                "on" if onednn_enabled() else "off", dataclasses.asdict(config))
     return 0
 
 def run_sample(args) -> int:
