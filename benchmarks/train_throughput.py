@@ -374,10 +374,11 @@ def main():
             if reference:
                 line["vs_pytorch"] = (line["images_per_second"]
                                       / reference["images_per_second"])
+            ratio = (f"x{line['vs_pytorch']:.2f}" if "vs_pytorch" in line
+                     else "     ")
             print(f"  {line['recipe']:<34} {line['images_per_second']:8.1f} "
                   f"img/s {line['ms_per_step']:8.1f} ms/step "
-                  f"{line['gflops_per_second']:6.1f} GFLOP/s "
-                  f"x{line.get('vs_pytorch', float('nan')):.2f}  "
+                  f"{line['gflops_per_second']:6.1f} GFLOP/s {ratio}  "
                   f"blocks {line['blocks']}", flush=True)
         results["sizes"][str(size)] = {"steps": args.steps, "lines": lines}
     if args.output:
