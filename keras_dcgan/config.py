@@ -140,11 +140,8 @@ class DCGANConfig:
                 f"channels={self.channels} is not supported; use 1 for "
                 "grayscale or 3 for RGB (--channels)."
             )
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"precision={self.precision!r} is not supported; use one of "
-                f"{', '.join(PRECISIONS)} (--precision).")
-        for name, choices in (("jit_compile", JIT_COMPILE),
+        for name, choices in (("precision", PRECISIONS),
+                              ("jit_compile", JIT_COMPILE),
                               ("strategy", STRATEGIES)):
             if getattr(self, name) not in choices:
                 flag = "--" + name.replace("_", "-")

@@ -92,7 +92,6 @@ def add_parsers(commands) -> None:
 def config_from_args(args) -> DCGANConfig:
     """The run's config: flags over defaults, or over the run's on resume."""
     from keras_dcgan import data, runs
-    from keras_dcgan.config import DCGANConfig
 
     given = {field: getattr(args, field) for field, _, _ in CONFIG_FLAGS.values()
              if getattr(args, field) is not None}
