@@ -45,12 +45,13 @@ import argparse
 import csv
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
 import numpy as np
+
+import train_throughput  # (same folder) machine(): the benchmarks' description
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERAS_CONFIGS = {
@@ -376,13 +377,6 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-def machine() -> dict:
-    from keras_dcgan.kernels import onednn_enabled, resolve_jit_compile
-
-    return {"platform": platform.platform(), "cpus": os.cpu_count(),
-            "onednn": onednn_enabled(), "default_xla": resolve_jit_compile()}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default="../shared/data/mnist_test_10k.npz",
@@ -445,7 +439,7 @@ def main():
         "epochs": epochs, "steps_per_epoch": 10_000 // BATCH,
         "classifier": read_sidecar(classifier),
         "real_images_vs_themselves": real_scores,
-        "machine": machine(),
+        "machine": train_throughput.machine(),
         "configs": {name: (KERAS_CONFIGS.get(name) if name != TORCH_CONFIG
                            else "pytorch/examples dcgan loop")
                     for name in configs},
