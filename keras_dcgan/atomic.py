@@ -12,9 +12,11 @@ and the previous target, if any, is left as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import shutil
 import tempfile
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def _umask() -> int:
@@ -61,8 +63,38 @@ def atomic_write(path: str, fsync: bool = True) -> Iterator[str]:
             os.remove(tmp)
 
 
+@contextlib.contextmanager
+def atomic_dir(path: str) -> Iterator[str]:
+    """Yields a new empty folder beside `path`; on success it becomes `path`.
+
+    The folder has a random name (`tempfile.mkdtemp`); before the rename it
+    gets the mode any new folder of the user gets (mkdtemp makes it 0700),
+    so that another user, such as a model server's, can read it.
+
+    Args:
+        path: The folder to create; it must not exist.
+
+    Yields:
+        The temporary folder's path; fill it.
+
+    Raises:
+        FileExistsError: `path` appeared meanwhile; it is left as it was.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(path)}.",
+                           dir=parent)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())
+        if os.path.lexists(path):  # rename would replace an empty folder
+            raise FileExistsError(errno.EEXIST, "exists already", path)
+        os.rename(tmp, path)
+    finally:
+        if os.path.isdir(tmp) and not os.path.islink(tmp):
+            shutil.rmtree(tmp)
+
+
 def write_text(path: str, text: str) -> None:
     """Writes `text` to `path` atomically (see `atomic_write`)."""
-    with atomic_write(path) as tmp:
-        with open(tmp, "w") as f:
-            f.write(text)
+    with atomic_write(path) as tmp, open(tmp, "w") as f:
+        f.write(text)

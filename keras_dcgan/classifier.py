@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan import data as data_lib
+from keras_dcgan.atomic import write_text
 from keras_dcgan.data import DataError
 from keras_dcgan.features import sidecar_path
 from keras_dcgan.runs import save_model
@@ -187,8 +188,4 @@ def train_classifier(images: np.ndarray, labels: np.ndarray,
 
 
 def _write_json(path: str, content: dict) -> None:
-    folder, name = os.path.split(os.path.abspath(path))
-    tmp = os.path.join(folder, f".tmp-{name}")
-    with open(tmp, "w") as f:
-        json.dump(content, f, indent=2)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(content, indent=2))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from typing import Any, Optional
+
+from keras_dcgan.atomic import write_text
 
 IMAGE_SIZES = (28, 32, 64, 128)
 FROZEN_BN_STATS = ("batch", "moving")
@@ -196,11 +197,8 @@ class DCGANConfig:
 
     def to_json(self, path: str) -> None:
         """Writes the config as JSON (atomically: temp file, then rename)."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "w") as f:
-            json.dump(dataclasses.asdict(self), f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
+        write_text(path, json.dumps(dataclasses.asdict(self), indent=2,
+                                    sort_keys=True) + "\n")
 
     @classmethod
     def from_json(cls, path: str) -> "DCGANConfig":

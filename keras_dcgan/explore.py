@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from typing import Optional, Sequence
 
 import keras
 import numpy as np
 from PIL import Image
 
+from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data import DataError
 from keras_dcgan.latent import generate, sample_latents
 from keras_dcgan.visualize import image_grid, save_png, to_pil
@@ -117,10 +117,10 @@ def save_interpolation(images: np.ndarray, path: str,
                   for s in list(range(steps)) + list(range(steps - 2, 0, -1))]
         frames = [f.resize((f.width * 2, f.height * 2), Image.NEAREST)
                   for f in frames]
-        tmp = f"{path}.tmp.gif"
-        frames[0].save(tmp, save_all=True, append_images=frames[1:], loop=0,
-                       duration=int(seconds_per_frame * 1000))
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            frames[0].save(tmp, format="GIF", save_all=True,
+                           append_images=frames[1:], loop=0,
+                           duration=int(seconds_per_frame * 1000))
     else:
         save_png(image_grid(images.reshape((-1,) + images.shape[2:]),
                             columns=steps), path)
@@ -239,10 +239,9 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
           "the result plus uniform noise")
     _show(axes[-1][1], image_grid(result[:1]), f"= {expression}")
     fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=100)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def _show(ax, picture: np.ndarray, title: str) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import shutil
 import tempfile
 from typing import Optional
 
@@ -27,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan.atomic import atomic_dir, atomic_write
 from keras_dcgan.runs import RunError
 
 logger = logging.getLogger(__name__)
@@ -139,7 +139,9 @@ def export_saved_model(generator: keras.Model, base_dir: str,
 
     The model is written to a temporary folder inside `base_dir` (a name TF
     Serving ignores) and renamed into place, so a server never sees half an
-    export. Existing versions are never touched.
+    export; the version folder gets the mode of any new folder of the user,
+    so a server running as another user can read it. Existing versions are
+    never touched.
 
     Args:
         generator: A DCGAN generator.
@@ -172,16 +174,12 @@ def export_saved_model(generator: keras.Model, base_dir: str,
             f"{target} exists already; exports are never overwritten. Pass "
             "another --version, or leave it out to use the next one.")
     os.makedirs(base_dir, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=base_dir)
     try:
-        build_archive(generator, max_batch).write_out(tmp, verbose=False)
-        if os.path.exists(target):  # another export won the race
-            raise RunError(f"{target} appeared while exporting; not "
-                           "replaced. Export again.")
-        os.rename(tmp, target)
-    finally:
-        if os.path.isdir(tmp):
-            shutil.rmtree(tmp)
+        with atomic_dir(target) as tmp:
+            build_archive(generator, max_batch).write_out(tmp, verbose=False)
+    except FileExistsError:  # another export won the race
+        raise RunError(f"{target} appeared while exporting; not replaced. "
+                       "Export again.") from None
     logger.info("Exported the generator to %s (signatures serving_default, "
                 "generate; max batch %d).", target, max_batch)
     return target
@@ -219,12 +217,9 @@ def export_tflite(generator: keras.Model, path: str) -> str:
         archive.write_out(saved_model, verbose=False)
         flatbuffer = tf.lite.TFLiteConverter.from_saved_model(
             saved_model).convert()
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{os.path.basename(path)}")
-    with open(tmp, "wb") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
         f.write(flatbuffer)
-    os.replace(tmp, path)
     logger.info("Wrote %s (%d bytes).", path, len(flatbuffer))
     return path
 

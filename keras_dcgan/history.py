@@ -16,6 +16,8 @@ from typing import Optional
 
 import tensorflow as tf
 
+from keras_dcgan.atomic import atomic_write
+
 logger = logging.getLogger(__name__)
 
 METRICS = ("d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
@@ -68,12 +70,10 @@ class History:
             self.columns[name].append(row.get(name, ""))
 
     def _rewrite(self) -> None:
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w", newline="") as f:
+        with atomic_write(self.path) as tmp, open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(COLUMNS)
             writer.writerows(zip(*(self.columns[n] for n in COLUMNS)))
-        os.replace(tmp, self.path)
 
     def add(self, step: int, epoch: int, logs: dict, seconds: float,
             event: str = "") -> None:

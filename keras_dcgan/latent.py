@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Optional
 
 import keras
 import numpy as np
 
+from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data import DataError, to_uint8
 
 
@@ -54,9 +54,8 @@ def save_latents(z, path: str) -> None:
     """
     if not path.lower().endswith(".npy"):
         raise DataError(f"--save-latents {path}: use a .npy file name.")
-    tmp = f"{path}.tmp.npy"
-    np.save(tmp, np.asarray(z, np.float32))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.asarray(z, np.float32))  # a file: no suffix appended
 
 
 def load_latents(path: str, latent_dim: int) -> np.ndarray:

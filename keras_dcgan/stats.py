@@ -17,6 +17,8 @@ from typing import Optional
 
 import numpy as np
 
+from keras_dcgan.atomic import atomic_write
+
 logger = logging.getLogger(__name__)
 
 MAX_KEPT_FEATURES = 10_000
@@ -130,13 +132,10 @@ class RealStats:
 
 def save_real_stats(stats: RealStats, path: str) -> None:
     """Writes real statistics to `.npz` atomically (no pickled objects)."""
-    folder, name = os.path.split(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{name}")
-    with open(tmp, "wb") as f:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, mu=stats.mu, sigma=stats.sigma, features=stats.features,
                  metadata=np.array(json.dumps(stats.metadata())))
-    os.replace(tmp, path)
 
 
 def load_real_stats(path: str, expect: Optional[dict] = None

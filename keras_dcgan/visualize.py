@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 from typing import Optional, Sequence
 
 import numpy as np
 from PIL import Image
+
+from keras_dcgan.atomic import atomic_write
 
 
 def image_grid(images, columns: Optional[int] = None,
@@ -45,9 +46,8 @@ def to_pil(array: np.ndarray) -> Image.Image:
 
 def save_png(array: np.ndarray, path: str) -> None:
     """Saves a uint8 picture as PNG, atomically (temp file, then rename)."""
-    tmp = f"{path}.tmp.png"
-    to_pil(array).save(tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        to_pil(array).save(tmp, format="PNG")
 
 
 def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
@@ -55,10 +55,10 @@ def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
     if not paths:
         return
     frames = [Image.open(p).convert("RGB") for p in paths]
-    tmp = f"{path}.tmp.gif"
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], loop=0,
-                   duration=int(seconds_per_frame * 1000))
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        frames[0].save(tmp, format="GIF", save_all=True,
+                       append_images=frames[1:], loop=0,
+                       duration=int(seconds_per_frame * 1000))
 
 
 def save_loss_plot(history: dict, path: str) -> None:
@@ -89,18 +89,16 @@ def save_loss_plot(history: dict, path: str) -> None:
     bottom.set_ylim(0, 1)
     bottom.legend()
     fig.tight_layout()
-    tmp = f"{path}.tmp.png"
-    fig.savefig(tmp, dpi=100)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def save_images(images: np.ndarray, path: str) -> None:
     """Saves uint8 images [N, H, W, C]: a grid for `.png`, array `x` for
     `.npz`; atomically."""
     if path.lower().endswith(".npz"):
-        tmp = f"{path}.tmp.npz"
-        np.savez_compressed(tmp, x=images)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, x=images)  # a file: no suffix appended
     else:
         save_png(image_grid(images), path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 logger = logging.getLogger("keras_dcgan")
@@ -50,6 +49,7 @@ def run_evaluate(args) -> int:
     import json
 
     from keras_dcgan import data, evaluation, features, metrics, runs
+    from keras_dcgan.atomic import write_text
 
     if args.num < 2 or args.batch_size < 1:
         raise data.DataError(f"--num {args.num} / --batch-size "
@@ -73,11 +73,7 @@ def run_evaluate(args) -> int:
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:
-        folder, name = os.path.split(os.path.abspath(args.output))
-        tmp = os.path.join(folder, f".tmp-{name}")
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.output)
+        write_text(args.output, text + "\n")
         logger.info("Wrote %s.", args.output)
     return 0
 
