@@ -6,7 +6,8 @@ still has its previous checkpoint intact. What such a kill leaves behind
 (temporary shards, files the index never listed) is removed when the run is
 reopened, and a checkpoint that turns out unreadable falls back to the one
 before it, with a warning. A resumed run never starts from scratch
-silently.
+silently. Opened `read_only` (by `sample`, `export`, ...), the store
+changes nothing: no clean-up, no index rebuilt.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import signal
 
 import tensorflow as tf
 
+from keras_dcgan import runs
 from keras_dcgan.composite import DCGAN
-from keras_dcgan.runs import RunError
+from keras_dcgan.runs import RunError, RunWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +61,23 @@ class CheckpointStore:
         directory: `RUN/checkpoints`.
         checkpoint: The `tf.train.Checkpoint` to save and restore.
         max_to_keep: Checkpoints kept; older ones are deleted on save.
+        read_only: Only restore: write and delete nothing, not even what an
+            interrupted save left; without an index, the complete
+            checkpoint files are read as if listed.
     """
 
     def __init__(self, directory: str, checkpoint: tf.train.Checkpoint,
-                 max_to_keep: int):
+                 max_to_keep: int, read_only: bool = False):
         self.directory = directory
         self.checkpoint = checkpoint
-        os.makedirs(directory, exist_ok=True)
+        self.read_only = read_only
         listed = _listed_checkpoints(directory)
-        _remove_leftovers(directory, listed)
+        # Without an index, a reader takes the complete files as listed.
+        self.unindexed = [] if listed else sorted(
+            _complete_checkpoints(directory), key=_number)
+        if not read_only:
+            os.makedirs(directory, exist_ok=True)
+            _remove_leftovers(directory, listed)
         self.manager = tf.train.CheckpointManager(
             checkpoint, directory, max_to_keep=max_to_keep)
 
@@ -77,13 +87,15 @@ class CheckpointStore:
 
     def save(self, step: int) -> str:
         """Saves at `step` (once: a second call for the same step is a no-op)."""
+        if self.read_only:
+            raise RunError(f"{self.directory} was opened read-only.")
         if self.latest and self.latest.endswith(f"ckpt-{step}"):
             return self.latest
         _test_hook_kill_during_save(self.directory, step)
         try:
             path = self.manager.save(checkpoint_number=step)
         except (tf.errors.OpError, OSError) as e:
-            raise RunError(
+            raise RunWriteError(
                 f"Cannot write a checkpoint in {self.directory} ({e}). Free "
                 "disk space or fix its permissions; the previous checkpoints "
                 "are intact, so --resume goes on from the last one.") from e
@@ -99,7 +111,9 @@ class CheckpointStore:
         Raises:
             RunError: There is none, or none can be read.
         """
-        candidates = list(reversed(self.manager.checkpoints))
+        candidates = list(reversed(self.manager.checkpoints)) or [
+            os.path.join(self.directory, name)
+            for name in reversed(self.unindexed)]
         if not candidates:
             raise RunError(
                 f"--resume: {self.directory} holds no complete checkpoint; "
@@ -118,6 +132,33 @@ class CheckpointStore:
             return path
         raise RunError(f"--resume: no checkpoint in {self.directory} can be "
                        "read:\n  " + "\n  ".join(failures))
+
+
+def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
+                         max_to_keep: int, resume: bool) -> CheckpointStore:
+    """The checkpoint store a training run writes; on resume, restored first.
+
+    The restore only reads: a directory is tidied (leftovers removed, index
+    rebuilt), and a run of an earlier version marked as a run, only once
+    its checkpoint has proved to be one of ours.
+
+    Args:
+        run_dir: The run directory.
+        checkpoint: From `make_checkpoint`.
+        max_to_keep: Checkpoints kept.
+        resume: Restore the newest readable checkpoint into `checkpoint`.
+
+    Returns:
+        The store to save into.
+    """
+    directory = os.path.join(run_dir, runs.CHECKPOINTS)
+    if resume:
+        path = CheckpointStore(directory, checkpoint, max_to_keep,
+                               read_only=True).restore_latest()
+        runs.claim_run(run_dir)
+        logger.info("Resumed from %s at step %d.", path,
+                    int(checkpoint.state.step))
+    return CheckpointStore(directory, checkpoint, max_to_keep)
 
 
 def _test_hook_kill_during_save(directory: str, step: int) -> None:
@@ -169,7 +210,7 @@ def _remove_leftovers(directory: str, listed: list) -> None:
         if not match or f"ckpt-{match.group(1)}" in keep:
             continue
         logger.warning("Removing %s, left by an interrupted save.", path)
-        if os.path.isdir(path):
+        if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
         else:
             os.remove(path)

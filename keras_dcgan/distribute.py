@@ -27,7 +27,7 @@ import tempfile
 
 import tensorflow as tf
 
-from keras_dcgan import runs
+from keras_dcgan import ownership, runs
 from keras_dcgan.config import STRATEGIES
 
 logger = logging.getLogger(__name__)
@@ -163,7 +163,8 @@ def worker_run_dir(strategy: tf.distribute.Strategy, run_dir: str,
         copy = os.path.join(temp, "run")
         os.makedirs(copy)
         if resume:
-            for name in (runs.CONFIG, runs.HISTORY, runs.CHECKPOINTS):
+            for name in (runs.CONFIG, runs.HISTORY, runs.CHECKPOINTS,
+                         ownership.MARKER):
                 source = os.path.join(run_dir, name)
                 if os.path.isdir(source):
                     shutil.copytree(source, os.path.join(copy, name))

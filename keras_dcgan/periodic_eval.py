@@ -16,6 +16,7 @@ from typing import Optional
 import tensorflow as tf
 
 from keras_dcgan import evaluation, features
+from keras_dcgan.atomic import write_text
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +43,17 @@ class PeriodicEvaluator:
         images: The training images (the real side of the comparison).
         checkpoint: The run's `tf.train.Checkpoint`, saved as the best.
         checkpoint_dir: `RUN/checkpoints`.
+        extractor: The features (default: made from `config.eval_features`;
+            the trainer makes them first, so a bad name fails early).
     """
 
     def __init__(self, config, images, checkpoint: tf.train.Checkpoint,
-                 checkpoint_dir: str):
+                 checkpoint_dir: str,
+                 extractor: features.FeatureExtractor | None = None):
         self.config = config
         self.metric = config.eval_metric
-        self.extractor = features.make_extractor(config.eval_features)
+        self.extractor = (extractor if extractor is not None
+                          else features.make_extractor(config.eval_features))
         self.real = evaluation.compute_real_stats(
             images, self.extractor, config.eval_num, seed=config.seed)
         self.best_dir = os.path.join(checkpoint_dir, BEST_DIR)
@@ -81,8 +86,6 @@ class PeriodicEvaluator:
         if better:
             self.manager.save(checkpoint_number=step)
             self.best = {"metric": self.metric, "value": value, "step": step}
-            tmp = os.path.join(self.best_dir, f".tmp-{BEST_JSON}")
-            with open(tmp, "w") as f:
-                json.dump(self.best, f, indent=2)
-            os.replace(tmp, os.path.join(self.best_dir, BEST_JSON))
+            write_text(os.path.join(self.best_dir, BEST_JSON),
+                       json.dumps(self.best, indent=2))
         return value

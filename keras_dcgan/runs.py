@@ -8,6 +8,8 @@
     RUN/checkpoints/best/    the best by --eval-metric, with best.json
     RUN/tensorboard/         the same curves for TensorBoard
     RUN/generator.keras, RUN/discriminator.keras  written at the end
+    RUN/.keras_dcgan_run.json  the marker: what is the run's (`ownership`)
+    RUN/.keras_dcgan.lock    held by the one process writing the run
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
-import shutil
 
 import keras
 
+from keras_dcgan import ownership
+from keras_dcgan.atomic import atomic_write
 from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.errors import RunError, RunWriteError
+from keras_dcgan.runlock import LOCK
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -34,8 +39,12 @@ RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
              GENERATOR, DISCRIMINATOR, TENSORBOARD)
 
 
-class RunError(ValueError):
-    """The run directory cannot be used as asked; the message says why."""
+# What each entry is: --overwrite removes an entry only while it still is.
+RUN_KINDS = {name: "dir" if name in (SAMPLES, CHECKPOINTS, TENSORBOARD)
+             else "file" for name in RUN_FILES}
+# The run's own bookkeeping, never deleted: a directory holding only these
+# counts as empty.
+BOOKKEEPING = (ownership.MARKER, LOCK)
 
 
 def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
@@ -44,8 +53,9 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
 
     A new run needs an empty (or missing) directory. `resume` reopens a run
     and refuses a config whose architecture differs from the saved one.
-    `overwrite` deletes a previous run's files, and only those: a non-empty
-    directory that is not a run is never touched.
+    `overwrite` deletes what a previous run's manifest lists, and only that
+    (see `keras_dcgan.ownership`): a directory without the marker loses
+    nothing. Call it holding the run's lock (`keras_dcgan.runlock`).
 
     Args:
         path: The run directory.
@@ -60,35 +70,14 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
         RunError: The directory's contents and the flags do not agree.
         ConfigError: `resume` with a different architecture.
     """
-    if resume and overwrite:
-        raise RunError("Pass --resume or --overwrite, not both.")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise RunError(f"--output-dir {path} is a file; name a directory.")
-    existing = os.listdir(path) if os.path.isdir(path) else []
-    _refuse_planted_links(path)
-    is_run = CONFIG in existing
+    check_run_dir(path, resume, overwrite)
     if resume:
-        if not is_run:
-            raise RunError(f"--resume: {path} holds no run ({CONFIG} is "
-                           "missing); start a new run without --resume.")
         saved = DCGANConfig.from_json(os.path.join(path, CONFIG))
         check_same_architecture(saved, config)
         return config
-    if existing and not overwrite:
-        raise RunError(
-            f"--output-dir {path} is not empty. Pass --resume to continue "
-            "the run in it, --overwrite to replace it, or choose another "
-            "directory.")
-    if existing and not is_run:
-        raise RunError(
-            f"--overwrite: {path} is not a keras_dcgan run (no {CONFIG}); "
-            "its files are left alone. Choose another --output-dir.")
-    for name in RUN_FILES:
-        target = os.path.join(path, name)
-        if os.path.isdir(target) and not os.path.islink(target):
-            shutil.rmtree(target)
-        elif os.path.lexists(target):
-            os.remove(target)
+    if overwrite and ownership.read_manifest(path) is not None:
+        ownership.remove_owned(path, RUN_KINDS)
+    claim_run(path)
     os.makedirs(os.path.join(path, SAMPLES), exist_ok=True)
     if config.seed is None:
         config = dataclasses.replace(config, seed=random.randrange(2**31))
@@ -96,9 +85,64 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
     return config
 
 
+def claim_run(path: str) -> None:
+    """Marks `path` as a run that may write every one of `RUN_FILES`.
+
+    A resumed run of an earlier version (no marker) gets its marker here,
+    once its checkpoint has restored: that proves it is a keras_dcgan run.
+    """
+    ownership.claim(path, RUN_FILES)
+
+
+def check_run_dir(path: str, resume: bool = False,
+                  overwrite: bool = False) -> None:
+    """Refuses, before anything is written, a directory the flags do not fit.
+
+    Raises:
+        RunError: With the reason and the fix.
+    """
+    if resume and overwrite:
+        raise RunError("Pass --resume or --overwrite, not both.")
+    ownership.check_output_dir(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RunError(f"--output-dir {path} is a file; name a directory.")
+    _refuse_planted_links(path)
+    listed = ownership.read_manifest(path)
+    existing = [n for n in os.listdir(path) if n not in BOOKKEEPING
+                ] if os.path.isdir(path) else []
+    if resume:
+        if CONFIG not in existing:
+            raise RunError(f"--resume: {path} holds no run ({CONFIG} is "
+                           "missing); start a new run without --resume.")
+    elif existing and not overwrite:
+        raise RunError(
+            f"--output-dir {path} is not empty. Pass --resume to continue "
+            "the run in it, --overwrite to replace it, or choose another "
+            "directory.")
+    elif existing and listed is None:
+        raise RunError(
+            f"--overwrite: {path} is not a keras_dcgan run (it has no "
+            f"{ownership.MARKER}: another tool's files, or a run made before "
+            "runs carried that marker, which --resume still continues); its "
+            "files are left alone. Choose another --output-dir.")
+    if listed is not None:
+        _refuse_unlisted(path, listed)
+
+
+def _refuse_unlisted(path: str, listed: list) -> None:
+    """A run writes only names its manifest lists: others are not its own."""
+    for name in RUN_FILES:
+        if name not in listed and os.path.lexists(os.path.join(path, name)):
+            raise RunError(
+                f"{os.path.join(path, name)} is not listed in the run's "
+                f"{ownership.MARKER}, so it is not the run's; move it away "
+                "or choose another --output-dir.")
+
+
 def _refuse_planted_links(path: str) -> None:
     """The run's own files and folders must not lead outside the run."""
-    for name in RUN_FILES:
+    # checkpoints/best: periodic_eval.BEST_DIR, written by TensorFlow.
+    for name in RUN_FILES + (os.path.join(CHECKPOINTS, "best"),):
         target = os.path.join(path, name)
         if os.path.islink(target):
             raise RunError(
@@ -130,10 +174,8 @@ def load_run_config(run_dir: str) -> DCGANConfig:
 
 def save_model(model: keras.Model, path: str) -> None:
     """Saves a `.keras` file atomically: a crash never leaves half a file."""
-    folder, name = os.path.split(path)
-    tmp = os.path.join(folder, f".tmp-{name}")
-    model.save(tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:  # keeps the .keras suffix Keras needs
+        model.save(tmp)
 
 
 def load_generator(run_dir: str) -> keras.Model:
@@ -175,5 +217,6 @@ def latest_checkpoint(run_dir: str):
     return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINTS))
 
 
-__all__ = ["ConfigError", "RunError", "prepare_run_dir", "load_run_config",
-           "load_generator", "save_model", "check_same_architecture"]
+__all__ = ["ConfigError", "RunError", "RunWriteError",
+           "check_same_architecture", "load_generator", "load_run_config",
+           "prepare_run_dir", "save_model"]

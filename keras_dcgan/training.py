@@ -19,9 +19,9 @@ from typing import Optional, Sequence
 import keras
 import numpy as np
 
-from keras_dcgan import distribute, runs, visualize
+from keras_dcgan import distribute, features, runs, visualize
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
-                                     make_checkpoint)
+                                     make_checkpoint, open_run_checkpoints)
 from keras_dcgan.composite import DCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, ImageData, epoch_batches
@@ -29,6 +29,7 @@ from keras_dcgan.history import History
 from keras_dcgan.monitor import (Monitor, TrainingCollapsed,
                                  TrainingInterrupted)
 from keras_dcgan.periodic_eval import PeriodicEvaluator
+from keras_dcgan.runlock import run_lock
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def restore_models(run_dir: str, config: Optional[DCGANConfig] = None):
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
     store = CheckpointStore(os.path.join(run_dir, runs.CHECKPOINTS),
-                            checkpoint, config.max_checkpoints)
+                            checkpoint, config.max_checkpoints, read_only=True)
     store.restore_latest()
     return gan.generator, gan.discriminator
 
@@ -83,6 +84,8 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
         TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was saved first.
         NonFiniteLossError: A loss became NaN or infinite.
         TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
+        RunError: `output_dir` does not fit the flags, or another process
+            is writing it (`keras_dcgan.runlock.RunLocked`).
 
     Example:
         >>> images = load_images(28, 1)
@@ -102,18 +105,27 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
 
 def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
            strategy, steps_per_epoch) -> dict:
-    config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
+    # Every refusal comes before the run directory is touched: the flags
+    # against its contents, then the evaluator's features.
+    runs.check_run_dir(output_dir, resume, overwrite)
+    extractor = (features.make_extractor(config.eval_features)
+                 if config.eval_every else None)
+    with run_lock(output_dir):
+        config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
+        return _run(config, images, output_dir, resume, callbacks, verbose,
+                    strategy, steps_per_epoch, extractor)
+
+
+def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
+         steps_per_epoch, extractor) -> dict:
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
-    checkpoint_dir = os.path.join(output_dir, runs.CHECKPOINTS)
-    store = CheckpointStore(checkpoint_dir, checkpoint, config.max_checkpoints)
-    if resume:
-        path = store.restore_latest()
-        logger.info("Resumed from %s at step %d.", path, int(state.step))
-    evaluator = (PeriodicEvaluator(config, images, checkpoint, checkpoint_dir)
-                 if config.eval_every else None)
+    store = open_run_checkpoints(output_dir, checkpoint,
+                                 config.max_checkpoints, resume)
+    evaluator = (PeriodicEvaluator(config, images, checkpoint, store.directory,
+                                   extractor) if extractor else None)
     history = History(os.path.join(output_dir, runs.HISTORY),
                       keep_until=int(state.step),
                       tensorboard_dir=os.path.join(output_dir, runs.TENSORBOARD),
@@ -271,8 +283,10 @@ class _Loop:
         runs.save_model(self.gan.discriminator,
                         os.path.join(self.dir, runs.DISCRIMINATOR))
         samples = os.path.join(self.dir, runs.SAMPLES)
+        # Only the run's own grids: a link planted there is not read.
         frames = sorted(os.path.join(samples, f) for f in os.listdir(samples)
-                        if f.startswith("epoch_") and f.endswith(".png"))
+                        if f.startswith("epoch_") and f.endswith(".png")
+                        and not os.path.islink(os.path.join(samples, f)))
         visualize.save_gif(frames, os.path.join(self.dir, runs.PROGRESS))
         logger.info("Finished at step %d in %.1f s; run in %s.",
                     int(self.state.step), time.time() - self.start, self.dir)

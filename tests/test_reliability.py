@@ -19,7 +19,7 @@ from keras_dcgan.checkpoints import CheckpointStore
 from keras_dcgan.data import from_array
 from keras_dcgan.monitor import (Monitor, NonFiniteLossError,
                                  TrainingCollapsed)
-from keras_dcgan.runs import RunError
+from keras_dcgan.runs import RunError, RunWriteError
 from keras_dcgan.training import train
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
@@ -272,8 +272,8 @@ def test_a_failed_checkpoint_write_is_a_clear_error(tmp_path, tiny_config,
                                                "No space left on device")
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full)
-    with pytest.raises(RunError, match="No space left.*previous checkpoints "
-                                       "are intact"):
+    with pytest.raises(RunWriteError, match="No space left.*previous "
+                                            "checkpoints are intact"):
         train(dataclasses.replace(config, steps=8), images, run, resume=True,
               verbose=0)
     assert checkpoint_steps(run) == [2, 4, 6]

@@ -2,9 +2,11 @@
 
 Each subcommand module adds its parsers and maps its names to handlers;
 handlers only turn flags into calls of the library functions that the
-tests call too. Exit codes: 0 done, 2 bad arguments or input (the message
-says what to change), 3 a non-finite loss, 4 stopped on a collapse,
-130/143 stopped by SIGINT/SIGTERM with a checkpoint saved.
+tests call too. Exit codes: 0 done, 1 an operating-system error (disk
+full, permissions), 2 bad arguments or input (the message says what to
+change; a run in use by another process too), 3 a non-finite loss, 4
+stopped on a collapse, 130/143 stopped by SIGINT/SIGTERM with a checkpoint
+saved.
 """
 
 from __future__ import annotations
@@ -49,6 +51,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handlers.update(module.HANDLERS)
     try:
         return handlers[args.command](args)
+    except runs.RunWriteError as e:  # an OSError that says it all
+        print(f"keras-dcgan: error: {e}", file=sys.stderr)
+        return 1
     except (config_lib.ConfigError, data.DataError, runs.RunError,
             distribute.StrategyError) as e:
         print(f"keras-dcgan: error: {e}", file=sys.stderr)
