@@ -52,6 +52,13 @@ def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
     )
 
 
+def checkpoint_variables(gan: DCGAN) -> list:
+    """The weights and optimizer variables a checkpoint holds."""
+    return (gan.generator.weights + gan.discriminator.weights
+            + gan.discriminator.optimizer.variables
+            + gan.combined.optimizer.variables)
+
+
 class CheckpointStore:
     """The checkpoints of one run directory.
 
@@ -70,14 +77,19 @@ class CheckpointStore:
         _remove_leftovers(directory, listed)
         self.manager = tf.train.CheckpointManager(
             checkpoint, directory, max_to_keep=max_to_keep)
+        self._saved_step = None
 
     @property
     def latest(self):
         return self.manager.latest_checkpoint
 
     def save(self, step: int) -> str:
-        """Saves at `step` (once: a second call for the same step is a no-op)."""
-        if self.latest and self.latest.endswith(f"ckpt-{step}"):
+        """Saves at `step` (once: a second call for the same step is a no-op).
+
+        A checkpoint of the same number left by an earlier process (one
+        that `restore_latest` had to skip) is replaced.
+        """
+        if self._saved_step == step:
             return self.latest
         _test_hook_kill_during_save(self.directory, step)
         try:
@@ -87,11 +99,17 @@ class CheckpointStore:
                 f"Cannot write a checkpoint in {self.directory} ({e}). Free "
                 "disk space or fix its permissions; the previous checkpoints "
                 "are intact, so --resume goes on from the last one.") from e
+        self._saved_step = step
         logger.info("Saved checkpoint %s.", path)
         return path
 
-    def restore_latest(self) -> str:
+    def restore_latest(self, is_usable=None) -> str:
         """Restores the newest readable checkpoint, newest first.
+
+        Args:
+            is_usable: Called after each restore; False (e.g. the weights
+                are not finite: a checkpoint written by an older version
+                after a bad step) means "try the one before".
 
         Returns:
             The restored checkpoint's path.
@@ -114,6 +132,12 @@ class CheckpointStore:
                 failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
                 logger.warning("Checkpoint %s is unreadable (%s); trying the "
                                "one before it.", path, failures[-1])
+                continue
+            if is_usable is not None and not is_usable():
+                failures.append(f"{os.path.basename(path)}: holds NaN or "
+                                "infinite weights")
+                logger.warning("Checkpoint %s holds non-finite weights; "
+                               "trying the one before it.", path)
                 continue
             return path
         raise RunError(f"--resume: no checkpoint in {self.directory} can be "

@@ -66,11 +66,14 @@ def diversity(real_images, fake_images) -> tf.Tensor:
     """Mean pairwise distance within fakes over the same within reals.
 
     About 1 when the fakes vary as much as real images; near 0 when the
-    generator has collapsed to (nearly) one image. Computed on 32 images of
-    each batch, so it is cheap enough for every step.
+    generator has collapsed to (nearly) one image; NaN when the real batch
+    itself has no spread (constant images), where the ratio means nothing.
+    Computed on 32 images of each batch, so it is cheap enough for every
+    step.
     """
     real = _mean_pairwise_distance(real_images)
-    return _mean_pairwise_distance(fake_images) / tf.maximum(real, 1e-8)
+    ratio = _mean_pairwise_distance(fake_images) / tf.maximum(real, 1e-8)
+    return tf.where(real > 1e-6, ratio, float("nan"))
 
 
 class DCGAN:

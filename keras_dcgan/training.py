@@ -21,12 +21,14 @@ import numpy as np
 
 from keras_dcgan import distribute, runs, visualize
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
-                                     make_checkpoint)
+                                     checkpoint_variables, make_checkpoint)
 from keras_dcgan.composite import DCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, ImageData, epoch_batches
+from keras_dcgan.fingerprint import (check_same_data, data_fingerprint,
+                                     load_fingerprint, save_fingerprint)
 from keras_dcgan.history import History
-from keras_dcgan.monitor import (Monitor, TrainingCollapsed,
+from keras_dcgan.monitor import (FiniteGuard, Monitor, TrainingCollapsed,
                                  TrainingInterrupted)
 from keras_dcgan.periodic_eval import PeriodicEvaluator
 
@@ -58,7 +60,8 @@ def fixed_noise(config: DCGANConfig) -> np.ndarray:
 def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
           resume: bool = False, overwrite: bool = False,
           callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-          verbose: int = 1, strategy=None) -> dict:
+          verbose: int = 1, strategy=None,
+          allow_data_change: bool = False) -> dict:
     """Trains a DCGAN and writes the run directory (see `keras_dcgan.runs`).
 
     Args:
@@ -75,13 +78,19 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
             `make_strategy(config.strategy)`). On a multi-worker run every
             worker calls `train` with the same arguments; the chief writes
             `output_dir` (see `keras_dcgan.distribute.worker_run_dir`).
+        allow_data_change: On resume, go on with data whose fingerprint
+            (count, shape, content hash; see `keras_dcgan.fingerprint`)
+            differs from the run's; refused by default.
 
     Returns:
         The history: column name -> list of values, one per logged step.
 
     Raises:
         TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was saved first.
-        NonFiniteLossError: A loss became NaN or infinite.
+        NonFiniteLossError: A loss or a weight became NaN or infinite.
+        DataError: On resume, the data differs from the run's.
+        ConfigError: On resume, the architecture, batch size or seed
+            differs from the run's.
         TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
 
     Example:
@@ -97,21 +106,42 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
     strategy = strategy or distribute.make_strategy(config.strategy)
     with distribute.worker_run_dir(strategy, output_dir, resume) as run_dir:
         return _train(config, images, run_dir, resume, overwrite, callbacks,
-                      verbose, strategy, steps_per_epoch)
+                      verbose, strategy, steps_per_epoch, allow_data_change)
+
+
+def _check_data(images: ImageData, output_dir: str, resume: bool,
+                allow_change: bool) -> None:
+    """Records the data's fingerprint; on resume, refuses other data."""
+    path = os.path.join(output_dir, runs.DATA)
+    new = data_fingerprint(images, images.description)
+    saved = load_fingerprint(path) if resume else None
+    if saved is not None:
+        diffs = check_same_data(saved, new, allow_change)
+        if not diffs:
+            return
+        logger.warning("Resuming with other data (--allow-data-change): %s.",
+                       "; ".join(diffs))
+    save_fingerprint(new, path)
 
 
 def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
-           strategy, steps_per_epoch) -> dict:
+           strategy, steps_per_epoch, allow_data_change) -> dict:
     config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
+    _check_data(images, output_dir, resume, allow_data_change)
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
     checkpoint_dir = os.path.join(output_dir, runs.CHECKPOINTS)
     store = CheckpointStore(checkpoint_dir, checkpoint, config.max_checkpoints)
+    guard = FiniteGuard(checkpoint_variables(gan))
     if resume:
-        path = store.restore_latest()
+        path = store.restore_latest(is_usable=lambda: not guard.non_finite())
         logger.info("Resumed from %s at step %d.", path, int(state.step))
+        for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
+            # The checkpoint restores the learning rate it was saved with;
+            # the config (the run's, or the one changed on resume) decides.
+            optimizer.learning_rate = config.learning_rate
     evaluator = (PeriodicEvaluator(config, images, checkpoint, checkpoint_dir)
                  if config.eval_every else None)
     history = History(os.path.join(output_dir, runs.HISTORY),
@@ -123,6 +153,7 @@ def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
         steps=steps_per_epoch)
     loop = _Loop(config, images, output_dir, gan, state, store, history,
                  callback_list, verbose, steps_per_epoch)
+    loop.guard = guard
     loop.evaluator = evaluator
     with _StopSignals() as signals:
         loop.signals = signals
@@ -232,6 +263,8 @@ class _Loop:
         self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
         logs = self.gan.train_step(real)
         event = self.monitor.check(step, logs, self.store.latest)
+        # The step's update can leave NaN weights behind a finite loss.
+        self.guard.check(step, self.store.latest)
         self.logs = logs
         self.state.step.assign_add(1)
         self.state.epoch_step.assign_add(1)
@@ -250,6 +283,7 @@ class _Loop:
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
+        self.guard.check(int(self.state.step), self.store.latest)
         self.history.flush()
         self.store.save(int(self.state.step))
 
