@@ -20,7 +20,7 @@ import signal
 
 import tensorflow as tf
 
-from keras_dcgan.composite import DCGAN
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.runs import RunError
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import numpy as np
 from keras_dcgan import distribute, runs, visualize
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
                                      checkpoint_variables, make_checkpoint)
-from keras_dcgan.composite import DCGAN
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, ImageData, epoch_batches
 from keras_dcgan.fingerprint import (check_same_data, data_fingerprint,

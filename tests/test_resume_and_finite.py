@@ -14,7 +14,7 @@ from conftest import make_images
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
                                      make_checkpoint)
 from keras_dcgan.cli import main
-from keras_dcgan.composite import DCGAN, diversity
+from keras_dcgan.dcgan import DCGAN, diversity
 from keras_dcgan.data import from_array
 from keras_dcgan.monitor import NonFiniteLossError
 from keras_dcgan.training import train

@@ -125,7 +125,7 @@ def run_train(args) -> int:
     return 0
 
 def dry_run(config, images, strategy) -> int:
-    from keras_dcgan.composite import DCGAN
+    from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.kernels import onednn_enabled
 
     gan = DCGAN(config, strategy=strategy)
