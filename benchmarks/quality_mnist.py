@@ -263,7 +263,7 @@ def run_keras(name, args, epochs, images, real, extractor, grids):
 
     from keras_dcgan import train
     from keras_dcgan.checkpoints import TrainingState, make_checkpoint
-    from keras_dcgan.composite import DCGAN
+    from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.evaluation import evaluate_generator
     from keras_dcgan.latent import generate
 

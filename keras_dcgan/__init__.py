@@ -23,7 +23,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "ConfigError": "keras_dcgan.config",
     "DCGANConfig": "keras_dcgan.config",
-    "DCGAN": "keras_dcgan.composite",
+    "DCGAN": "keras_dcgan.dcgan",
+    "CompositeDCGAN": "keras_dcgan.composite",
     "build_discriminator": "keras_dcgan.models",
     "build_generator": "keras_dcgan.models",
     "DataError": "keras_dcgan.data",

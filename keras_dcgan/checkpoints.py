@@ -22,7 +22,7 @@ import signal
 import tensorflow as tf
 
 from keras_dcgan import runs
-from keras_dcgan.composite import DCGAN
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.runs import RunError, RunWriteError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +54,13 @@ def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
     )
 
 
+def checkpoint_variables(gan: DCGAN) -> list:
+    """The weights and optimizer variables a checkpoint holds."""
+    return (gan.generator.weights + gan.discriminator.weights
+            + gan.discriminator.optimizer.variables
+            + gan.combined.optimizer.variables)
+
+
 class CheckpointStore:
     """The checkpoints of one run directory.
 
@@ -80,16 +87,21 @@ class CheckpointStore:
             _remove_leftovers(directory, listed)
         self.manager = tf.train.CheckpointManager(
             checkpoint, directory, max_to_keep=max_to_keep)
+        self._saved_step = None
 
     @property
     def latest(self):
         return self.manager.latest_checkpoint
 
     def save(self, step: int) -> str:
-        """Saves at `step` (once: a second call for the same step is a no-op)."""
+        """Saves at `step` (once: a second call for the same step is a no-op).
+
+        A checkpoint of the same number left by an earlier process (one
+        that `restore_latest` had to skip) is replaced.
+        """
         if self.read_only:
             raise RunError(f"{self.directory} was opened read-only.")
-        if self.latest and self.latest.endswith(f"ckpt-{step}"):
+        if self._saved_step == step:
             return self.latest
         _test_hook_kill_during_save(self.directory, step)
         try:
@@ -99,11 +111,17 @@ class CheckpointStore:
                 f"Cannot write a checkpoint in {self.directory} ({e}). Free "
                 "disk space or fix its permissions; the previous checkpoints "
                 "are intact, so --resume goes on from the last one.") from e
+        self._saved_step = step
         logger.info("Saved checkpoint %s.", path)
         return path
 
-    def restore_latest(self) -> str:
+    def restore_latest(self, is_usable=None) -> str:
         """Restores the newest readable checkpoint, newest first.
+
+        Args:
+            is_usable: Called after each restore; False (e.g. the weights
+                are not finite: a checkpoint written by an older version
+                after a bad step) means "try the one before".
 
         Returns:
             The restored checkpoint's path.
@@ -129,13 +147,20 @@ class CheckpointStore:
                 logger.warning("Checkpoint %s is unreadable (%s); trying the "
                                "one before it.", path, failures[-1])
                 continue
+            if is_usable is not None and not is_usable():
+                failures.append(f"{os.path.basename(path)}: holds NaN or "
+                                "infinite weights")
+                logger.warning("Checkpoint %s holds non-finite weights; "
+                               "trying the one before it.", path)
+                continue
             return path
         raise RunError(f"--resume: no checkpoint in {self.directory} can be "
                        "read:\n  " + "\n  ".join(failures))
 
 
 def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
-                         max_to_keep: int, resume: bool) -> CheckpointStore:
+                         max_to_keep: int, resume: bool,
+                         is_usable=None) -> CheckpointStore:
     """The checkpoint store a training run writes; on resume, restored first.
 
     The restore only reads: a directory is tidied (leftovers removed, index
@@ -147,6 +172,7 @@ def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
         checkpoint: From `make_checkpoint`.
         max_to_keep: Checkpoints kept.
         resume: Restore the newest readable checkpoint into `checkpoint`.
+        is_usable: See `CheckpointStore.restore_latest`.
 
     Returns:
         The store to save into.
@@ -154,7 +180,7 @@ def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
     directory = os.path.join(run_dir, runs.CHECKPOINTS)
     if resume:
         path = CheckpointStore(directory, checkpoint, max_to_keep,
-                               read_only=True).restore_latest()
+                               read_only=True).restore_latest(is_usable)
         runs.claim_run(run_dir)
         logger.info("Resumed from %s at step %d.", path,
                     int(checkpoint.state.step))

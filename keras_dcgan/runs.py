@@ -1,6 +1,7 @@
 """The run directory: what a training run writes, and how it is reopened.
 
     RUN/config.json          the DCGANConfig of the run
+    RUN/data.json            the fingerprint of its training data
     RUN/history.csv          losses, D(x) and D(G(z)) by step
     RUN/samples/epoch_XXXX.png  grids from one fixed noise batch
     RUN/losses.png, RUN/progress.gif
@@ -15,6 +16,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import random
 
@@ -22,9 +24,12 @@ import keras
 
 from keras_dcgan import ownership
 from keras_dcgan.atomic import atomic_write
-from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.config import (ARCHITECTURE_FIELDS, ConfigError,
+                                DCGANConfig)
 from keras_dcgan.errors import RunError, RunWriteError
 from keras_dcgan.runlock import LOCK
+
+logger = logging.getLogger(__name__)
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -35,8 +40,9 @@ PROGRESS = "progress.gif"
 GENERATOR = "generator.keras"
 DISCRIMINATOR = "discriminator.keras"
 TENSORBOARD = "tensorboard"
+DATA = "data.json"
 RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
-             GENERATOR, DISCRIMINATOR, TENSORBOARD)
+             GENERATOR, DISCRIMINATOR, TENSORBOARD, DATA)
 
 
 # What each entry is: --overwrite removes an entry only while it still is.
@@ -73,7 +79,13 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
     check_run_dir(path, resume, overwrite)
     if resume:
         saved = DCGANConfig.from_json(os.path.join(path, CONFIG))
-        check_same_architecture(saved, config)
+        if config.seed is None:  # "any seed": the run's own
+            config = dataclasses.replace(config, seed=saved.seed)
+        changes = resume_changes(saved, config)
+        if changes:
+            logger.info("Changed on resume: %s.", "; ".join(
+                f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items()))
+            config.to_json(os.path.join(path, CONFIG))
         return config
     if overwrite and ownership.read_manifest(path) is not None:
         ownership.remove_owned(path, RUN_KINDS)
@@ -151,16 +163,39 @@ def _refuse_planted_links(path: str) -> None:
                 "choose another directory.")
 
 
-def check_same_architecture(saved: DCGANConfig, new: DCGANConfig) -> None:
-    """Raises `ConfigError` listing every architecture field that differs."""
-    old_arch, new_arch = saved.architecture(), new.architecture()
-    diffs = [f"{k}: run has {old_arch[k]!r}, asked {new_arch[k]!r}"
-             for k in old_arch if old_arch[k] != new_arch[k]]
-    if diffs:
+# Fields a resumed run cannot change: the networks' shapes, and what fixes
+# the data order and the position in it (the batch size and the seed).
+RESUME_FIXED_FIELDS = ARCHITECTURE_FIELDS + ("batch_size", "seed")
+
+
+def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:
+    """What a resumed run changes, after refusing what it cannot change.
+
+    Args:
+        saved: The run's config.json.
+        new: The config asked for on resume.
+
+    Returns:
+        {field: (old, new)} of every other field that differs; these are
+        honoured by the resumed run and recorded in its config.json.
+
+    Raises:
+        ConfigError: A field of `RESUME_FIXED_FIELDS` differs; every such
+            difference is listed.
+    """
+    changed = {f.name: (getattr(saved, f.name), getattr(new, f.name))
+               for f in dataclasses.fields(DCGANConfig)
+               if getattr(saved, f.name) != getattr(new, f.name)}
+    refused = [f"{k}: run has {old!r}, asked {asked!r}"
+               for k, (old, asked) in changed.items()
+               if k in RESUME_FIXED_FIELDS]
+    if refused:
         raise ConfigError(
-            "Cannot resume with a different architecture (" +
-            "; ".join(diffs) + "). Drop those flags to keep the run's "
-            "values, or start a new run in another --output-dir.")
+            "Cannot resume with a different " +
+            "; ".join(refused) + ". The architecture, batch size and seed "
+            "of a run are fixed: drop those flags to keep the run's values, "
+            "or start a new run in another --output-dir.")
+    return {k: v for k, v in changed.items() if k not in RESUME_FIXED_FIELDS}
 
 
 def load_run_config(run_dir: str) -> DCGANConfig:
@@ -217,6 +252,6 @@ def latest_checkpoint(run_dir: str):
     return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINTS))
 
 
-__all__ = ["ConfigError", "RunError", "RunWriteError",
-           "check_same_architecture", "load_generator", "load_run_config",
-           "prepare_run_dir", "save_model"]
+__all__ = ["ConfigError", "RunError", "RunWriteError", "load_generator",
+           "load_run_config", "prepare_run_dir", "resume_changes",
+           "save_model"]

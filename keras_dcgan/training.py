@@ -21,13 +21,16 @@ import numpy as np
 
 from keras_dcgan import distribute, features, runs, visualize
 from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
-                                     make_checkpoint, open_run_checkpoints)
-from keras_dcgan.composite import DCGAN
+                                     checkpoint_variables, make_checkpoint,
+                                     open_run_checkpoints)
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, ImageData, epoch_batches
+from keras_dcgan.fingerprint import (check_same_data, data_fingerprint,
+                                     load_fingerprint, save_fingerprint)
 from keras_dcgan.history import History
-from keras_dcgan.monitor import (Monitor, TrainingCollapsed,
+from keras_dcgan.monitor import (FiniteGuard, Monitor, TrainingCollapsed,
                                  TrainingInterrupted)
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.periodic_eval import PeriodicEvaluator
 from keras_dcgan.runlock import run_lock
 
@@ -59,7 +62,8 @@ def fixed_noise(config: DCGANConfig) -> np.ndarray:
 def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
           resume: bool = False, overwrite: bool = False,
           callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-          verbose: int = 1, strategy=None) -> dict:
+          verbose: int = 1, strategy=None,
+          allow_data_change: bool = False) -> dict:
     """Trains a DCGAN and writes the run directory (see `keras_dcgan.runs`).
 
     Args:
@@ -76,13 +80,19 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
             `make_strategy(config.strategy)`). On a multi-worker run every
             worker calls `train` with the same arguments; the chief writes
             `output_dir` (see `keras_dcgan.distribute.worker_run_dir`).
+        allow_data_change: On resume, go on with data whose fingerprint
+            (count, shape, content hash; see `keras_dcgan.fingerprint`)
+            differs from the run's; refused by default.
 
     Returns:
         The history: column name -> list of values, one per logged step.
 
     Raises:
         TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was saved first.
-        NonFiniteLossError: A loss became NaN or infinite.
+        NonFiniteLossError: A loss or a weight became NaN or infinite.
+        DataError: On resume, the data differs from the run's.
+        ConfigError: On resume, the architecture, batch size or seed
+            differs from the run's.
         TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
         RunError: `output_dir` does not fit the flags, or another process
             is writing it (`keras_dcgan.runlock.RunLocked`).
@@ -100,18 +110,36 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
     strategy = strategy or distribute.make_strategy(config.strategy)
     with distribute.worker_run_dir(strategy, output_dir, resume) as run_dir:
         return _train(config, images, run_dir, resume, overwrite, callbacks,
-                      verbose, strategy, steps_per_epoch)
+                      verbose, strategy, steps_per_epoch, allow_data_change)
+
+
+def _checked_fingerprint(images: ImageData, output_dir: str, resume: bool,
+                         allow_change: bool) -> dict:
+    """The data's fingerprint; on resume, other data than the run's is
+    refused (or, allowed, logged)."""
+    new = data_fingerprint(images, images.description)
+    saved = (load_fingerprint(os.path.join(output_dir, runs.DATA))
+             if resume else None)
+    if saved is not None:
+        diffs = check_same_data(saved, new, allow_change)
+        if diffs:
+            logger.warning("Resuming with other data "
+                           "(--allow-data-change): %s.", "; ".join(diffs))
+    return new
 
 
 def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
-           strategy, steps_per_epoch) -> dict:
+           strategy, steps_per_epoch, allow_data_change) -> dict:
     # Every refusal comes before the run directory is touched: the flags
-    # against its contents, then the evaluator's features.
+    # against its contents, then the evaluator's features, the data.
     runs.check_run_dir(output_dir, resume, overwrite)
     extractor = (features.make_extractor(config.eval_features)
                  if config.eval_every else None)
     with run_lock(output_dir):
+        fingerprint = _checked_fingerprint(images, output_dir, resume,
+                                           allow_data_change)
         config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
+        save_fingerprint(fingerprint, os.path.join(output_dir, runs.DATA))
         return _run(config, images, output_dir, resume, callbacks, verbose,
                     strategy, steps_per_epoch, extractor)
 
@@ -122,8 +150,15 @@ def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
     gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
+    guard = FiniteGuard(checkpoint_variables(gan))
     store = open_run_checkpoints(output_dir, checkpoint,
-                                 config.max_checkpoints, resume)
+                                 config.max_checkpoints, resume,
+                                 is_usable=lambda: not guard.non_finite())
+    if resume:
+        for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
+            # The checkpoint restores the learning rate it was saved with;
+            # the config (the run's, or the one changed on resume) decides.
+            optimizer.learning_rate = config.learning_rate
     evaluator = (PeriodicEvaluator(config, images, checkpoint, store.directory,
                                    extractor) if extractor else None)
     history = History(os.path.join(output_dir, runs.HISTORY),
@@ -135,6 +170,7 @@ def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
         steps=steps_per_epoch)
     loop = _Loop(config, images, output_dir, gan, state, store, history,
                  callback_list, verbose, steps_per_epoch)
+    loop.guard = guard
     loop.evaluator = evaluator
     with _StopSignals() as signals:
         loop.signals = signals
@@ -244,6 +280,8 @@ class _Loop:
         self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
         logs = self.gan.train_step(real)
         event = self.monitor.check(step, logs, self.store.latest)
+        # The step's update can leave NaN weights behind a finite loss.
+        self.guard.check(step, self.store.latest)
         self.logs = logs
         self.state.step.assign_add(1)
         self.state.epoch_step.assign_add(1)
@@ -262,6 +300,7 @@ class _Loop:
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
+        self.guard.check(int(self.state.step), self.store.latest)
         self.history.flush()
         self.store.save(int(self.state.step))
 

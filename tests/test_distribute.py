@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 
 from keras_dcgan import distribute
-from keras_dcgan.composite import DCGAN
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.config import ConfigError
 from keras_dcgan.data import from_array
 from keras_dcgan.training import train

@@ -47,11 +47,6 @@ CONFIG_FLAGS = {
     "--jit-compile": ("jit_compile", str, {"choices": list(JIT_COMPILE)}),
     "--strategy": ("strategy", str, {"choices": list(STRATEGIES)}),
 }
-# Fields a resumed run may change; the rest come from its config.json.
-RESUMABLE_FIELDS = ("epochs", "steps", "checkpoint_every", "max_checkpoints",
-                    "log_every", "max_bad_fraction", "collapse_patience",
-                    "stop_on_collapse", "eval_every", "eval_features",
-                    "eval_metric", "eval_num", "jit_compile", "strategy")
 
 def add_parsers(commands) -> None:
     """Adds `train` and `sample`."""
@@ -74,6 +69,9 @@ def add_parsers(commands) -> None:
                       help="continue the run in --output-dir")
     mode.add_argument("--overwrite", action="store_true",
                       help="replace the run in --output-dir")
+    train.add_argument("--allow-data-change", action="store_true",
+                       help="--resume with data that differs from the run's "
+                            "(refused by default)")
     train.add_argument("--dry-run", action="store_true",
                        help="check data and flags, build the models, write "
                             "nothing")
@@ -97,10 +95,9 @@ def config_from_args(args) -> DCGANConfig:
              if getattr(args, field) is not None}
     if args.resume:
         saved = runs.load_run_config(args.output_dir)
-        fixed = {k: v for k, v in given.items() if k not in RESUMABLE_FIELDS}
-        runs.check_same_architecture(
-            saved, dataclasses.replace(saved, **fixed))
-        return dataclasses.replace(saved, **given)
+        config = dataclasses.replace(saved, **given)
+        runs.resume_changes(saved, config)  # refuses what cannot change
+        return config
     size, channels = data.suggest_shape(dataset=args.dataset, data=args.data)
     given.setdefault("image_size", size)
     given.setdefault("channels", channels)
@@ -123,11 +120,12 @@ def run_train(args) -> int:
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)
     training.train(config, images, args.output_dir, resume=args.resume,
-                   overwrite=args.overwrite, verbose=verbose, strategy=strategy)
+                   overwrite=args.overwrite, verbose=verbose, strategy=strategy,
+                   allow_data_change=args.allow_data_change)
     return 0
 
 def dry_run(config, images, strategy) -> int:
-    from keras_dcgan.composite import DCGAN
+    from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.kernels import onednn_enabled
 
     gan = DCGAN(config, strategy=strategy)

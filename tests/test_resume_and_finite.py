@@ -1,0 +1,181 @@
+"""No checkpoint holds a NaN, and a resumed run honours or refuses each flag."""
+
+import dataclasses
+import json
+import logging
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import make_images
+from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
+                                     make_checkpoint)
+from keras_dcgan.cli import main
+from keras_dcgan.dcgan import DCGAN, diversity
+from keras_dcgan.data import from_array
+from keras_dcgan.monitor import NonFiniteLossError
+from keras_dcgan.training import train
+
+TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
+              "--discriminator-width", "8", "--batch-size", "16",
+              "--num-samples", "4", "--verbose", "0"]
+
+
+@pytest.fixture
+def images():
+    return from_array(make_images(64), 28, 1)
+
+
+def checkpoint_tensors(run):
+    """{checkpoint step: {float tensor name: array}} of every checkpoint."""
+    folder = os.path.join(run, "checkpoints")
+    out = {}
+    for name in os.listdir(folder):
+        if name.endswith(".index"):
+            reader = tf.train.load_checkpoint(os.path.join(folder, name[:-6]))
+            out[int(name[5:-6])] = {
+                key: reader.get_tensor(key)
+                for key, dtype in reader.get_variable_to_dtype_map().items()
+                if dtype.is_floating}
+    return out
+
+
+def non_finite(tensors):
+    return sorted(k for k, v in tensors.items() if not np.all(np.isfinite(v)))
+
+
+class PoisonAfterStep(keras.callbacks.Callback):
+    """Writes NaN into a D kernel after step `step`'s own checks: what an
+    update that overflows does while the step's loss is still finite."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.count = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.count += 1
+        if self.count == self.step:
+            kernel = self.model.layers[1].layers[0].kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+
+
+def test_nan_weights_behind_a_finite_loss_are_never_checkpointed(
+        tmp_path, tiny_config, images):
+    run = str(tmp_path / "run")
+    config = dataclasses.replace(tiny_config, steps=10, checkpoint_every=1)
+    with pytest.raises(NonFiniteLossError, match="step 3") as info:
+        train(config, images, run, callbacks=[PoisonAfterStep(3)], verbose=0)
+    assert "ckpt-2" in str(info.value) and "finite" in str(info.value)
+    saved = checkpoint_tensors(run)
+    assert sorted(saved) == [1, 2]
+    assert all(not non_finite(t) for t in saved.values())
+
+
+# 1e9 is where the loss guard alone saved a poisoned checkpoint (step 1's
+# update overflowed, its loss was still finite).
+@pytest.mark.parametrize("learning_rate", ["1e9", "1e12"])
+def test_a_huge_learning_rate_leaves_only_finite_checkpoints(
+        tmp_path, npz_file, learning_rate):
+    run = str(tmp_path / "run")
+    code = main(["train", "--data", npz_file, "--output-dir", run,
+                 "--learning-rate", learning_rate, "--steps", "20",
+                 "--checkpoint-every", "1", *TINY_FLAGS])
+    assert code == 3
+    for step, tensors in checkpoint_tensors(run).items():
+        assert not non_finite(tensors), step
+
+
+def test_resume_skips_a_checkpoint_holding_nan(tmp_path, tiny_config, images,
+                                               caplog):
+    # What an older version could leave: the newest checkpoint poisoned.
+    run = str(tmp_path / "run")
+    config = dataclasses.replace(tiny_config, steps=4, checkpoint_every=2)
+    train(config, images, run, verbose=0)
+    gan = DCGAN(config)
+    checkpoint = make_checkpoint(gan, TrainingState())
+    store = CheckpointStore(os.path.join(run, "checkpoints"), checkpoint, 5)
+    store.restore_latest()
+    kernel = gan.discriminator.layers[0].kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    store.save(6)
+    with caplog.at_level(logging.INFO):
+        train(dataclasses.replace(config, steps=6), images, run, resume=True,
+              verbose=0)
+    assert "ckpt-6 holds non-finite weights" in caplog.text
+    assert "Resumed from" in caplog.text and "ckpt-4 at step 4" in caplog.text
+    assert not non_finite(checkpoint_tensors(run)[6])
+
+
+def saved_learning_rates(run):
+    reader = tf.train.load_checkpoint(os.path.join(run, "checkpoints"))
+    return sorted(float(reader.get_tensor(k))
+                  for k in reader.get_variable_to_dtype_map()
+                  if "learning_rate" in k)
+
+
+def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
+        tmp_path, npz_file, caplog):
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", npz_file, "--output-dir", run,
+                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert saved_learning_rates(run) == pytest.approx([2e-4, 2e-4])
+    caplog.clear()
+    assert main(["train", "--data", npz_file, "--output-dir", run, "--resume",
+                 "--steps", "4", "--learning-rate", "1e-4",
+                 "--verbose", "0"]) == 0
+    assert "learning_rate 0.0002 -> 0.0001" in caplog.text
+    assert "steps 2 -> 4" in caplog.text
+    with open(os.path.join(run, "config.json")) as f:
+        saved = json.load(f)
+    assert (saved["learning_rate"], saved["steps"]) == (1e-4, 4)
+    assert saved_learning_rates(run) == pytest.approx([1e-4, 1e-4])
+
+
+def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file,
+                                                    capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", npz_file, "--output-dir", run,
+                 "--steps", "2", *TINY_FLAGS]) == 0
+    before = open(os.path.join(run, "config.json")).read()
+    assert main(["train", "--data", npz_file, "--output-dir", run, "--resume",
+                 "--seed", "5", "--batch-size", "8"]) == 2
+    err = capsys.readouterr().err
+    assert "seed: run has 0, asked 5" in err
+    assert "batch_size: run has 16, asked 8" in err
+    assert open(os.path.join(run, "config.json")).read() == before
+
+
+def test_resume_refuses_other_data_unless_allowed(tmp_path, npz_file, capsys):
+    run = str(tmp_path / "run")
+    assert main(["train", "--data", npz_file, "--output-dir", run,
+                 "--steps", "2", *TINY_FLAGS]) == 0
+    other = str(tmp_path / "other.npz")
+    np.savez(other, x=make_images(64, seed=1))
+    assert main(["train", "--data", other, "--output-dir", run, "--resume",
+                 "--steps", "4"]) == 2
+    err = capsys.readouterr().err
+    assert "data differs" in err and "--allow-data-change" in err
+    assert not os.path.exists(os.path.join(run, "checkpoints", "ckpt-4.index"))
+    # The same images under another name are the same data.
+    moved = str(tmp_path / "moved.npz")
+    os.rename(npz_file, moved)
+    assert main(["train", "--data", moved, "--output-dir", run, "--resume",
+                 "--steps", "3"]) == 0
+    assert main(["train", "--data", other, "--output-dir", run, "--resume",
+                 "--steps", "4", "--allow-data-change"]) == 0
+    with open(os.path.join(run, "data.json")) as f:
+        assert other in json.load(f)["source"]
+
+
+def test_diversity_is_nan_on_constant_data_and_does_not_stop_training(
+        tmp_path, tiny_config):
+    flat = np.full((4, 28, 28, 1), 0.5, np.float32)
+    fakes = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1))
+    assert np.isnan(float(diversity(flat, fakes.astype(np.float32))))
+    constant = from_array(np.full((32, 28, 28), 200, np.uint8), 28, 1)
+    history = train(dataclasses.replace(tiny_config, steps=3), constant,
+                    str(tmp_path / "run"), verbose=0)
+    assert history["step"] == [1, 2, 3]
