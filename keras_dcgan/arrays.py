@@ -1,24 +1,69 @@
-"""Image arrays: `.npz`/`.npy` files and in-memory NumPy arrays."""
+"""Image arrays: `.npz`/`.npy` files and in-memory NumPy arrays.
+
+Array files are read in two steps: the header first (shape and dtype, a few
+hundred bytes), checked against the file's length and the memory this
+process can still allocate, then the data, never unpickled.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
+import os
+import stat
+import zipfile
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
 from keras_dcgan.preprocess import (MIN_SOURCE_SIDE, DataError, ImageData,
-                                    resize_images)
+                                    available_memory_bytes, format_bytes,
+                                    open_regular, resize_images,
+                                    special_file_kind)
 
 logger = logging.getLogger(__name__)
 
 ARRAY_NAMES = ("x", "x_train", "images")  # tried in this order
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # what np.load takes for .npz
 
 
-def load_array(path: str) -> np.ndarray:
+@dataclasses.dataclass(frozen=True)
+class ArrayHeader:
+    """What an array file's header declares.
+
+    Attributes:
+        shape: The array's shape.
+        dtype: Its dtype.
+        member: The `.npz` member it is in (None for a `.npy` file).
+        stored_bytes: Bytes after the header in the file or member.
+    """
+
+    shape: tuple
+    dtype: np.dtype
+    member: Optional[str]
+    stored_bytes: int
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the array takes in memory."""
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def load_array(path: str, name: Optional[str] = None) -> np.ndarray:
     """Reads images from `.npy` or `.npz` (`x`, `x_train`, `images`, or the
-    first array). Never unpickles: object arrays are refused."""
+    first array), or the `.npz` member `name`.
+
+    Never unpickles (object arrays are refused), and reads the data only
+    after its header proved that it fits in memory and in the file.
+
+    Raises:
+        DataError: Not a regular file, not a NumPy array, pickled, truncated,
+            or larger than the memory available.
+    """
+    header = read_header(path, name)
+    check_fits(header, path)
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:
@@ -31,16 +76,124 @@ def load_array(path: str) -> np.ndarray:
     if isinstance(loaded, np.ndarray):
         return loaded
     with loaded:
-        names = list(loaded.files)
-        if not names:
-            raise DataError(f"--data {path}: the .npz file holds no array.")
-        name = next((n for n in ARRAY_NAMES if n in names), names[0])
         try:
-            return loaded[name]
-        except ValueError as e:
-            raise DataError(f"--data {path}: array {name!r} needs pickle to "
-                            "load and is refused; save plain numeric "
-                            "arrays.") from e
+            return loaded[header.member]
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+            raise DataError(f"--data {path}: array {header.member!r} cannot "
+                            f"be read without pickle ({e}); save plain "
+                            "numeric arrays with np.savez.") from e
+
+
+def read_header(path: str, name: Optional[str] = None) -> ArrayHeader:
+    """The header of the array `load_array(path, name)` would read.
+
+    Reads a few hundred bytes whatever the array's size; opens nothing but a
+    regular file (a FIFO or device could block or never end).
+
+    Example:
+        >>> read_header("mnist_test_10k.npz").shape
+        (10000, 28, 28)
+    """
+    size = _regular_file_size(path)
+    try:
+        f = open_regular(path)
+    except OSError as e:
+        raise DataError(f"--data {path}: cannot read it ({e}).") from e
+    with f:
+        if f.read(4) in _ZIP_MAGIC:
+            f.seek(0)
+            return _npz_header(f, path, name)
+        f.seek(0)
+        if name is not None:
+            raise DataError(f"--data {path}: a .npy holds one array; "
+                            f"{name!r} needs a .npz file.")
+        return _npy_header(f, path, None, size)
+
+
+def array_names(path: str) -> list:
+    """Names of the arrays in a `.npz` file, from its directory only."""
+    _regular_file_size(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [n.removesuffix(".npy") for n in archive.namelist()]
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise DataError(f"--data {path}: not a readable .npz file "
+                        f"({e}).") from e
+
+
+def check_fits(header: ArrayHeader, path: str) -> None:
+    """Refuses an array larger than its file or than the free memory."""
+    where = path if header.member is None else f"{path} ({header.member})"
+    described = f"{header.shape} {header.dtype}"
+    if any(d < 0 for d in header.shape):
+        raise DataError(f"--data {where}: corrupt header (shape "
+                        f"{header.shape}); save the array again.")
+    available = available_memory_bytes()
+    if header.nbytes > available:
+        raise DataError(
+            f"--data {where}: the array {described} needs "
+            f"{format_bytes(header.nbytes)} of memory, more than the "
+            f"{format_bytes(available)} available; use an image folder, "
+            "which streams, or fewer or smaller images.")
+    if header.nbytes > header.stored_bytes:
+        raise DataError(
+            f"--data {where}: truncated: the header declares {described} "
+            f"({format_bytes(header.nbytes)}), the file holds "
+            f"{format_bytes(header.stored_bytes)}; save the array again.")
+
+
+def _regular_file_size(path: str) -> int:
+    try:
+        info = os.stat(path)
+    except OSError as e:
+        raise DataError(f"--data {path}: cannot read it ({e.strerror}).") from e
+    if not stat.S_ISREG(info.st_mode):
+        raise DataError(f"--data {path}: not a regular file "
+                        f"({special_file_kind(info.st_mode)}); give a "
+                        ".npz/.npy file or an image folder.")
+    return info.st_size
+
+
+def _npz_header(f, path: str, name: Optional[str]) -> ArrayHeader:
+    try:
+        with zipfile.ZipFile(f) as archive:
+            infos = {i.filename.removesuffix(".npy"): i
+                     for i in archive.infolist()}
+            if not infos:
+                raise DataError(f"--data {path}: the .npz file holds no "
+                                "array.")
+            if name is None:
+                name = next((n for n in ARRAY_NAMES if n in infos),
+                            next(iter(infos)))
+            if name not in infos:
+                raise DataError(f"--data {path}: no array {name!r} (arrays "
+                                f"present: {', '.join(infos)}).")
+            with archive.open(infos[name]) as member:
+                return _npy_header(member, f"{path} ({name})", name,
+                                   infos[name].file_size)
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
+        raise DataError(f"--data {path}: not a readable .npz file "
+                        f"({e}).") from e
+
+
+def _npy_header(f, where: str, member: Optional[str],
+                size: int) -> ArrayHeader:
+    try:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise ValueError(f".npy format version {version} is not read here")
+    except (ValueError, EOFError) as e:
+        raise DataError(f"--data {where}: not a NumPy array ({e}); save "
+                        "plain numeric arrays with np.save or np.savez.") from e
+    if dtype.hasobject:
+        raise DataError(f"--data {where}: an array of dtype {dtype} cannot "
+                        "be read without pickle and is refused; save plain "
+                        "numeric arrays with np.savez.")
+    return ArrayHeader(tuple(shape), dtype, member, size - f.tell())
 
 
 def from_array(x: np.ndarray, image_size: int, channels: int,

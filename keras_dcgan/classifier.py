@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan import data as data_lib
+from keras_dcgan.arrays import array_names
 from keras_dcgan.atomic import write_text
 from keras_dcgan.data import DataError
 from keras_dcgan.features import sidecar_path
@@ -69,12 +70,12 @@ def _npz_labelled(path: str) -> tuple:
         raise DataError(f"--data {path}: train-classifier needs a .npz file "
                         "with images (x) and labels (y).")
     x = data_lib.load_array(path)
-    with np.load(path, allow_pickle=False) as f:
-        key = next((k for k in LABEL_KEYS if k in f.files), None)
-        if key is None:
-            raise DataError(f"--data {path}: no labels; store them as 'y' "
-                            f"(arrays present: {', '.join(f.files)}).")
-        return x, f[key]
+    names = array_names(path)
+    key = next((k for k in LABEL_KEYS if k in names), None)
+    if key is None:
+        raise DataError(f"--data {path}: no labels; store them as 'y' "
+                        f"(arrays present: {', '.join(names)}).")
+    return x, data_lib.load_array(path, name=key)
 
 
 def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:

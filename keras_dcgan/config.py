@@ -18,7 +18,8 @@ STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 # Upper bounds: beyond them a typo would allocate absurd models or memory.
 LIMITS = {"latent_dim": 4096, "generator_width": 1024,
           "discriminator_width": 1024, "batch_size": 8192, "epochs": 10**6,
-          "max_checkpoints": 1000, "log_every": 10**9, "num_samples": 1024}
+          "max_checkpoints": 1000, "log_every": 10**9, "num_samples": 1024,
+          "max_image_pixels": 2**32}
 
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
@@ -74,6 +75,9 @@ class DCGANConfig:
             CelebA face crop).
         max_bad_fraction: Image folders: the largest share of unusable
             files that is skipped (and reported) instead of refused.
+        max_image_pixels: Image folders: files whose header declares more
+            pixels (width x height) are skipped unread, so a small file
+            cannot decode into gigabytes.
         collapse_patience: Steps that "D wins outright" (D loss < 0.01) or
             mode collapse (diversity < 0.1) must last to be flagged in the
             log and history (0: never).
@@ -116,6 +120,7 @@ class DCGANConfig:
     num_samples: int = 64
     center_crop: Optional[int] = None
     max_bad_fraction: float = 0.1
+    max_image_pixels: int = 178_956_970  # Pillow's own refusal threshold
     collapse_patience: int = 200
     stop_on_collapse: bool = False
     eval_every: int = 0

@@ -15,8 +15,8 @@ from typing import Optional
 
 import tensorflow as tf
 
-from keras_dcgan.arrays import digits, from_array, load_array
-from keras_dcgan.folders import load_folder
+from keras_dcgan.arrays import digits, from_array, load_array, read_header
+from keras_dcgan.folders import DEFAULT_MAX_IMAGE_PIXELS, load_folder
 from keras_dcgan.preprocess import (DataError, ImageData, match_channels,
                                     resize_images, to_float, to_uint8)
 from keras_dcgan.tfds_source import load_tfds
@@ -33,7 +33,8 @@ def load_images(image_size: int, channels: int, *,
                 dataset: Optional[str] = None, data: Optional[str] = None,
                 data_dir: Optional[str] = None,
                 center_crop: Optional[int] = None,
-                max_bad_fraction: float = 0.1) -> ImageData:
+                max_bad_fraction: float = 0.1,
+                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> ImageData:
     """Loads a TFDS dataset by name, an array file or an image folder.
 
     With neither `dataset` nor `data`, loads the offline default: the 1,797
@@ -49,6 +50,8 @@ def load_images(image_size: int, channels: int, *,
             (default: the whole short side; 108 for CelebA faces).
         max_bad_fraction: Image folders: the largest share of unusable
             files that is skipped (and reported) rather than refused.
+        max_image_pixels: Image folders: files whose header declares more
+            pixels are skipped (and reported) without being decoded.
 
     Returns:
         An `ImageData` of uint8 images [image_size, image_size, channels].
@@ -69,7 +72,7 @@ def load_images(image_size: int, channels: int, *,
             raise DataError(f"--data {data}: no such file or directory.")
         if os.path.isdir(data):
             return load_folder(data, image_size, channels, center_crop,
-                               max_bad_fraction)
+                               max_bad_fraction, max_image_pixels)
         return from_array(load_array(data), image_size, channels,
                           description=data, center_crop=center_crop)
     if dataset in (None, OFFLINE_DEFAULT):
@@ -90,12 +93,12 @@ def suggest_shape(dataset: Optional[str] = None,
 
     28x28 grayscale sources (MNIST-like, the digits default) -> (28, 1);
     32 px ones -> (32, 3); everything else -> (64, 3), the paper's size. An
-    array file decides by its own shape.
+    array file decides by its own shape, read from its header only.
     """
     if data and os.path.isfile(data):
-        x = load_array(data)
-        channels = 3 if x.ndim == 4 and x.shape[-1] in (3, 4) else 1
-        side = min(x.shape[1:3]) if x.ndim >= 3 else 64
+        shape = read_header(data).shape
+        channels = 3 if len(shape) == 4 and shape[-1] in (3, 4) else 1
+        side = min(shape[1:3]) if len(shape) >= 3 else 64
         size = next((s for s in (28, 32, 64) if side <= s), 64)
         return size, channels
     if data:

@@ -1,7 +1,12 @@
 """Image folders: every decodable image below a directory, bad files reported.
 
-All files are decoded once, in parallel, before any model is built: the
-unusable ones (empty, truncated, corrupt, not images, too small) are
+Files are screened before anything is decoded: only regular files are read
+(links to them are followed; each real file and directory is visited once,
+so link loops and aliases count nothing twice); devices, FIFOs and sockets
+are never opened, and a file over the per-file byte limit or whose header
+declares more than `max_image_pixels` pixels is never decoded. The rest are
+decoded once, in parallel, before any model is built. The unusable ones
+(those, and empty, truncated, corrupt, non-image, too small files) are
 counted and reported by path and reason instead of failing mid-epoch, and a
 folder with too many of them stops the run with the list.
 """
@@ -10,31 +15,69 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
+import threading
+import warnings
 from typing import Optional
 
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan.config import DCGANConfig
 from keras_dcgan.preprocess import (MIN_SOURCE_SIDE, DataError, ImageData,
-                                    cache_budget_bytes, resize_images)
+                                    cache_budget_bytes, format_bytes,
+                                    open_regular, resize_images,
+                                    special_file_kind)
 
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 LISTED = 20  # bad files named in a message
+# Larger files are not read: no real dataset image comes near it (a 4K
+# photo is a few MiB), and it bounds what one file can cost before decoding.
+MAX_FILE_BYTES = 64 * 2**20
+DEFAULT_MAX_IMAGE_PIXELS = DCGANConfig.max_image_pixels
+_PILLOW_LIMIT = threading.Lock()  # guards lifting Pillow's own bomb check
+_PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError)  # bad files
 
 
 def find_images(folder: str) -> list:
-    """Image files (by extension) below `folder`, sorted, links followed."""
-    return sorted(
-        os.path.join(root, name)
-        for root, _, names in os.walk(folder, followlinks=True)
-        for name in names if name.lower().endswith(IMAGE_EXTENSIONS))
+    """Image files (by extension) below `folder`, sorted, links followed.
+
+    Each directory is entered once (by device and inode), so a link to a
+    parent or to a folder already seen adds nothing. A file reached by two
+    paths is listed twice; `screen_files` keeps the first.
+    """
+    seen_dirs, paths = {_identity(folder)}, []
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        dirs.sort()
+        dirs[:] = [d for d in dirs if _first_visit(os.path.join(root, d),
+                                                   seen_dirs)]
+        paths.extend(os.path.join(root, name) for name in names
+                     if name.lower().endswith(IMAGE_EXTENSIONS))
+    return sorted(paths)
+
+
+def _identity(path: str):
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _first_visit(path: str, seen: set) -> bool:
+    identity = _identity(path)
+    if identity is None or identity in seen:
+        return False
+    seen.add(identity)
+    return True
 
 
 def load_folder(folder: str, image_size: int, channels: int,
                 center_crop: Optional[int] = None,
-                max_bad_fraction: float = 0.1) -> ImageData:
+                max_bad_fraction: float = 0.1,
+                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> ImageData:
     """Loads every usable image below `folder`.
 
     Args:
@@ -45,24 +88,30 @@ def load_folder(folder: str, image_size: int, channels: int,
         center_crop: Side of the centered square kept before resizing.
         max_bad_fraction: Largest share of unusable files that is skipped
             with a warning; more stops with `DataError`.
+        max_image_pixels: Files whose header declares more pixels are
+            skipped without being decoded.
 
     Returns:
         An `ImageData`; `skipped` maps each unusable file to the reason.
 
     Raises:
-        DataError: No image files, none decodable, or too many bad ones.
+        DataError: No image files, none usable, or too many bad ones.
     """
     paths = find_images(folder)
     if not paths:
         raise DataError(
             f"--data {folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})"
             " in this folder or below it.")
+    candidates, skipped = screen_files(paths, max_image_pixels)
+    total = len(candidates) + len(skipped)  # each real file once
     decode = _decoder(image_size, channels, center_crop)
-    keep = len(paths) * image_size**2 * channels <= cache_budget_bytes()
-    good, pixels = _decode_all(paths, decode, keep)
+    keep = len(candidates) * image_size**2 * channels <= cache_budget_bytes()
+    good, pixels = _decode_all(candidates, decode, keep)
     good_set = set(good)
-    skipped = {p: why_unusable(p) for p in paths if p not in good_set}
-    _check_bad_files(folder, paths, skipped, max_bad_fraction)
+    skipped.update({p: why_unusable(p, max_image_pixels)
+                    for p in candidates if p not in good_set})
+    skipped = dict(sorted(skipped.items()))
+    _check_bad_files(folder, total, skipped, max_bad_fraction)
     if keep:
         ds = tf.data.Dataset.from_tensor_slices(pixels)
     else:
@@ -74,6 +123,96 @@ def load_folder(folder: str, image_size: int, channels: int,
     if skipped:
         description += f" ({len(skipped)} unusable files skipped)"
     return ImageData(ds, len(good), description, skipped)
+
+
+def screen_files(paths: list, max_image_pixels: int) -> tuple:
+    """Splits image files into those safe to decode and the others.
+
+    Reads at most each file's header, and nothing of a file that is not a
+    regular one (a device or FIFO could be read forever). A file reached
+    by several paths (links, hard links) is kept under the first only.
+
+    Args:
+        paths: Image files, e.g. from `find_images`.
+        max_image_pixels: Largest width x height a header may declare.
+
+    Returns:
+        (paths to decode, {path: reason} for the others).
+    """
+    from PIL import Image
+
+    usable, unusable, seen = [], {}, set()
+    with warnings.catch_warnings():  # over-limit files are reported instead
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        for path in paths:
+            info, reason = _stat(path)
+            if info is not None:
+                if (info.st_dev, info.st_ino) in seen:
+                    continue
+                seen.add((info.st_dev, info.st_ino))
+                reason = _screen(path, info, max_image_pixels)
+            if reason:
+                unusable[path] = reason
+            else:
+                usable.append(path)
+    return usable, unusable
+
+
+def _stat(path: str) -> tuple:
+    """(stat result, None), or (None, why it cannot be stat'ed)."""
+    try:
+        return os.stat(path), None
+    except OSError as e:
+        return None, f"unreadable or a broken link ({e.strerror})"
+
+
+def _screen(path: str, info: os.stat_result,
+            max_image_pixels: int) -> Optional[str]:
+    """Why `path` (whose stat is `info`) must not be decoded, or None."""
+    if not stat.S_ISREG(info.st_mode):
+        return (f"not a regular file ({special_file_kind(info.st_mode)}); "
+                "never opened")
+    if info.st_size == 0:
+        return "empty file (0 bytes)"
+    if info.st_size > MAX_FILE_BYTES:
+        return (f"{format_bytes(info.st_size)}, over the "
+                f"{format_bytes(MAX_FILE_BYTES)} per-file limit; recompress "
+                "or downscale it")
+    try:
+        width, height = _header_size(path)
+    except PermissionError as e:
+        return f"unreadable ({e.strerror})"
+    except _PIL_ERRORS as e:
+        return _pil_reason(e)
+    if width * height > max_image_pixels:
+        return (f"{width}x{height} px, over the {max_image_pixels:,} pixel "
+                "limit; raise --max-image-pixels if it is a real image and "
+                "the machine has the memory")
+    if min(width, height) < MIN_SOURCE_SIDE:
+        return (f"too small ({width}x{height} px, minimum "
+                f"{MIN_SOURCE_SIDE} px)")
+    return None
+
+
+def _header_size(path: str) -> tuple:
+    """(width, height) from the image's header, without decoding it."""
+    from PIL import Image
+
+    with open_regular(path) as f:
+        try:
+            with Image.open(f) as image:
+                return image.size
+        except Image.DecompressionBombError:
+            # Over Pillow's own limit: read the size anyway, so the message
+            # names it and a raised --max-image-pixels is honoured.
+            f.seek(0)
+            with _PILLOW_LIMIT:
+                saved, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+                try:
+                    with Image.open(f) as image:
+                        return image.size
+                finally:
+                    Image.MAX_IMAGE_PIXELS = saved
 
 
 def _decoder(image_size: int, channels: int, center_crop: Optional[int]):
@@ -93,6 +232,8 @@ def _decoder(image_size: int, channels: int, center_crop: Optional[int]):
 
 
 def _decode_all(paths: list, decode, keep_pixels: bool):
+    if not paths:
+        return [], None
     ds = tf.data.Dataset.from_tensor_slices(paths)
     ds = ds.map(lambda p: (p, decode(p)), num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.ignore_errors().batch(512).prefetch(2)
@@ -105,27 +246,32 @@ def _decode_all(paths: list, decode, keep_pixels: bool):
     return good, pixels
 
 
-def why_unusable(path: str) -> str:
+def why_unusable(path: str,
+                 max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> str:
     """A short reason why an image file could not be used."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
+    info, reason = _stat(path)
+    reason = reason or _screen(path, info, max_image_pixels)
+    if reason:
+        return reason
     try:
-        if os.path.getsize(path) == 0:
-            return "empty file (0 bytes)"
         with Image.open(path) as image:
             image.load()
-            width, height = image.size
-    except UnidentifiedImageError:
-        return "not an image"
-    except (OSError, SyntaxError, ValueError) as e:
-        return f"truncated or corrupt ({e})"
-    if min(width, height) < MIN_SOURCE_SIDE:
-        return (f"too small ({width}x{height} px, minimum "
-                f"{MIN_SOURCE_SIDE} px)")
+    except _PIL_ERRORS + (Image.DecompressionBombError,) as e:
+        return _pil_reason(e)
     return "TensorFlow cannot decode it (truncated or unsupported variant)"
 
 
-def _check_bad_files(folder, paths, skipped, max_bad_fraction) -> None:
+def _pil_reason(error: Exception) -> str:
+    from PIL import UnidentifiedImageError
+
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image"
+    return f"truncated or corrupt ({error})"
+
+
+def _check_bad_files(folder, total, skipped, max_bad_fraction) -> None:
     if not skipped:
         return
     listing = "\n".join(f"  {p}: {why}" for p, why in
@@ -133,13 +279,13 @@ def _check_bad_files(folder, paths, skipped, max_bad_fraction) -> None:
     more = len(skipped) - LISTED
     if more > 0:
         listing += f"\n  ... and {more} more"
-    if len(skipped) == len(paths):
-        raise DataError(f"--data {folder}: none of the {len(paths)} image "
-                        f"files could be decoded:\n{listing}")
-    if len(skipped) > max_bad_fraction * len(paths):
+    if len(skipped) == total:
+        raise DataError(f"--data {folder}: none of the {total} image "
+                        f"files can be used:\n{listing}")
+    if len(skipped) > max_bad_fraction * total:
         raise DataError(
-            f"--data {folder}: {len(skipped)} of {len(paths)} image files "
+            f"--data {folder}: {len(skipped)} of {total} image files "
             f"are unusable, more than the {max_bad_fraction:.0%} allowed:\n"
             f"{listing}\nFix or remove them, or raise --max-bad-fraction.")
     logger.warning("%s: skipped %d of %d image files that cannot be used:\n%s",
-                   folder, len(skipped), len(paths), listing)
+                   folder, len(skipped), total, listing)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import stat
 from typing import Optional
 
 import numpy as np
@@ -94,6 +95,74 @@ def cache_budget_bytes() -> int:
     except (ValueError, OSError, AttributeError):
         ram = 8 * 2**30
     return int(min(CACHE_MAX_BYTES, CACHE_RAM_SHARE * ram))
+
+
+# Where containers (cgroup v2, then v1) publish their memory limit and use.
+_CGROUP_MEMORY = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                  ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                   "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+
+
+def available_memory_bytes() -> int:
+    """Bytes this process can still allocate without swapping or being killed.
+
+    The kernel's `MemAvailable`, lowered by a container's (cgroup) limit
+    minus its current use, since a container sees the host's meminfo.
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            kib = next(int(line.split()[1]) for line in f
+                       if line.startswith("MemAvailable:"))
+        available = kib * 1024
+    except (OSError, StopIteration, ValueError, IndexError):
+        try:
+            available = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        except (ValueError, OSError, AttributeError):
+            available = 8 * 2**30
+    for limit_file, usage_file in _CGROUP_MEMORY:
+        try:
+            with open(limit_file) as limit, open(usage_file) as usage:
+                free = int(limit.read()) - int(usage.read())
+        except (OSError, ValueError):  # absent, or "max" (no limit)
+            continue
+        available = min(available, max(0, free))
+    return available
+
+
+def format_bytes(count: int) -> str:
+    """1536 -> "1.5 KiB": sizes in messages."""
+    size = float(count)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            break
+        size /= 1024
+    return f"{count} bytes" if unit == "bytes" else f"{size:,.1f} {unit}"
+
+
+def open_regular(path: str):
+    """Opens `path` for binary reading, if it is (still) a regular file.
+
+    Callers stat the path first, so that a device is never opened; this
+    opens without blocking and checks again, so that a file swapped for a
+    FIFO in between cannot hang the open or the reads.
+
+    Raises:
+        OSError: It cannot be opened, or is not a regular file.
+    """
+    f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
+    mode = os.fstat(f.fileno()).st_mode
+    if not stat.S_ISREG(mode):
+        f.close()
+        raise OSError(f"not a regular file ({special_file_kind(mode)})")
+    return f
+
+
+def special_file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, from its `st_mode`."""
+    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"),
+             (stat.S_ISDIR, "directory"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def cached_if_it_fits(ds: tf.data.Dataset, count: int, image_size: int,

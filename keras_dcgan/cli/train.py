@@ -36,6 +36,7 @@ CONFIG_FLAGS = {
     "--num-samples": ("num_samples", int, {}),
     "--center-crop": ("center_crop", int, {}),
     "--max-bad-fraction": ("max_bad_fraction", float, {}),
+    "--max-image-pixels": ("max_image_pixels", int, {}),
     "--collapse-patience": ("collapse_patience", int, {}),
     "--stop-on-collapse": ("stop_on_collapse", None,
                            {"action": "store_const", "const": True}),
@@ -113,7 +114,8 @@ def run_train(args) -> int:
                               dataset=args.dataset, data=args.data,
                               data_dir=args.data_dir,
                               center_crop=config.center_crop,
-                              max_bad_fraction=config.max_bad_fraction)
+                              max_bad_fraction=config.max_bad_fraction,
+                              max_image_pixels=config.max_image_pixels)
     logger.info("Data: %s", images.description)
     if args.dry_run:
         return dry_run(config, images, strategy)
