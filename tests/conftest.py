@@ -1,11 +1,14 @@
+import csv
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras_dcgan  # noqa: E402,F401  (first: it picks TensorFlow's CPU kernels)
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+import keras_dcgan  # noqa: E402,F401  (first: it picks TensorFlow's CPU kernels)
 
 # Two logical CPUs, so that tf.distribute tests have two replicas. Must
 # happen before TensorFlow initialises its devices; ops still go to the
@@ -46,3 +49,56 @@ def npz_file(tmp_path):
     path = tmp_path / "blobs.npz"
     np.savez(path, x=make_images(64))
     return str(path)
+
+
+def real_batch(config, seed=0):
+    """A batch of uniform noise images in [-1, 1], as a config expects."""
+    shape = (config.batch_size, config.image_size, config.image_size,
+             config.channels)
+    return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
+
+
+def history_steps(run):
+    """The steps logged in a run's history.csv."""
+    with open(os.path.join(run, "history.csv")) as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+@pytest.fixture
+def images():
+    """64 tiny blob images: 4 batches of 16."""
+    from keras_dcgan.data import from_array
+
+    return from_array(make_images(64), 28, 1)
+
+
+@pytest.fixture
+def op_determinism():
+    """Deterministic ops for one test, then back to the default (with op
+    determinism on, Keras refuses XLA: later tests must not inherit it)."""
+    from tensorflow.python.framework import config as tf_config
+
+    tf.config.experimental.enable_op_determinism()
+    yield
+    tf_config.disable_op_determinism()
+
+
+class BreakAtStep(keras.callbacks.Callback):
+    """Fault injection: ruin a weight of D (NaN) or G (zeros) at a step."""
+
+    def __init__(self, step, how):
+        super().__init__()
+        self.step, self.how, self.count = step, how, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.count += 1
+        if self.count != self.step:
+            return
+        generator, discriminator = self.model.layers
+        if self.how == "nan":
+            kernel = discriminator.layers[0].kernel
+            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+        else:  # every fake the same image
+            for weight in generator.weights:
+                if weight.path.endswith("kernel"):
+                    weight.assign(np.zeros(weight.shape, "float32"))

@@ -23,9 +23,9 @@ import zlib
 
 import numpy as np
 import pytest
+from conftest import make_images
 from PIL import Image
 
-from conftest import make_images
 from keras_dcgan import folders
 from keras_dcgan.config import ConfigError, DCGANConfig
 from keras_dcgan.data import DataError, load_images, suggest_shape

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import real_batch
 
 from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.dcgan import DCGAN
@@ -19,12 +20,6 @@ def snapshot(variables):
 def changed(before, variables):
     after = snapshot(variables)
     return {name for name in before if not np.array_equal(before[name], after[name])}
-
-
-def real_batch(config, seed=0):
-    shape = (config.batch_size, config.image_size, config.image_size,
-             config.channels)
-    return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
 
 
 @pytest.fixture(params=[(CompositeDCGAN, "batch"), (CompositeDCGAN, "moving"),

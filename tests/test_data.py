@@ -1,12 +1,16 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_datasets as tfds
+from conftest import make_images
 from PIL import Image
 
-from conftest import make_images
-from keras_dcgan.data import (DataError, epoch_batches, from_array,
-                              load_images, suggest_shape)
+from keras_dcgan.data import (
+    DataError,
+    epoch_batches,
+    from_array,
+    load_images,
+    suggest_shape,
+)
 
 
 def first_batch(images, batch_size=8, epoch=0, skip=0):

@@ -11,19 +11,13 @@ import sys
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from conftest import real_batch
 
 from keras_dcgan import distribute
-from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.config import ConfigError
 from keras_dcgan.data import from_array
+from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.training import train
-
-
-def real_batch(config, seed=0):
-    shape = (config.batch_size, config.image_size, config.image_size,
-             config.channels)
-    return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
 
 
 @pytest.fixture

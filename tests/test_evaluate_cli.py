@@ -6,13 +6,13 @@ import os
 import keras
 import numpy as np
 import pytest
-
 from conftest import TINY, make_images
+
 from keras_dcgan import evaluation, features, metrics
-from keras_dcgan.latent import generate, sample_latents
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import DataError, from_array
+from keras_dcgan.latent import generate, sample_latents
 from keras_dcgan.training import train
 
 

@@ -2,19 +2,19 @@
 
 import numpy as np
 import pytest
+from conftest import make_images
 from PIL import Image
 
 from keras_dcgan import explore, nearest
 from keras_dcgan.data import DataError
 from keras_dcgan.models import build_generator
 
-from conftest import make_images
-
 
 @pytest.fixture(scope="module")
 def generator():
-    from keras_dcgan.config import DCGANConfig
     from conftest import TINY
+
+    from keras_dcgan.config import DCGANConfig
 
     return build_generator(DCGANConfig(**TINY))
 

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -11,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import TINY, make_images
 from PIL import Image
 
-from conftest import TINY, make_images
 from keras_dcgan import export, latent, runs
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig

@@ -5,9 +5,9 @@ import logging
 
 import numpy as np
 import pytest
+from conftest import make_images
 from PIL import Image
 
-from conftest import make_images
 from keras_dcgan.data import DataError, epoch_batches, load_images
 from keras_dcgan.folders import why_unusable
 

@@ -3,7 +3,6 @@ usage error and a message: never a traceback."""
 
 import dataclasses
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

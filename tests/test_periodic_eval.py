@@ -10,13 +10,12 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import BreakAtStep, make_images
 
-from conftest import make_images
 from keras_dcgan.classifier import train_classifier
 from keras_dcgan.config import ConfigError, DCGANConfig
 from keras_dcgan.data import from_array
 from keras_dcgan.training import train
-from test_reliability import BreakAtStep
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,18 @@ import subprocess
 import sys
 import time
 
-import keras
-import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import BreakAtStep, history_steps
 
-from conftest import make_images
 from keras_dcgan.checkpoints import CheckpointStore
-from keras_dcgan.data import from_array
-from keras_dcgan.monitor import (Monitor, NonFiniteLossError,
-                                 TrainingCollapsed)
+from keras_dcgan.monitor import Monitor, NonFiniteLossError, TrainingCollapsed
 from keras_dcgan.runs import RunError, RunWriteError
 from keras_dcgan.training import train
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
               "--discriminator-width", "8", "--batch-size", "16",
               "--num-samples", "4", "--verbose", "2"]
-
-
-def history_steps(run):
-    with open(os.path.join(run, "history.csv")) as f:
-        return [int(row["step"]) for row in csv.DictReader(f)]
 
 
 def checkpoint_steps(run):
@@ -136,11 +127,6 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path,
                 if "_temp" in n]
 
 
-@pytest.fixture
-def images():
-    return from_array(make_images(64), 28, 1)
-
-
 def quick_run(tmp_path, tiny_config, images, steps=6, **overrides):
     run = str(tmp_path / "run")
     config = dataclasses.replace(tiny_config, steps=steps, checkpoint_every=2,
@@ -184,27 +170,6 @@ def test_max_to_keep_holds_across_restarts(tmp_path, tiny_config, images):
     train(dataclasses.replace(config, steps=10), images, run, resume=True,
           verbose=0)
     assert checkpoint_steps(run) == [8, 10]
-
-
-class BreakAtStep(keras.callbacks.Callback):
-    """Fault injection: ruin a weight of D (NaN) or G (zeros) at a step."""
-
-    def __init__(self, step, how):
-        super().__init__()
-        self.step, self.how, self.count = step, how, 0
-
-    def on_train_batch_begin(self, batch, logs=None):
-        self.count += 1
-        if self.count != self.step:
-            return
-        generator, discriminator = self.model.layers
-        if self.how == "nan":
-            kernel = discriminator.layers[0].kernel
-            kernel.assign(np.full(kernel.shape, np.nan, "float32"))
-        else:  # every fake the same image
-            for weight in generator.weights:
-                if weight.path.endswith("kernel"):
-                    weight.assign(np.zeros(weight.shape, "float32"))
 
 
 def test_a_non_finite_loss_stops_before_anything_is_saved(tmp_path,

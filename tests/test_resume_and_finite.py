@@ -9,24 +9,18 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conftest import make_images
-from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
-                                     make_checkpoint)
+
+from keras_dcgan.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.cli import main
-from keras_dcgan.dcgan import DCGAN, diversity
 from keras_dcgan.data import from_array
+from keras_dcgan.dcgan import DCGAN, diversity
 from keras_dcgan.monitor import NonFiniteLossError
 from keras_dcgan.training import train
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
               "--discriminator-width", "8", "--batch-size", "16",
               "--num-samples", "4", "--verbose", "0"]
-
-
-@pytest.fixture
-def images():
-    return from_array(make_images(64), 28, 1)
 
 
 def checkpoint_tensors(run):

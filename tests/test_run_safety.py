@@ -28,11 +28,6 @@ TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
 VICTIM = b"precious, not the run's\n"
 
 
-@pytest.fixture
-def images():
-    return from_array(make_images(64), 28, 1)  # 4 steps an epoch at batch 16
-
-
 def tiny_run(path, steps=4, **fields):
     config = DCGANConfig(**dict(TINY, num_samples=4, steps=steps, **fields))
     train(config, from_array(make_images(64), 28, 1), str(path), verbose=0)

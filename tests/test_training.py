@@ -1,4 +1,3 @@
-import csv
 import dataclasses
 import os
 
@@ -6,22 +5,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import history_steps, make_images
 
-from conftest import make_images
 from keras_dcgan.config import ConfigError
 from keras_dcgan.data import DataError, from_array
 from keras_dcgan.runs import RunError, load_generator
 from keras_dcgan.training import restore_models, train
-
-
-@pytest.fixture
-def images():
-    return from_array(make_images(64), 28, 1)  # 4 batches of 16
-
-
-def history_steps(run):
-    with open(os.path.join(run, "history.csv")) as f:
-        return [int(row["step"]) for row in csv.DictReader(f)]
 
 
 def test_a_run_writes_everything_a_user_opens(tmp_path, tiny_config, images):
@@ -57,8 +46,8 @@ def test_resume_continues_at_the_saved_step(tmp_path, tiny_config, images):
         "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == 10
 
 
-def test_resumed_run_equals_an_uninterrupted_one(tmp_path, tiny_config, images):
-    tf.config.experimental.enable_op_determinism()
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path, tiny_config, images,
+                                                 op_determinism):
     config = dataclasses.replace(tiny_config, steps=7, checkpoint_every=1)
     train(config, images, str(tmp_path / "straight"), verbose=0)
     train(dataclasses.replace(config, steps=3), images,
