@@ -22,7 +22,6 @@ Runs already in WORK_DIR are scored, not retrained.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import time
@@ -31,8 +30,7 @@ import keras
 import numpy as np
 
 from keras_dcgan import DCGANConfig, load_images, train
-from keras_dcgan.data import load_array
-from keras_dcgan.latent import generate, sample_latents
+from keras_dcgan.generator.latent import generate, sample_latents
 from keras_dcgan.runs import load_generator
 
 

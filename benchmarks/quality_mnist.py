@@ -4,7 +4,7 @@ What: trains DCGANs on the 10,000 real MNIST test images
 (`../shared/data/mnist_test_10k.npz`) under several configurations and
 scores each at a few epoch budgets with FID, KID, the classifier score (IS
 with an MNIST classifier) and precision/recall, all from a domain classifier
-trained on the same images by `keras_dcgan.classifier.train_classifier`
+trained on the same images by `keras_dcgan.quality.classifier.train_classifier`
 (what `keras-dcgan train-classifier` runs).
 
 Configurations (all: 28x28x1, batch 128, latent 100, widths 64, seed 0,
@@ -50,7 +50,6 @@ import sys
 import time
 
 import numpy as np
-
 import train_throughput  # (same folder) machine(): the benchmarks' description
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -204,7 +203,7 @@ def torch_worker(args):
 
 
 def sample_latents(num, latent_dim, seed):
-    """Same as keras_dcgan.latent.sample_latents (no TF import needed)."""
+    """Same as keras_dcgan.generator.latent.sample_latents (no TF import needed)."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
 
@@ -238,7 +237,7 @@ def epoch_seconds(run_dir, steps):
 def score_images(images, real, extractor, seed, batch_size=100):
     """Scores uint8 images [N, 28, 28, 1] the way `evaluate_generator` does
     (same extractor, FeatureStats and `evaluation._score`)."""
-    from keras_dcgan import evaluation, metrics
+    from keras_dcgan.quality import evaluation, metrics
 
     stats = metrics.FeatureStats(seed=seed)
     probabilities = []
@@ -262,10 +261,10 @@ def run_keras(name, args, epochs, images, real, extractor, grids):
     import tensorflow as tf
 
     from keras_dcgan import train
-    from keras_dcgan.checkpoints import TrainingState, make_checkpoint
     from keras_dcgan.dcgan import DCGAN
-    from keras_dcgan.evaluation import evaluate_generator
-    from keras_dcgan.latent import generate
+    from keras_dcgan.generator.latent import generate
+    from keras_dcgan.quality.evaluation import evaluate_generator
+    from keras_dcgan.runs.checkpoints import TrainingState, make_checkpoint
 
     config = keras_config(name, max(epochs))
     run = os.path.join(args.work_dir, name)
@@ -407,9 +406,9 @@ def main():
         parser.error(f"--configs: unknown {unknown}; choose from {ALL_CONFIGS}")
 
     from keras_dcgan import load_images
-    from keras_dcgan.classifier import load_labelled, train_classifier
-    from keras_dcgan.evaluation import compute_real_stats
-    from keras_dcgan.features import ClassifierExtractor, read_sidecar
+    from keras_dcgan.quality.classifier import load_labelled, train_classifier
+    from keras_dcgan.quality.evaluation import compute_real_stats
+    from keras_dcgan.quality.features import ClassifierExtractor, read_sidecar
     from keras_dcgan.visualize import image_grid, save_png
 
     total = time.time()

@@ -298,11 +298,11 @@ def machine():
         info["cpu"] = names[0] if names else platform.processor()
     except OSError:
         info["cpu"] = platform.processor()
-    import tensorflow as tf
     import keras
+    import tensorflow as tf
     info["tensorflow"], info["keras"] = tf.__version__, keras.__version__
     info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
-    from keras_dcgan.kernels import onednn_enabled, resolve_jit_compile
+    from keras_dcgan.devices.kernels import onednn_enabled, resolve_jit_compile
     info["onednn"] = onednn_enabled()
     info["default_xla"] = resolve_jit_compile()
     return info
@@ -348,7 +348,7 @@ def main():
     results = {"machine": machine(), "batch_size": args.batch_size,
                "command": " ".join(sys.argv), "blocks": args.blocks,
                "warmup": args.warmup, "sizes": {}}
-    from keras_dcgan.kernels import resolve_jit_compile
+    from keras_dcgan.devices.kernels import resolve_jit_compile
     fused_xla = {"auto": [resolve_jit_compile()], "on": [True],
                  "off": [False], "both": [False, True]}[args.fused_jit_compile]
     steps_given = args.steps

@@ -23,8 +23,7 @@ import argparse
 import logging
 import sys
 
-from keras_dcgan import (DCGANConfig, DataError, load_images, make_strategy,
-                         train)
+from keras_dcgan import DataError, DCGANConfig, load_images, make_strategy, train
 
 """
 ## Setup

@@ -19,7 +19,7 @@ import argparse
 import logging
 import sys
 
-from keras_dcgan import DCGANConfig, DataError, load_images, train
+from keras_dcgan import DataError, DCGANConfig, load_images, train
 
 """
 ## Setup

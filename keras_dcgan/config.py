@@ -7,6 +7,7 @@ import json
 from typing import Any, Optional
 
 from keras_dcgan.atomic import write_text
+from keras_dcgan.errors import ConfigError
 
 IMAGE_SIZES = (28, 32, 64, 128)
 FROZEN_BN_STATS = ("batch", "moving")
@@ -32,10 +33,6 @@ ARCHITECTURE_FIELDS = (
     "dropout",
     "precision",
 )
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message says how to fix it."""
 
 
 @dataclasses.dataclass
@@ -93,10 +90,10 @@ class DCGANConfig:
             generator's tanh and the discriminator's output run in float32.
         jit_compile: XLA for the training step: "on", "off", or "auto"
             (where it measured faster: on GPUs; on CPUs only where
-            TensorFlow runs without oneDNN, see `keras_dcgan.kernels`).
+            TensorFlow runs without oneDNN, see `keras_dcgan.devices.kernels`).
         strategy: `tf.distribute` strategy of training: "auto",
             "one_device", "mirrored", "multi_worker" or "tpu" (see
-            `keras_dcgan.distribute.make_strategy`); `batch_size` is the
+            `keras_dcgan.devices.distribute.make_strategy`); `batch_size` is the
             global batch, split across the replicas.
     """
 

@@ -5,12 +5,12 @@ calls, the same freeze) and adds what real runs need around it:
 
 - devices: models built in a `tf.distribute` strategy's scope, BatchNorm
   synchronized across replicas, every batch split per replica (see
-  `keras_dcgan.distribute`);
-- kernels: XLA where it measured faster (`keras_dcgan.kernels`), loss
+  `keras_dcgan.devices.distribute`);
+- kernels: XLA where it measured faster (`keras_dcgan.devices.kernels`), loss
   scaling under `mixed_float16`;
 - checkpoints: optimizers built up front, so that a checkpoint restores
   their slots before the first step;
-- the `diversity` signal that `keras_dcgan.monitor` watches for collapse.
+- the `diversity` signal that `keras_dcgan.training.monitor` watches for collapse.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ import logging
 import keras
 import tensorflow as tf
 
-from keras_dcgan import distribute
 from keras_dcgan.composite import CompositeDCGAN
-from keras_dcgan.config import ConfigError, DCGANConfig
-from keras_dcgan.kernels import hint_onednn, resolve_jit_compile
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.devices import distribute
+from keras_dcgan.devices.kernels import hint_onednn, resolve_jit_compile
+from keras_dcgan.errors import ConfigError
 from keras_dcgan.models import build_discriminator, build_generator
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,10 @@ class DCGAN(CompositeDCGAN):
         discriminator: An existing discriminator (default: a new one).
         jit_compile: XLA for the train functions (default:
             `config.jit_compile`; "auto" picks by device, see
-            `keras_dcgan.kernels.resolve_jit_compile`).
+            `keras_dcgan.devices.kernels.resolve_jit_compile`).
         strategy: A `tf.distribute.Strategy` (default: the current one);
             the models are built in its scope and every batch is split
-            across its replicas (see `keras_dcgan.distribute`).
+            across its replicas (see `keras_dcgan.devices.distribute`).
 
     Example:
         >>> gan = DCGAN(DCGANConfig(image_size=28, channels=1))

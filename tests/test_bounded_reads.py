@@ -26,9 +26,9 @@ import pytest
 from conftest import make_images
 from PIL import Image
 
-from keras_dcgan import folders
-from keras_dcgan.config import ConfigError, DCGANConfig
-from keras_dcgan.data import DataError, load_images, suggest_shape
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.data import folders, load_images, suggest_shape
+from keras_dcgan.errors import ConfigError, DataError
 
 # /dev/zero, FIFOs and RLIMIT_AS as Linux has them.
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Linux only")
@@ -40,8 +40,9 @@ GOOD_IMAGES = 20
 
 CHILD = textwrap.dedent("""
     import json, os, sys, traceback
-    from keras_dcgan.classifier import load_labelled
-    from keras_dcgan.data import DataError, load_images, suggest_shape
+    from keras_dcgan.quality.classifier import load_labelled
+    from keras_dcgan.data import load_images, suggest_shape
+    from keras_dcgan.errors import DataError
 
     def load(path, kwargs):
         size, channels = suggest_shape(data=path)  # as `train` does first

@@ -4,13 +4,8 @@ import tensorflow_datasets as tfds
 from conftest import make_images
 from PIL import Image
 
-from keras_dcgan.data import (
-    DataError,
-    epoch_batches,
-    from_array,
-    load_images,
-    suggest_shape,
-)
+from keras_dcgan.data import epoch_batches, from_array, load_images, suggest_shape
+from keras_dcgan.errors import DataError
 
 
 def first_batch(images, batch_size=8, epoch=0, skip=0):

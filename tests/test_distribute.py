@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from conftest import real_batch
 
-from keras_dcgan import distribute
-from keras_dcgan.config import ConfigError
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN
+from keras_dcgan.devices import distribute
+from keras_dcgan.errors import ConfigError, StrategyError
 from keras_dcgan.training import train
 
 
@@ -100,14 +100,14 @@ def test_batch_that_does_not_split_is_refused(tiny_config, mirrored):
 
 
 def test_unknown_and_unavailable_strategies_say_what_to_do(monkeypatch):
-    with pytest.raises(distribute.StrategyError, match="--strategy"):
+    with pytest.raises(StrategyError, match="--strategy"):
         distribute.make_strategy("horovod")
     monkeypatch.delenv("TF_CONFIG", raising=False)
-    with pytest.raises(distribute.StrategyError, match="TF_CONFIG"):
+    with pytest.raises(StrategyError, match="TF_CONFIG"):
         distribute.make_strategy("multi_worker")
     monkeypatch.delenv("TPU_NAME", raising=False)
     monkeypatch.setattr(distribute.os.path, "exists", lambda path: False)
-    with pytest.raises(distribute.StrategyError, match="no TPU"):
+    with pytest.raises(StrategyError, match="no TPU"):
         distribute.make_strategy("tpu")
 
 

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from conftest import TINY, make_images
 
-from keras_dcgan import evaluation, features, metrics
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import DataError, from_array
-from keras_dcgan.latent import generate, sample_latents
+from keras_dcgan.data import from_array
+from keras_dcgan.errors import DataError, MetricsError
+from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.quality import evaluation, features, metrics
 from keras_dcgan.training import train
 
 
@@ -153,7 +154,7 @@ def test_classifier_extractor_on_sequential_logits(tmp_path):
 
 def test_unusable_statistics_are_a_clear_error(work, monkeypatch, capsys):
     def singular(*args, **kwargs):
-        raise evaluation.metrics.MetricsError("FID: matrix square root has "
+        raise MetricsError("FID: matrix square root has "
                                               "imaginary part 0.1")
 
     monkeypatch.setattr(evaluation, "evaluate_run", singular)

@@ -5,8 +5,8 @@ import pytest
 from conftest import make_images
 from PIL import Image
 
-from keras_dcgan import explore, nearest
-from keras_dcgan.data import DataError
+from keras_dcgan.errors import DataError
+from keras_dcgan.generator import explore, nearest
 from keras_dcgan.models import build_generator
 
 

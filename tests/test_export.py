@@ -13,10 +13,12 @@ import tensorflow as tf
 from conftest import TINY, make_images
 from PIL import Image
 
-from keras_dcgan import export, latent, runs
+from keras_dcgan import runs
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
+from keras_dcgan.errors import RunError
+from keras_dcgan.generator import export, latent
 
 MAX_BATCH = 8
 
@@ -140,10 +142,10 @@ def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
     (tmp_path / "4" / "keep").write_text("old")
     (tmp_path / "notes").mkdir()  # non-integer folders do not count
     assert export.next_version(base) == 5
-    with pytest.raises(runs.RunError, match="never overwritten"):
+    with pytest.raises(RunError, match="never overwritten"):
         export.export_saved_model(generator, base, version=4)
     assert (tmp_path / "4" / "keep").read_text() == "old"
-    with pytest.raises(runs.RunError, match="positive integer"):
+    with pytest.raises(RunError, match="positive integer"):
         export.export_saved_model(generator, base, version=0)
     assert export.export_saved_model(generator, base).endswith(f"{os.sep}5")
     assert sorted(os.listdir(base)) == ["4", "5", "notes"]  # no temp left

@@ -8,8 +8,9 @@ import pytest
 from conftest import make_images
 from PIL import Image
 
-from keras_dcgan.data import DataError, epoch_batches, load_images
-from keras_dcgan.folders import why_unusable
+from keras_dcgan.data import epoch_batches, load_images
+from keras_dcgan.data.folders import why_unusable
+from keras_dcgan.errors import DataError
 
 
 def jpeg_bytes(array, quality=90):

@@ -8,9 +8,8 @@ from hypothesis import strategies as st
 
 from keras_dcgan.cli import build_parser
 from keras_dcgan.cli.train import CONFIG_FLAGS, config_from_args
-from keras_dcgan.config import ConfigError, DCGANConfig
-from keras_dcgan.data import DataError
-from keras_dcgan.runs import RunError
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.errors import ConfigError, DataError, RunError
 
 FLAGS = sorted(CONFIG_FLAGS) + ["--dataset", "--data", "--resume",
                                 "--overwrite", "--dry-run", "--verbose",

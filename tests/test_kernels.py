@@ -9,7 +9,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from keras_dcgan import kernels
+from keras_dcgan.devices import kernels
 
 
 def test_xla_default_follows_the_measurements(monkeypatch):
@@ -40,7 +40,7 @@ def test_import_turns_onednn_on_unless_the_user_said_no(setting, expected):
     if setting is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = setting
     code = ("import keras_dcgan\n"
-            "from keras_dcgan.kernels import onednn_enabled, "
+            "from keras_dcgan.devices.kernels import onednn_enabled, "
             "resolve_jit_compile\n"
             "print(onednn_enabled(), resolve_jit_compile())")
     out = subprocess.run([sys.executable, "-c", code], env=env, text=True,
@@ -56,11 +56,11 @@ def test_a_late_import_is_told_how_to_get_onednn(monkeypatch, caplog):
     monkeypatch.setattr(kernels.platform, "machine", lambda: "x86_64")
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind: [])
     monkeypatch.setattr(kernels, "onednn_enabled", lambda: False)
-    with caplog.at_level(logging.INFO, logger="keras_dcgan.kernels"):
+    with caplog.at_level(logging.INFO, logger="keras_dcgan.devices.kernels"):
         kernels.hint_onednn()
     assert "TF_ENABLE_ONEDNN_OPTS=1" in caplog.text
     caplog.clear()
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # the user's choice
-    with caplog.at_level(logging.INFO, logger="keras_dcgan.kernels"):
+    with caplog.at_level(logging.INFO, logger="keras_dcgan.devices.kernels"):
         kernels.hint_onednn()
     assert caplog.text == ""

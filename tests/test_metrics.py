@@ -5,9 +5,10 @@ import logging
 import numpy as np
 import pytest
 
-from keras_dcgan import metrics
-from keras_dcgan.evaluation import real_stats
-from keras_dcgan.features import FeatureExtractor
+from keras_dcgan.errors import MetricsError
+from keras_dcgan.quality import metrics
+from keras_dcgan.quality.evaluation import real_stats
+from keras_dcgan.quality.features import FeatureExtractor
 
 
 def gaussian_stats(x):
@@ -77,7 +78,7 @@ def test_singular_covariances_still_give_a_finite_fid():
 
 
 def test_fid_refuses_mismatched_statistics():
-    with pytest.raises(metrics.MetricsError, match="same feature extractor"):
+    with pytest.raises(MetricsError, match="same feature extractor"):
         metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3),
                                  np.eye(3))
 
@@ -118,7 +119,7 @@ def test_inception_score_closed_forms():
 
 
 def test_inception_score_refuses_logits():
-    with pytest.raises(metrics.MetricsError, match="softmax"):
+    with pytest.raises(MetricsError, match="softmax"):
         metrics.inception_score(np.random.default_rng(0).normal(size=(8, 3)))
 
 

@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.errors import ConfigError
 from keras_dcgan.models import build_discriminator, build_generator
 
 

@@ -12,9 +12,10 @@ import pytest
 import tensorflow as tf
 from conftest import BreakAtStep, make_images
 
-from keras_dcgan.classifier import train_classifier
-from keras_dcgan.config import ConfigError, DCGANConfig
+from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
+from keras_dcgan.errors import ConfigError
+from keras_dcgan.quality.classifier import train_classifier
 from keras_dcgan.training import train
 
 

@@ -13,10 +13,15 @@ import pytest
 import tensorflow as tf
 from conftest import BreakAtStep, history_steps
 
-from keras_dcgan.checkpoints import CheckpointStore
-from keras_dcgan.monitor import Monitor, NonFiniteLossError, TrainingCollapsed
-from keras_dcgan.runs import RunError, RunWriteError
+from keras_dcgan.errors import (
+    NonFiniteLossError,
+    RunError,
+    RunWriteError,
+    TrainingCollapsed,
+)
+from keras_dcgan.runs.checkpoints import CheckpointStore
 from keras_dcgan.training import train
+from keras_dcgan.training.monitor import Monitor
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
               "--discriminator-width", "8", "--batch-size", "16",

@@ -11,11 +11,11 @@ import pytest
 import tensorflow as tf
 from conftest import make_images
 
-from keras_dcgan.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.cli import main
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN, diversity
-from keras_dcgan.monitor import NonFiniteLossError
+from keras_dcgan.errors import NonFiniteLossError
+from keras_dcgan.runs.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.training import train
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",

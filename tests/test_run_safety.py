@@ -14,12 +14,13 @@ import pytest
 import tensorflow as tf
 from conftest import TINY, make_images
 
-from keras_dcgan import export, ownership
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
+from keras_dcgan.errors import RunError
+from keras_dcgan.generator import export
 from keras_dcgan.models import build_generator
-from keras_dcgan.runs import RunError
+from keras_dcgan.runs import ownership
 from keras_dcgan.training import train
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
@@ -140,7 +141,7 @@ def test_a_run_of_an_earlier_version_is_continued_not_deleted(tmp_path,
 
 HOLD_LOCK = """
 import sys, time
-from keras_dcgan.runlock import run_lock
+from keras_dcgan.runs.runlock import run_lock
 with run_lock(sys.argv[1]):
     print("locked", flush=True)
     time.sleep(120)

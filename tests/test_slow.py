@@ -9,11 +9,11 @@ import os
 import numpy as np
 import pytest
 
-from keras_dcgan.classifier import train_classifier
 from keras_dcgan.cli import main
 from keras_dcgan.data import from_array, load_array
-from keras_dcgan.evaluation import evaluate_generator
-from keras_dcgan.features import ClassifierExtractor
+from keras_dcgan.quality.classifier import train_classifier
+from keras_dcgan.quality.evaluation import evaluate_generator
+from keras_dcgan.quality.features import ClassifierExtractor
 from keras_dcgan.runs import load_generator
 
 MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",

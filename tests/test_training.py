@@ -7,9 +7,9 @@ import pytest
 import tensorflow as tf
 from conftest import history_steps, make_images
 
-from keras_dcgan.config import ConfigError
-from keras_dcgan.data import DataError, from_array
-from keras_dcgan.runs import RunError, load_generator
+from keras_dcgan.data import from_array
+from keras_dcgan.errors import ConfigError, DataError, RunError
+from keras_dcgan.runs import load_generator
 from keras_dcgan.training import restore_models, train
 
 

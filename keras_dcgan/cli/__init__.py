@@ -44,22 +44,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(format="%(message)s")
     logger.setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.WARNING)
-    from keras_dcgan import config as config_lib, data, distribute, monitor, runs
+    from keras_dcgan.errors import DCGANError, TrainingError
 
     handlers = {}
     for module in SUBCOMMANDS:
         handlers.update(module.HANDLERS)
     try:
         return handlers[args.command](args)
-    except runs.RunWriteError as e:  # an OSError that says it all
-        print(f"keras-dcgan: error: {e}", file=sys.stderr)
-        return 1
-    except (config_lib.ConfigError, data.DataError, runs.RunError,
-            distribute.StrategyError) as e:
-        print(f"keras-dcgan: error: {e}", file=sys.stderr)
-        return 2
-    except monitor.TrainingError as e:
-        print(f"keras-dcgan: {e}", file=sys.stderr)
+    except DCGANError as e:  # the message says what happened and what to do
+        kind = "" if isinstance(e, TrainingError) else "error: "
+        print(f"keras-dcgan: {kind}{e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("keras-dcgan: interrupted", file=sys.stderr)

@@ -7,7 +7,7 @@ import os
 
 def check_extension(flag: str, path: str, allowed: tuple) -> None:
     """Refuses an output file name whose format the command cannot write."""
-    from keras_dcgan.data import DataError
+    from keras_dcgan.errors import DataError
 
     if os.path.splitext(path)[1].lower() not in allowed:
         raise DataError(f"{flag} {path}: use a file name ending in "

@@ -48,8 +48,9 @@ def add_parsers(commands) -> None:
 def run_evaluate(args) -> int:
     import json
 
-    from keras_dcgan import data, evaluation, features, metrics, runs
+    from keras_dcgan import data, runs
     from keras_dcgan.atomic import write_text
+    from keras_dcgan.quality import evaluation, features
 
     if args.num < 2 or args.batch_size < 1:
         raise data.DataError(f"--num {args.num} / --batch-size "
@@ -63,13 +64,9 @@ def run_evaluate(args) -> int:
                               dataset=args.dataset, data=args.data,
                               data_dir=args.data_dir)
     logger.info("Real images: %s", images.description)
-    try:
-        report = evaluation.evaluate_run(
-            args.run, images, extractor, args.num, args.seed,
-            args.batch_size, names, args.stats_cache,
-            source=args.data or f"tfds:{args.dataset}")
-    except metrics.MetricsError as e:  # main() reports DataError cleanly
-        raise data.DataError(str(e)) from e
+    report = evaluation.evaluate_run(
+        args.run, images, extractor, args.num, args.seed, args.batch_size,
+        names, args.stats_cache, source=args.data or f"tfds:{args.dataset}")
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:
@@ -79,7 +76,7 @@ def run_evaluate(args) -> int:
 
 
 def run_train_classifier(args) -> int:
-    from keras_dcgan import classifier
+    from keras_dcgan.quality import classifier
 
     x, y = classifier.load_labelled(args.image_size, args.channels,
                                     data=args.data, dataset=args.dataset,

@@ -76,7 +76,8 @@ def add_parsers(commands) -> None:
 
 
 def run_export(args) -> int:
-    from keras_dcgan import export, runs
+    from keras_dcgan import runs
+    from keras_dcgan.generator import export
 
     generator = runs.load_generator(args.run)
     if args.format == "tflite":
@@ -93,7 +94,8 @@ def run_export(args) -> int:
 
 
 def run_interpolate(args) -> int:
-    from keras_dcgan import explore, runs
+    from keras_dcgan import runs
+    from keras_dcgan.generator import explore
 
     check_extension("--output", args.output, (".png", ".gif"))
     generator = runs.load_generator(args.run)
@@ -106,7 +108,8 @@ def run_interpolate(args) -> int:
 
 
 def run_arithmetic(args) -> int:
-    from keras_dcgan import explore, latent, runs
+    from keras_dcgan import runs
+    from keras_dcgan.generator import explore, latent
 
     check_extension("--output", args.output, (".png",))
     generator = runs.load_generator(args.run)
@@ -122,7 +125,8 @@ def run_arithmetic(args) -> int:
 def run_nearest(args) -> int:
     import numpy as np
 
-    from keras_dcgan import data, latent, nearest, runs
+    from keras_dcgan import data, runs
+    from keras_dcgan.generator import latent, nearest
 
     check_extension("--output", args.output, (".png",))
     if args.num < 1:

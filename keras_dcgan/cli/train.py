@@ -105,7 +105,8 @@ def config_from_args(args) -> DCGANConfig:
     return DCGANConfig(**given)
 
 def run_train(args) -> int:
-    from keras_dcgan import data, distribute, training
+    from keras_dcgan import data, training
+    from keras_dcgan.devices import distribute
 
     config = config_from_args(args)
     # First: a multi-worker strategy must exist before any TensorFlow work.
@@ -128,7 +129,7 @@ def run_train(args) -> int:
 
 def dry_run(config, images, strategy) -> int:
     from keras_dcgan.dcgan import DCGAN
-    from keras_dcgan.kernels import onednn_enabled
+    from keras_dcgan.devices.kernels import onednn_enabled
 
     gan = DCGAN(config, strategy=strategy)
     gan.generator.summary()
@@ -143,8 +144,9 @@ def dry_run(config, images, strategy) -> int:
     return 0
 
 def run_sample(args) -> int:
-    from keras_dcgan import latent, runs, visualize
-    from keras_dcgan.data import DataError
+    from keras_dcgan import runs, visualize
+    from keras_dcgan.errors import DataError
+    from keras_dcgan.generator import latent
 
     if args.num < 1:
         raise DataError(f"--num {args.num}: ask for at least one image.")

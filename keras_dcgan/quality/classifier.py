@@ -19,10 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan import data as data_lib
-from keras_dcgan.arrays import array_names
 from keras_dcgan.atomic import write_text
-from keras_dcgan.data import DataError
-from keras_dcgan.features import sidecar_path
+from keras_dcgan.data.arrays import array_names
+from keras_dcgan.errors import DataError
+from keras_dcgan.quality.features import sidecar_path
 from keras_dcgan.runs import save_model
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ import keras
 import numpy as np
 
 from keras_dcgan.atomic import atomic_write
-from keras_dcgan.data import DataError, to_uint8
+from keras_dcgan.data import to_uint8
+from keras_dcgan.errors import DataError
 
 
 def sample_latents(num: int, latent_dim: int,

@@ -18,23 +18,16 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
-import shutil
-import tempfile
 
 import tensorflow as tf
 
-from keras_dcgan import ownership, runs
 from keras_dcgan.config import STRATEGIES
+from keras_dcgan.errors import StrategyError
 
 logger = logging.getLogger(__name__)
-
-
-class StrategyError(RuntimeError):
-    """A strategy cannot be made here; the message says what to do."""
 
 
 def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
@@ -141,38 +134,6 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """Whether this process writes the run: always, except on the
     non-chief workers of a multi-worker run."""
     return bool(strategy.extended.should_checkpoint)
-
-
-@contextlib.contextmanager
-def worker_run_dir(strategy: tf.distribute.Strategy, run_dir: str,
-                   resume: bool = False):
-    """The directory this process writes its run to.
-
-    The chief writes `run_dir`. Every other worker of a multi-worker run
-    still goes through the same steps, checkpoints included (saving reads
-    values that are synchronized across workers, so all must take part),
-    but into a temporary directory, deleted at the end; on resume it starts
-    from a copy of the chief's checkpoints, so `run_dir` must be on storage
-    all workers see.
-    """
-    if is_chief(strategy):
-        yield run_dir
-        return
-    temp = tempfile.mkdtemp(prefix="keras_dcgan_worker_")
-    try:
-        copy = os.path.join(temp, "run")
-        os.makedirs(copy)
-        if resume:
-            for name in (runs.CONFIG, runs.HISTORY, runs.CHECKPOINTS,
-                         ownership.MARKER):
-                source = os.path.join(run_dir, name)
-                if os.path.isdir(source):
-                    shutil.copytree(source, os.path.join(copy, name))
-                elif os.path.isfile(source):
-                    shutil.copy2(source, copy)
-        yield copy
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 def split_batch(strategy: tf.distribute.Strategy, tensor):

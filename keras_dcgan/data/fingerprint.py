@@ -18,7 +18,8 @@ from typing import Optional
 import numpy as np
 
 from keras_dcgan.atomic import write_text
-from keras_dcgan.preprocess import DataError, ImageData
+from keras_dcgan.data.preprocess import ImageData
+from keras_dcgan.errors import DataError
 
 HASHED_IMAGES = 256
 COMPARED = ("num_images", "shape", "sha256")

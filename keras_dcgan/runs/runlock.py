@@ -20,13 +20,9 @@ import socket
 import stat
 from collections.abc import Iterator
 
-from keras_dcgan.errors import RunError
+from keras_dcgan.errors import RunError, RunLocked
 
 LOCK = ".keras_dcgan.lock"
-
-
-class RunLocked(RunError):
-    """Another process is writing the run."""
 
 
 @contextlib.contextmanager

@@ -17,46 +17,34 @@ import time
 from typing import Optional, Sequence
 
 import keras
-import numpy as np
 
-from keras_dcgan import distribute, features, runs, visualize
-from keras_dcgan.checkpoints import (CheckpointStore, TrainingState,
-                                     checkpoint_variables, make_checkpoint,
-                                     open_run_checkpoints)
+from keras_dcgan import runs, visualize
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import DataError, ImageData, epoch_batches
-from keras_dcgan.fingerprint import (check_same_data, data_fingerprint,
-                                     load_fingerprint, save_fingerprint)
-from keras_dcgan.history import History
-from keras_dcgan.monitor import (FiniteGuard, Monitor, TrainingCollapsed,
-                                 TrainingInterrupted)
+from keras_dcgan.data import ImageData, epoch_batches
+from keras_dcgan.data.fingerprint import (
+    check_same_data,
+    data_fingerprint,
+    load_fingerprint,
+    save_fingerprint,
+)
 from keras_dcgan.dcgan import DCGAN
-from keras_dcgan.periodic_eval import PeriodicEvaluator
-from keras_dcgan.runlock import run_lock
+from keras_dcgan.devices import distribute
+from keras_dcgan.errors import DataError, TrainingCollapsed, TrainingInterrupted
+from keras_dcgan.generator.latent import sample_latents
+from keras_dcgan.quality import features
+from keras_dcgan.runs.checkpoints import (
+    TrainingState,
+    checkpoint_variables,
+    make_checkpoint,
+    open_run_checkpoints,
+)
+from keras_dcgan.runs.runlock import run_lock
+from keras_dcgan.runs.workers import worker_run_dir
+from keras_dcgan.training.history import History
+from keras_dcgan.training.monitor import FiniteGuard, Monitor
+from keras_dcgan.training.periodic_eval import PeriodicEvaluator
 
 logger = logging.getLogger(__name__)
-
-
-def restore_models(run_dir: str, config: Optional[DCGANConfig] = None):
-    """Rebuilds a run's models from its newest readable checkpoint.
-
-    Returns:
-        (generator, discriminator).
-    """
-    config = config or runs.load_run_config(run_dir)
-    gan = DCGAN(config)
-    checkpoint = make_checkpoint(gan, TrainingState())
-    store = CheckpointStore(os.path.join(run_dir, runs.CHECKPOINTS),
-                            checkpoint, config.max_checkpoints, read_only=True)
-    store.restore_latest()
-    return gan.generator, gan.discriminator
-
-
-def fixed_noise(config: DCGANConfig) -> np.ndarray:
-    """The latent batch behind every sample grid of a run."""
-    rng = np.random.default_rng(config.seed)
-    return rng.standard_normal(
-        (config.num_samples, config.latent_dim)).astype(np.float32)
 
 
 def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
@@ -79,9 +67,9 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
         strategy: The `tf.distribute.Strategy` to train under (default:
             `make_strategy(config.strategy)`). On a multi-worker run every
             worker calls `train` with the same arguments; the chief writes
-            `output_dir` (see `keras_dcgan.distribute.worker_run_dir`).
+            `output_dir` (see `keras_dcgan.runs.workers.worker_run_dir`).
         allow_data_change: On resume, go on with data whose fingerprint
-            (count, shape, content hash; see `keras_dcgan.fingerprint`)
+            (count, shape, content hash; see `keras_dcgan.data.fingerprint`)
             differs from the run's; refused by default.
 
     Returns:
@@ -95,7 +83,7 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
             differs from the run's.
         TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
         RunError: `output_dir` does not fit the flags, or another process
-            is writing it (`keras_dcgan.runlock.RunLocked`).
+            is writing it (`keras_dcgan.runs.runlock.RunLocked`).
 
     Example:
         >>> images = load_images(28, 1)
@@ -108,7 +96,7 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
             f"{images.description}: fewer images than one batch "
             f"({config.batch_size}); lower --batch-size.")
     strategy = strategy or distribute.make_strategy(config.strategy)
-    with distribute.worker_run_dir(strategy, output_dir, resume) as run_dir:
+    with worker_run_dir(strategy, output_dir, resume) as run_dir:
         return _train(config, images, run_dir, resume, overwrite, callbacks,
                       verbose, strategy, steps_per_epoch, allow_data_change)
 
@@ -220,7 +208,9 @@ class _Loop:
         self.steps_per_epoch = steps_per_epoch
         self.total_steps = config.steps or config.epochs * steps_per_epoch
         self.monitor = Monitor(config.collapse_patience)
-        self.noise = fixed_noise(config)
+        # The latent batch behind every sample grid of the run.
+        self.noise = sample_latents(config.num_samples, config.latent_dim,
+                                    config.seed)
         self.logs, self.signals, self.collapse = {}, None, ""
         self.evaluator = None
 

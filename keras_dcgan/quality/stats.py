@@ -4,7 +4,7 @@
 covariance of any number of images need O(d^2) memory; `RealStats` is what
 the metrics need of the real images, saved to and reloaded from `.npz` with
 metadata (extractor, image count, source) so that a cache made for other
-inputs is never used. `keras_dcgan.metrics` re-exports these names.
+inputs is never used. `keras_dcgan.quality.metrics` re-exports these names.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ from typing import Optional
 import numpy as np
 
 from keras_dcgan.atomic import atomic_write
+from keras_dcgan.errors import MetricsError
 
 logger = logging.getLogger(__name__)
 
 MAX_KEPT_FEATURES = 10_000
-
-
-class MetricsError(ValueError):
-    """Metric inputs are unusable; the message says what to change."""
 
 
 

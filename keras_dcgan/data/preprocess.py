@@ -22,10 +22,6 @@ CACHE_RAM_SHARE = 0.4
 CACHE_MAX_BYTES = 16 * 2**30
 
 
-class DataError(ValueError):
-    """The data cannot be used; the message names the source and the fix."""
-
-
 @dataclasses.dataclass
 class ImageData:
     """Images of one source, ready to batch.

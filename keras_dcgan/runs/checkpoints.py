@@ -18,12 +18,14 @@ import os
 import re
 import shutil
 import signal
+from typing import Optional
 
 import tensorflow as tf
 
-from keras_dcgan import runs
+from keras_dcgan.config import DCGANConfig
 from keras_dcgan.dcgan import DCGAN
-from keras_dcgan.runs import RunError, RunWriteError
+from keras_dcgan.errors import RunError, RunWriteError
+from keras_dcgan.runs.run_dir import CHECKPOINTS, claim_run, load_run_config
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +179,29 @@ def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
     Returns:
         The store to save into.
     """
-    directory = os.path.join(run_dir, runs.CHECKPOINTS)
+    directory = os.path.join(run_dir, CHECKPOINTS)
     if resume:
         path = CheckpointStore(directory, checkpoint, max_to_keep,
                                read_only=True).restore_latest(is_usable)
-        runs.claim_run(run_dir)
+        claim_run(run_dir)
         logger.info("Resumed from %s at step %d.", path,
                     int(checkpoint.state.step))
     return CheckpointStore(directory, checkpoint, max_to_keep)
+
+
+def restore_models(run_dir: str, config: Optional[DCGANConfig] = None):
+    """Rebuilds a run's models from its newest readable checkpoint.
+
+    Returns:
+        (generator, discriminator).
+    """
+    config = config or load_run_config(run_dir)
+    gan = DCGAN(config)
+    checkpoint = make_checkpoint(gan, TrainingState())
+    store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS),
+                            checkpoint, config.max_checkpoints, read_only=True)
+    store.restore_latest()
+    return gan.generator, gan.discriminator
 
 
 def _test_hook_kill_during_save(directory: str, step: int) -> None:

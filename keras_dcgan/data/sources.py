@@ -15,18 +15,16 @@ from typing import Optional
 
 import tensorflow as tf
 
-from keras_dcgan.arrays import digits, from_array, load_array, read_header
-from keras_dcgan.folders import DEFAULT_MAX_IMAGE_PIXELS, load_folder
-from keras_dcgan.preprocess import (DataError, ImageData, match_channels,
-                                    resize_images, to_float, to_uint8)
-from keras_dcgan.tfds_source import load_tfds
+from keras_dcgan.data.arrays import digits, from_array, load_array, read_header
+from keras_dcgan.data.folders import DEFAULT_MAX_IMAGE_PIXELS, load_folder
+from keras_dcgan.data.preprocess import ImageData, to_float
+from keras_dcgan.data.tfds_source import load_tfds
+from keras_dcgan.errors import DataError
 
 OFFLINE_DEFAULT = "digits"
 SHUFFLE_BUFFER_MAX = 60_000
 
-__all__ = ["DataError", "ImageData", "epoch_batches", "from_array",
-           "load_array", "load_images", "match_channels", "resize_images",
-           "suggest_shape", "to_float", "to_uint8"]
+__all__ = ["OFFLINE_DEFAULT", "epoch_batches", "load_images", "suggest_shape"]
 
 
 def load_images(image_size: int, channels: int, *,

@@ -15,10 +15,11 @@ from typing import Iterable, Optional, Sequence, Union
 import keras
 import numpy as np
 
-from keras_dcgan import metrics
-from keras_dcgan.data import DataError, ImageData
-from keras_dcgan.features import FeatureExtractor
-from keras_dcgan.latent import generate, sample_latents
+from keras_dcgan.data import ImageData
+from keras_dcgan.errors import DataError
+from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.quality import metrics
+from keras_dcgan.quality.features import FeatureExtractor
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan.atomic import atomic_dir, atomic_write
-from keras_dcgan.runs import RunError
+from keras_dcgan.errors import RunError
 
 logger = logging.getLogger(__name__)
 

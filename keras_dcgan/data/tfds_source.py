@@ -7,8 +7,8 @@ from typing import Optional
 
 import tensorflow as tf
 
-from keras_dcgan.preprocess import (DataError, ImageData, cached_if_it_fits,
-                                    resize_images)
+from keras_dcgan.data.preprocess import ImageData, cached_if_it_fits, resize_images
+from keras_dcgan.errors import DataError
 
 TFDS_HOST = "storage.googleapis.com"  # TFDS's own mirror
 

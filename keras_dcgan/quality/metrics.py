@@ -1,7 +1,7 @@
 """Sample-quality metrics on features: FID, KID, IS, precision/recall.
 
 Everything here is NumPy math on feature vectors (and class probabilities);
-`keras_dcgan.features` turns images into those, `keras_dcgan.evaluation`
+`keras_dcgan.quality.features` turns images into those, `keras_dcgan.quality.evaluation`
 runs a generator through both. Statistics are kept in float64: covariance
 sums over 10,000 images of 2,048 features lose digits in float32, and the
 matrix square root in FID magnifies any such error.
@@ -17,9 +17,14 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from keras_dcgan.stats import (  # noqa: F401  (re-exported)
-    MAX_KEPT_FEATURES, FeatureStats, MetricsError, RealStats, load_real_stats,
-    save_real_stats)
+from keras_dcgan.quality.stats import (  # noqa: F401  (re-exported)
+    MAX_KEPT_FEATURES,
+    FeatureStats,
+    MetricsError,
+    RealStats,
+    load_real_stats,
+    save_real_stats,
+)
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image
 
 from keras_dcgan.atomic import atomic_write
-from keras_dcgan.data import DataError
-from keras_dcgan.latent import generate, sample_latents
+from keras_dcgan.errors import DataError
+from keras_dcgan.generator.latent import generate, sample_latents
 from keras_dcgan.visualize import image_grid, save_png, to_pil
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ Two kinds, both built once and then called on batches:
   pool features and the 1,000-class softmax, from one forward pass.
 - `ClassifierExtractor`: any saved Keras classifier: its penultimate layer
   and its softmax, as TF-GAN's `mnist_frechet_distance`/`mnist_score` did.
-  `keras_dcgan.classifier.train_classifier` makes a small one.
+  `keras_dcgan.quality.classifier.train_classifier` makes a small one.
 
 A classifier's expected input range is read from a sidecar JSON next to it
 (`PATH.keras.json`, key "input_range"); without one, raw pixel values
@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan.data import DataError, resize_images
+from keras_dcgan.data import resize_images
+from keras_dcgan.errors import DataError
 
 logger = logging.getLogger(__name__)
 

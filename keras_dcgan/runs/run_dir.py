@@ -22,12 +22,12 @@ import random
 
 import keras
 
-from keras_dcgan import ownership
+from keras_dcgan.runs import ownership
 from keras_dcgan.atomic import atomic_write
-from keras_dcgan.config import (ARCHITECTURE_FIELDS, ConfigError,
-                                DCGANConfig)
+from keras_dcgan.config import ARCHITECTURE_FIELDS, DCGANConfig
+from keras_dcgan.errors import ConfigError
 from keras_dcgan.errors import RunError, RunWriteError
-from keras_dcgan.runlock import LOCK
+from keras_dcgan.runs.runlock import LOCK
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +60,8 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
     A new run needs an empty (or missing) directory. `resume` reopens a run
     and refuses a config whose architecture differs from the saved one.
     `overwrite` deletes what a previous run's manifest lists, and only that
-    (see `keras_dcgan.ownership`): a directory without the marker loses
-    nothing. Call it holding the run's lock (`keras_dcgan.runlock`).
+    (see `keras_dcgan.runs.ownership`): a directory without the marker loses
+    nothing. Call it holding the run's lock (`keras_dcgan.runs.runlock`).
 
     Args:
         path: The run directory.
@@ -213,45 +213,5 @@ def save_model(model: keras.Model, path: str) -> None:
         model.save(tmp)
 
 
-def load_generator(run_dir: str) -> keras.Model:
-    """The generator of a run: its `generator.keras`, else its checkpoint.
-
-    Models are loaded with `safe_mode=True`: a file that would run code
-    when loaded is refused.
-    """
-    path = os.path.join(run_dir, GENERATOR)
-    if os.path.isfile(path):
-        return load_model_safely(path)
-    from keras_dcgan.training import restore_models
-
-    return restore_models(run_dir)[0]
-
-
-def load_model_safely(path: str) -> keras.Model:
-    """Loads a `.keras` file with `safe_mode=True`, explaining a refusal.
-
-    Safe mode refuses what would run code while loading (Lambda layers,
-    unregistered classes and functions); nothing of such a file is run.
-    """
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except ValueError as e:
-        raise RunError(
-            f"{path} was refused: loading it would run code it carries "
-            f"({str(e).splitlines()[0][:200]}). keras_dcgan saves no such "
-            "models; only load this file (with safe_mode=False, in your own "
-            "code) if you trust who made it.") from e
-    except (OSError, EOFError, KeyError) as e:  # zip and JSON damage
-        raise RunError(f"{path} is not a readable .keras model ({e}).") from e
-
-
-def latest_checkpoint(run_dir: str):
-    """Path prefix of the newest checkpoint of a run, or None."""
-    import tensorflow as tf
-
-    return tf.train.latest_checkpoint(os.path.join(run_dir, CHECKPOINTS))
-
-
-__all__ = ["ConfigError", "RunError", "RunWriteError", "load_generator",
-           "load_run_config", "prepare_run_dir", "resume_changes",
-           "save_model"]
+__all__ = ["prepare_run_dir", "check_run_dir", "claim_run", "resume_changes",
+           "load_run_config", "save_model"]

@@ -15,8 +15,8 @@ from typing import Optional
 
 import tensorflow as tf
 
-from keras_dcgan import evaluation, features
 from keras_dcgan.atomic import write_text
+from keras_dcgan.quality import evaluation, features
 
 logger = logging.getLogger(__name__)
 

@@ -24,10 +24,16 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.preprocess import (MIN_SOURCE_SIDE, DataError, ImageData,
-                                    cache_budget_bytes, format_bytes,
-                                    open_regular, resize_images,
-                                    special_file_kind)
+from keras_dcgan.data.preprocess import (
+    MIN_SOURCE_SIDE,
+    ImageData,
+    cache_budget_bytes,
+    format_bytes,
+    open_regular,
+    resize_images,
+    special_file_kind,
+)
+from keras_dcgan.errors import DataError
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,8 @@ from typing import Optional
 
 import numpy as np
 
-from keras_dcgan.data import DataError, to_uint8
+from keras_dcgan.data import to_uint8
+from keras_dcgan.errors import DataError
 from keras_dcgan.visualize import save_png
 
 logger = logging.getLogger(__name__)

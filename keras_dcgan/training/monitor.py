@@ -23,22 +23,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan.errors import NonFiniteLossError
+
 logger = logging.getLogger(__name__)
 
 D_WINS_LOSS = 0.01
 COLLAPSED_DIVERSITY = 0.1
-
-
-class TrainingError(RuntimeError):
-    """Training stopped; `exit_code` is what the CLI returns."""
-
-    exit_code = 1
-
-
-class NonFiniteLossError(TrainingError):
-    """A loss became NaN or infinite."""
-
-    exit_code = 3
 
 
 class FiniteGuard:
@@ -79,22 +69,6 @@ def _non_finite_message(step: int, what: str, last_checkpoint) -> str:
     return (f"Non-finite values at step {step}: {what}. Training stopped "
             f"and nothing was saved after the bad step; {where}. Lower "
             "--learning-rate, or check the data for extreme values.")
-
-
-class TrainingCollapsed(TrainingError):
-    """A collapse lasted `collapse_patience` steps and `stop_on_collapse`."""
-
-    exit_code = 4
-
-
-class TrainingInterrupted(TrainingError):
-    """SIGINT or SIGTERM: the run saved a checkpoint and stopped."""
-
-    def __init__(self, signum: int, step: int):
-        super().__init__(f"Stopped by signal {signum} after step {step}; "
-                         "the checkpoint is saved: --resume goes on.")
-        self.signum, self.step = signum, step
-        self.exit_code = 128 + signum  # the shell's convention
 
 
 class Monitor:
