@@ -15,7 +15,7 @@ same images:
 
 Usage (about 6 minutes on a 2-core CPU):
 
-    python benchmarks/frozen_bn_mnist.py --data ../shared/data/mnist_test_10k.npz \
+    python benchmarks/frozen_bn_mnist.py --data mnist_test_10k.npz \
         --work-dir /tmp/frozen_bn --epochs 10
 
 Runs already in WORK_DIR are scored, not retrained.
@@ -26,47 +26,32 @@ import json
 import os
 import time
 
-import keras
 import numpy as np
 
 from keras_dcgan import DCGANConfig, load_images, train
 from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.quality.classifier import train_classifier
+from keras_dcgan.quality.metrics import inception_score
 from keras_dcgan.runs import load_generator
 
 
-def train_classifier(x, y, seed=0):
-    keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(32, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Conv2D(64, 3, activation="relu"),
-        keras.layers.MaxPooling2D(),
-        keras.layers.Flatten(),
-        keras.layers.Dropout(0.3),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(x, y, epochs=4, batch_size=128, validation_split=0.1,
-                        verbose=0)
-    return model, history.history["val_accuracy"][-1]
-
-
 def scores(probabilities):
+    """The classifier score (`keras_dcgan.quality.metrics.inception_score`
+    on one split) and two readings of the same predictions."""
     p = np.clip(probabilities, 1e-12, 1.0)
     marginal = p.mean(axis=0)
-    kl = np.sum(p * (np.log(p) - np.log(marginal)), axis=1)
     return {
         "confidence": float(p.max(axis=1).mean()),
         "classes_covered": float(np.exp(-np.sum(marginal * np.log(marginal)))),
-        "classifier_score": float(np.exp(kl.mean())),
+        "classifier_score": inception_score(probabilities, splits=1)["value"],
     }
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", default="../shared/data/mnist_test_10k.npz")
+    parser.add_argument("--data", required=True,
+                        help="MNIST as .npz with x (uint8 [N, 28, 28]) and y "
+                             "(labels), e.g. mnist_test_10k.npz (README)")
     parser.add_argument("--work-dir", default="/tmp/frozen_bn")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--samples", type=int, default=1000)
@@ -74,11 +59,10 @@ def main():
 
     with np.load(args.data) as f:
         x_real, y_real = f["x"], f["y"]
-    x_scaled = (x_real[..., None] / 127.5 - 1.0).astype("float32")
-    classifier, val_acc = train_classifier(x_scaled, y_real)
+    classifier, val_acc = train_classifier(x_real, y_real, epochs=4, seed=0)
     results = {"classifier_val_accuracy": float(val_acc),
-               "real_images": scores(classifier.predict(x_scaled[:args.samples],
-                                                        verbose=0))}
+               "real_images": scores(classifier.predict(
+                   x_real[:args.samples, ..., None], verbose=0))}
     images = load_images(28, 1, data=args.data)
     for mode in ("batch", "moving"):
         run = os.path.join(args.work_dir, f"mnist_{mode}")
@@ -91,8 +75,8 @@ def main():
             seconds = time.time() - start
         generator = load_generator(run)
         fakes = generate(generator, sample_latents(args.samples, 100, seed=1))
-        probabilities = classifier.predict(fakes / 127.5 - 1.0, verbose=0)
-        results[mode] = dict(scores(probabilities), train_seconds=seconds)
+        results[mode] = dict(scores(classifier.predict(fakes, verbose=0)),
+                             train_seconds=seconds)
     print(json.dumps(results, indent=2))
 
 

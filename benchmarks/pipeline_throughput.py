@@ -12,7 +12,7 @@ For MNIST-28 from an .npz array and for a folder of CelebA-sized JPEGs
 
 The target is a pipeline at least 5x faster than training. Usage:
 
-    python benchmarks/pipeline_throughput.py --npz ../shared/data/mnist_test_10k.npz \
+    python benchmarks/pipeline_throughput.py --npz mnist_test_10k.npz \
         --jpegs 3000 --output docs/pipeline_throughput.json
 """
 
@@ -83,7 +83,8 @@ def measure(name, load, config, steps):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--npz", default="../shared/data/mnist_test_10k.npz")
+    parser.add_argument("--npz", required=True,
+                        help="MNIST .npz with x, e.g. mnist_test_10k.npz (README)")
     parser.add_argument("--jpegs", type=int, default=3000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--output")

@@ -1,7 +1,7 @@
 """Sample quality against training budget, and the defaults it supports.
 
 What: trains DCGANs on the 10,000 real MNIST test images
-(`../shared/data/mnist_test_10k.npz`) under several configurations and
+(`mnist_test_10k.npz`, see README "Training on real data") under several configurations and
 scores each at a few epoch budgets with FID, KID, the classifier score (IS
 with an MNIST classifier) and precision/recall, all from a domain classifier
 trained on the same images by `keras_dcgan.quality.classifier.train_classifier`
@@ -37,7 +37,7 @@ budget). `docs/QUALITY.md` discusses one run of it.
 Usage (about 27 minutes for 5,10,20 epochs on a shared 2-core CPU):
 
     pip install torch   # for pytorch_reference only
-    python benchmarks/quality_mnist.py --data ../shared/data/mnist_test_10k.npz \\
+    python benchmarks/quality_mnist.py --data mnist_test_10k.npz \\
         --work-dir /tmp/quality_mnist --epochs 5,10,20 --num 5000
 """
 
@@ -51,6 +51,7 @@ import time
 
 import numpy as np
 import train_throughput  # (same folder) machine(): the benchmarks' description
+from torch_reference import torch_models, weights_init  # (same folder)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KERAS_CONFIGS = {
@@ -91,47 +92,7 @@ def torch_worker(args):
         (x.astype(np.float32) / 127.5 - 1.0)[:, None])  # [N, 1, 28, 28]
     steps_per_epoch = len(data) // BATCH
 
-    class Generator(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.project = nn.Sequential(
-                nn.Linear(LATENT, 7 * 7 * 2 * WIDTH, bias=False),
-                nn.BatchNorm1d(7 * 7 * 2 * WIDTH, eps=1e-5, momentum=0.1),
-                nn.ReLU(True))
-            self.main = nn.Sequential(
-                nn.ConvTranspose2d(2 * WIDTH, WIDTH, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(WIDTH, eps=1e-5, momentum=0.1),
-                nn.ReLU(True),
-                nn.ConvTranspose2d(WIDTH, 1, 4, 2, 1, bias=True),
-                nn.Tanh())
-
-        def forward(self, z):
-            return self.main(self.project(z).view(-1, 2 * WIDTH, 7, 7))
-
-    discriminator = nn.Sequential(
-        nn.Conv2d(1, WIDTH, 4, 2, 1, bias=True),
-        nn.LeakyReLU(0.2, inplace=True),
-        nn.Conv2d(WIDTH, 2 * WIDTH, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(2 * WIDTH, eps=1e-5, momentum=0.1),
-        nn.LeakyReLU(0.2, inplace=True),
-        nn.Flatten(),
-        nn.Linear(7 * 7 * 2 * WIDTH, 1),
-        nn.Sigmoid())
-
-    def weights_init(m):
-        # pytorch/examples dcgan: conv N(0, 0.02); BN weight N(1, 0.02),
-        # bias 0. Linear layers get N(0, 0.02) too, and biases 0, as the
-        # Keras models (the reference nets have neither).
-        name = m.__class__.__name__
-        if name.find("Conv") != -1 or name.find("Linear") != -1:
-            nn.init.normal_(m.weight.data, 0.0, 0.02)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias.data)
-        elif name.find("BatchNorm") != -1:
-            nn.init.normal_(m.weight.data, 1.0, 0.02)
-            nn.init.constant_(m.bias.data, 0)
-
-    netG, netD = Generator(), discriminator
+    netG, netD = torch_models(28, 1, WIDTH, LATENT)
     netG.apply(weights_init)
     netD.apply(weights_init)
     criterion = nn.BCELoss()
@@ -237,9 +198,9 @@ def epoch_seconds(run_dir, steps):
 def score_images(images, real, extractor, seed, batch_size=100):
     """Scores uint8 images [N, 28, 28, 1] the way `evaluate_generator` does
     (same extractor, FeatureStats and `evaluation._score`)."""
-    from keras_dcgan.quality import evaluation, metrics
+    from keras_dcgan.quality import evaluation, stats
 
-    stats = metrics.FeatureStats(seed=seed)
+    stats = stats.FeatureStats(seed=seed)
     probabilities = []
     for i in range(0, len(images), batch_size):
         features, probs = extractor(images[i:i + batch_size])
@@ -378,7 +339,7 @@ def markdown_table(rows):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", default="../shared/data/mnist_test_10k.npz",
+    parser.add_argument("--data", required=True,
                         help="MNIST .npz with x (uint8 [N, 28, 28]) and y; "
                         "relative paths are from the repository root")
     parser.add_argument("--work-dir", default="/tmp/quality_mnist",

@@ -40,6 +40,7 @@ import time
 import numpy as np
 
 import keras_dcgan  # noqa: F401  (before TensorFlow: it picks the CPU kernels)
+from torch_reference import torch_models  # (same folder)
 
 LATENT, WIDTH = 100, 64
 
@@ -189,41 +190,6 @@ def fused_line(args, size, channels, jit_compile):
     name = "fused tf.function float32" + (" XLA" if jit_compile else "")
     return summarize(name, blocks, batch, args.steps,
                      step_flops("fused", size, channels, batch))
-
-
-def torch_models(size, channels):
-    from torch import nn
-
-    base = 7 if size == 28 else 4
-    steps = int(np.log2(size // base))
-    width = WIDTH * 2 ** (steps - 1)
-
-    class Generator(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.project = nn.Sequential(
-                nn.Linear(LATENT, base * base * width, bias=False),
-                nn.BatchNorm1d(base * base * width), nn.ReLU(True))
-            layers, w = [], width
-            for _ in range(steps - 1):
-                layers += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
-                           nn.BatchNorm2d(w // 2), nn.ReLU(True)]
-                w //= 2
-            layers += [nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh()]
-            self.main = nn.Sequential(*layers)
-
-        def forward(self, z):
-            return self.main(self.project(z).view(-1, width, base, base))
-
-    layers, w, cin = [], WIDTH, channels
-    for i in range(steps):
-        layers.append(nn.Conv2d(cin, w, 4, 2, 1, bias=(i == 0)))
-        if i:
-            layers.append(nn.BatchNorm2d(w))
-        layers.append(nn.LeakyReLU(0.2, inplace=True))
-        cin, w = w, w * 2
-    layers += [nn.Flatten(), nn.Linear(base * base * cin, 1), nn.Sigmoid()]
-    return Generator(), nn.Sequential(*layers)
 
 
 def torch_worker(args):

@@ -9,6 +9,7 @@ from keras_dcgan.errors import MetricsError
 from keras_dcgan.quality import metrics
 from keras_dcgan.quality.evaluation import real_stats
 from keras_dcgan.quality.features import FeatureExtractor
+from keras_dcgan.quality.stats import FeatureStats, load_real_stats
 
 
 def gaussian_stats(x):
@@ -144,7 +145,7 @@ def test_precision_recall_on_planted_manifolds():
 
 def test_streaming_statistics_equal_all_at_once():
     x = np.random.default_rng(7).normal(size=(1000, 12)) * 3 + 100
-    stats = metrics.FeatureStats(max_kept=50, seed=0)
+    stats = FeatureStats(max_kept=50, seed=0)
     for start, stop in ((0, 7), (7, 400), (400, 1000)):
         stats.update(x[start:stop].astype(np.float32))
     x32 = x.astype(np.float32).astype(np.float64)
@@ -191,11 +192,11 @@ def test_stats_cache_is_reused_and_refused_for_other_inputs(tmp_path,
     assert other.calls > 0 and "made for other inputs" in caplog.text
     assert "extractor_id" in caplog.text
     # The cache now holds the new extractor's statistics.
-    assert metrics.load_real_stats(cache, {"extractor_id": "other"})
-    assert metrics.load_real_stats(cache, {"source": "elsewhere"}) is None
+    assert load_real_stats(cache, {"extractor_id": "other"})
+    assert load_real_stats(cache, {"source": "elsewhere"}) is None
 
 
 def test_unreadable_cache_is_recomputed(tmp_path):
     cache = tmp_path / "real.npz"
     cache.write_text("not an npz")
-    assert metrics.load_real_stats(str(cache)) is None
+    assert load_real_stats(str(cache)) is None

@@ -10,7 +10,8 @@ from conftest import history_steps, make_images
 from keras_dcgan.data import from_array
 from keras_dcgan.errors import ConfigError, DataError, RunError
 from keras_dcgan.runs import load_generator
-from keras_dcgan.training import restore_models, train
+from keras_dcgan.runs.checkpoints import restore_models
+from keras_dcgan.training import train
 
 
 def test_a_run_writes_everything_a_user_opens(tmp_path, tiny_config, images):

@@ -18,10 +18,15 @@ from typing import Optional
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan.data.preprocess import (MIN_SOURCE_SIDE, ImageData,
-                                         available_memory_bytes, format_bytes,
-                                         open_regular, resize_images,
-                                         special_file_kind)
+from keras_dcgan.data.preprocess import (
+    MIN_SOURCE_SIDE,
+    ImageData,
+    available_memory_bytes,
+    format_bytes,
+    open_regular,
+    resize_images,
+    special_file_kind,
+)
 from keras_dcgan.errors import DataError
 
 logger = logging.getLogger(__name__)

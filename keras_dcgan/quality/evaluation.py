@@ -20,6 +20,12 @@ from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
 from keras_dcgan.quality import metrics
 from keras_dcgan.quality.features import FeatureExtractor
+from keras_dcgan.quality.stats import (
+    FeatureStats,
+    RealStats,
+    load_real_stats,
+    save_real_stats,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +61,7 @@ def _real_batches(images: Union[ImageData, np.ndarray], num: int,
 def compute_real_stats(images: Union[ImageData, np.ndarray],
                        extractor: FeatureExtractor, num: int = 10_000,
                        batch_size: int = 100, seed: int = 0,
-                       source: str = "array") -> metrics.RealStats:
+                       source: str = "array") -> RealStats:
     """Feature statistics of up to `num` real images.
 
     Args:
@@ -72,16 +78,16 @@ def compute_real_stats(images: Union[ImageData, np.ndarray],
     Example:
         >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
     """
-    stats = metrics.FeatureStats(seed=seed)
+    stats = FeatureStats(seed=seed)
     for batch in _real_batches(images, num, batch_size, seed):
         stats.update(extractor(batch)[0])
-    return metrics.RealStats.from_stats(stats, extractor.id, source)
+    return RealStats.from_stats(stats, extractor.id, source)
 
 
 def real_stats(images: Union[ImageData, np.ndarray],
                extractor: FeatureExtractor, num: int = 10_000,
                batch_size: int = 100, seed: int = 0, source: str = "array",
-               cache: Optional[str] = None) -> metrics.RealStats:
+               cache: Optional[str] = None) -> RealStats:
     """`compute_real_stats`, reusing `cache` when it matches the inputs.
 
     A cache made by another extractor, source or image count is ignored
@@ -90,19 +96,19 @@ def real_stats(images: Union[ImageData, np.ndarray],
     total = images.num_images if isinstance(images, ImageData) else len(images)
     expect = {"extractor_id": extractor.id, "num_images": min(num, total),
               "source": source}
-    cached = metrics.load_real_stats(cache, expect) if cache else None
+    cached = load_real_stats(cache, expect) if cache else None
     if cached is not None:
         return cached
     stats = compute_real_stats(images, extractor, num, batch_size, seed,
                                source)
     if cache:
-        metrics.save_real_stats(stats, cache)
+        save_real_stats(stats, cache)
         logger.info("Cached real statistics in %s.", cache)
     return stats
 
 
 def evaluate_generator(generator: keras.Model,
-                       real: Union[metrics.RealStats, ImageData, np.ndarray],
+                       real: Union[RealStats, ImageData, np.ndarray],
                        extractor: FeatureExtractor, num: int = 10_000,
                        seed: int = 0, batch_size: int = 100,
                        metric_names: Sequence[str] = ALL_METRICS) -> dict:
@@ -131,7 +137,7 @@ def evaluate_generator(generator: keras.Model,
         >>> evaluate_generator(generator, real, ext, num=1000)["fid"]
     """
     metric_names = check_metrics(metric_names)
-    if not isinstance(real, metrics.RealStats):
+    if not isinstance(real, RealStats):
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
         raise DataError(f"real statistics come from {real.extractor_id}, "
@@ -145,7 +151,7 @@ def evaluate_generator(generator: keras.Model,
 def _fake_features(generator, extractor, num, seed, batch_size):
     if num < 2:
         raise DataError(f"--num {num}: metrics need at least 2 images.")
-    stats = metrics.FeatureStats(seed=seed)
+    stats = FeatureStats(seed=seed)
     probabilities = []
     z = sample_latents(num, generator.input_shape[-1], seed)
     for i in range(0, num, batch_size):
@@ -157,7 +163,7 @@ def _fake_features(generator, extractor, num, seed, batch_size):
     return stats, (np.concatenate(probabilities) if probabilities else None)
 
 
-def _score(real: metrics.RealStats, fake: metrics.FeatureStats,
+def _score(real: RealStats, fake: FeatureStats,
            probabilities, names, seed) -> dict:
     results = {}
     timer = time.perf_counter()

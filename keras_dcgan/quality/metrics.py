@@ -17,14 +17,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from keras_dcgan.quality.stats import (  # noqa: F401  (re-exported)
-    MAX_KEPT_FEATURES,
-    FeatureStats,
-    MetricsError,
-    RealStats,
-    load_real_stats,
-    save_real_stats,
-)
+from keras_dcgan.errors import MetricsError
 
 logger = logging.getLogger(__name__)
 
@@ -180,9 +173,6 @@ def inception_score(probabilities, splits: int = 10) -> dict:
             np.log(np.where(marginal > 0, marginal, 1.0))
         scores.append(np.exp(np.mean(np.sum(part * logs, axis=1))))
     return {"value": float(np.mean(scores)), "std": float(np.std(scores))}
-
-
-classifier_score = inception_score
 
 
 def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
