@@ -46,3 +46,14 @@ def npz_file(tmp_path):
     path = tmp_path / "blobs.npz"
     np.savez(path, x=make_images(64))
     return str(path)
+
+
+def exit_code(argv):
+    """`keras-dcgan ARGV`'s exit code in-process: what `main` returns, or
+    the code of argparse's usage errors (a flag out of its range)."""
+    from keras_dcgan.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code
