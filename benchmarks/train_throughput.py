@@ -38,9 +38,9 @@ import tempfile
 import time
 
 import numpy as np
+from torch_reference import torch_models  # (same folder)
 
 import keras_dcgan  # noqa: F401  (before TensorFlow: it picks the CPU kernels)
-from torch_reference import torch_models  # (same folder)
 
 LATENT, WIDTH = 100, 64
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any, Optional
 
 from keras_dcgan.atomic import write_text
@@ -20,7 +21,9 @@ STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 LIMITS = {"latent_dim": 4096, "generator_width": 1024,
           "discriminator_width": 1024, "batch_size": 8192, "epochs": 10**6,
           "max_checkpoints": 1000, "log_every": 10**9, "num_samples": 1024,
-          "max_image_pixels": 2**32}
+          "max_image_pixels": 2**32, "eval_num": 100_000}
+# config.json is a few hundred bytes; a larger file is not one.
+MAX_CONFIG_BYTES = 2**20
 
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
@@ -156,6 +159,7 @@ class DCGANConfig:
                 f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "
                 f"use one of {FROZEN_BN_STATS} (--frozen-bn-stats)."
             )
+        self._validate_eval()  # first: eval_num's minimum is 2, not 1
         for name, maximum in LIMITS.items():
             _check_int(name, getattr(self, name), minimum=1, maximum=maximum)
         if self.steps is not None:
@@ -165,7 +169,6 @@ class DCGANConfig:
             _check_int("center_crop", self.center_crop, minimum=8)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
         _check_int("collapse_patience", self.collapse_patience, minimum=0)
-        self._validate_eval()
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(f"stop_on_collapse={self.stop_on_collapse!r} "
                               "must be true or false (--stop-on-collapse).")
@@ -204,10 +207,15 @@ class DCGANConfig:
 
     @classmethod
     def from_json(cls, path: str) -> "DCGANConfig":
-        """Reads a config written by `to_json`; unknown keys are an error."""
-        with open(path) as f:
-            values = json.load(f)
-        return cls.from_dict(values, source=path)
+        """Reads a config written by `to_json`; unknown keys are an error.
+
+        Raises:
+            ConfigError: `path` is not a regular file, is larger than
+                `MAX_CONFIG_BYTES`, is not a JSON object or holds unknown
+                keys or invalid values; the message names the file and
+                the fix.
+        """
+        return cls.from_dict(_read_json_object(path), source=path)
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "config") -> "DCGANConfig":
@@ -219,7 +227,32 @@ class DCGANConfig:
                 f"{source} has unknown keys {unknown}; known keys are "
                 f"{sorted(names)}."
             )
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ConfigError as e:  # say which file holds the bad value
+            raise ConfigError(f"{source}: {e}") from e
+
+
+def _read_json_object(path: str) -> dict:
+    """The JSON object in `path`, read no further than `MAX_CONFIG_BYTES`."""
+    fix = ("keras-dcgan train writes it; restore it from a backup, or start "
+           "a new run in another --output-dir.")
+    if not os.path.isfile(path):  # a FIFO or a device would never end
+        raise ConfigError(f"{path} is not a regular file; {fix}")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes, "
+                          f"which no run config is; {fix}")
+    try:
+        values = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # bad JSON, bytes or nesting
+        raise ConfigError(f"{path} is not valid JSON "
+                          f"({str(e).splitlines()[0][:200]}); {fix}") from e
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path} holds a JSON {type(values).__name__}, not "
+                          f"an object of config values; {fix}")
+    return values
 
 
 def _is_number(value: Any) -> bool:

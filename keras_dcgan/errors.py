@@ -5,7 +5,8 @@ purpose is a `DCGANError`, carrying the exit code the CLI returns.
     ├── ConfigError               a configuration value; the flag to fix
     ├── DataError                 a data source; its name and the fix
     ├── RunError                  a run directory or a model file
-    │   └── RunLocked             another process is writing the run
+    │   ├── RunLocked             another process is writing the run
+    │   └── DamagedModelError     a damaged model file (a checkpoint may replace it)
     ├── MetricsError              what a metric cannot be computed from
     ├── StrategyError             a tf.distribute strategy that cannot run
     ├── RunWriteError             exit 1: the disk (full, permissions)
@@ -43,6 +44,11 @@ class RunError(DCGANError, ValueError):
 
 class RunLocked(RunError):
     """Another process is writing the run."""
+
+
+class DamagedModelError(RunError):
+    """A model file is damaged (truncated, not a zip, a failed checksum),
+    as opposed to refused; a copy elsewhere may replace it."""
 
 
 class MetricsError(DCGANError, ValueError):

@@ -102,3 +102,14 @@ class BreakAtStep(keras.callbacks.Callback):
             for weight in generator.weights:
                 if weight.path.endswith("kernel"):
                     weight.assign(np.zeros(weight.shape, "float32"))
+
+
+def exit_code(argv):
+    """`keras-dcgan ARGV`'s exit code in-process: what `main` returns, or
+    the code of argparse's usage errors (a flag out of its range)."""
+    from keras_dcgan.cli import main
+
+    try:
+        return main(argv)
+    except SystemExit as e:
+        return e.code

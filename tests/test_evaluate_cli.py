@@ -6,7 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from conftest import TINY, make_images
+from conftest import TINY, exit_code, make_images
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
@@ -102,11 +102,11 @@ def test_evaluate_repeats_exactly_with_a_cache(work, tmp_path):
     (["--features", "bogus"], "use 'inception' or 'classifier:PATH'"),
     (["--features", "classifier:/nonexistent.keras"], "train-classifier"),
     (["--metrics", "fid,xyz"], "unknown ['xyz']"),
-    (["--num", "1"], "--num 1"),
+    (["--num", "1"], "--num: 1: use an integer from 2"),
 ])
 def test_evaluate_bad_input_is_a_clear_error(work, capsys, flags, message):
-    assert main(["evaluate", work["run"], "--data", work["data"],
-                 *flags]) == 2
+    assert exit_code(["evaluate", work["run"], "--data", work["data"],
+                      *flags]) == 2
     assert message in capsys.readouterr().err
 
 

@@ -6,7 +6,7 @@ from conftest import make_images
 from PIL import Image
 
 from keras_dcgan.errors import DataError
-from keras_dcgan.generator import explore, nearest
+from keras_dcgan.generator import explore, latent, nearest
 from keras_dcgan.models import build_generator
 
 
@@ -87,6 +87,60 @@ def test_arithmetic_rejects_bad_indices():
         explore.latent_arithmetic(np.zeros((4, 2)), [[0, 9]])
     with pytest.raises(DataError, match="--plus"):
         explore.latent_arithmetic(np.zeros((4, 2)), [])
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"num_variations": 0}, {"num_variations": 10**8}, {"num_variations": 2.5},
+    {"noise": float("nan")}, {"noise": float("inf")}, {"noise": -1.0},
+    {"noise": 1e308}])
+def test_arithmetic_refuses_unbounded_variations_and_noise(kwargs):
+    flag = "--variations" if "num_variations" in kwargs else "--noise"
+    with pytest.raises(DataError, match=flag):
+        explore.latent_arithmetic(np.zeros((4, 2)), [[0, 1]], **kwargs)
+
+
+def test_arithmetic_refuses_more_groups_than_a_figure_shows():
+    latents = np.zeros((100, 2))
+    with pytest.raises(DataError, match="17 groups"):
+        explore.latent_arithmetic(latents, [[0]] * 9, [[1]] * 8)
+    with pytest.raises(DataError, match="1 to 64"):
+        explore.latent_arithmetic(latents, [list(range(65))])
+
+
+@pytest.mark.parametrize("rows,steps", [(100, 100), (3000, 2), (0, 10),
+                                        (2, 1)])
+def test_interpolation_grid_refuses_pictures_too_large(generator, rows,
+                                                       steps):
+    with pytest.raises(DataError, match="--rows|--steps"):
+        explore.interpolation_grid(generator, rows, steps, seed=0)
+
+
+@pytest.mark.parametrize("num,seed", [(10**9, 0), (-1, 0), (2.5, 0), (2, -1),
+                                      (2, 2**31), (2, 1.5)])
+def test_sample_latents_refuses_bad_counts_and_seeds(num, seed):
+    with pytest.raises(DataError, match="--num|--seed"):
+        latent.sample_latents(num, 8, seed)
+
+
+def test_sample_latents_takes_numpy_integers():
+    z = latent.sample_latents(np.int64(3), 8, np.int64(5))
+    np.testing.assert_array_equal(z, latent.sample_latents(3, 8, 5))
+
+
+def test_load_latents_checks_the_header_before_reading(tmp_path):
+    huge = tmp_path / "huge.npy"
+    with open(huge, "wb") as f:  # claims 10^12 vectors, holds 16
+        np.lib.format.write_array_header_1_0(
+            f, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 8)})
+        f.write(np.zeros((16, 8), np.float32).tobytes())
+    with pytest.raises(DataError, match="--latents"):
+        latent.load_latents(str(huge), 8)
+    np.save(tmp_path / "nan.npy", np.full((2, 8), np.nan, np.float32))
+    with pytest.raises(DataError, match="NaN"):
+        latent.load_latents(str(tmp_path / "nan.npy"), 8)
+    np.save(tmp_path / "ok.npy", np.ones((2, 8), np.float64))
+    z = latent.load_latents(str(tmp_path / "ok.npy"), 8)
+    assert z.dtype == np.float32 and z.shape == (2, 8)
 
 
 def test_arithmetic_figure(generator, tmp_path):

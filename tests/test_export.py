@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images
+from conftest import TINY, exit_code, make_images
 from PIL import Image
 
 from keras_dcgan import runs
@@ -155,6 +155,18 @@ def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
     assert len(stored) == len(generator.weights) + 1  # + the object graph
 
 
+@pytest.mark.parametrize("max_batch", [2**31, 0, -1, True, 8.0])
+def test_max_batch_must_fit_int32(generator, tmp_path, max_batch):
+    # Above 2**31 - 1 the graph's int32 constant wrapped: every request
+    # was refused by an export that claimed success.
+    base = tmp_path / "serving"
+    with pytest.raises(runs.RunError, match="--max-batch"):
+        export.export_saved_model(generator, str(base), max_batch=max_batch)
+    assert not base.exists()
+    with pytest.raises(runs.RunError, match="--max-batch"):
+        export.build_archive(generator, max_batch)
+
+
 def test_tflite_matches_the_keras_generator(generator, tmp_path):
     path = export.export_tflite(generator, str(tmp_path / "g.tflite"))
     z = latent.sample_latents(4, 8, seed=1)
@@ -221,7 +233,7 @@ def test_generator_commands_explain_bad_input(run_dir, tmp_path, capsys, args,
     np.save(tmp_path / "lat.npy", np.zeros((9, 8), np.float32))
     args = [run_dir if a == "RUN" else a.replace("OUT", str(tmp_path))
             for a in args]
-    assert main(args) == 2
+    assert exit_code(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["lat.npy"]  # nothing half-done

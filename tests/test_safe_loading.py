@@ -1,12 +1,16 @@
 """Model files are untrusted input: nothing in them runs while loading."""
 
+import dataclasses
 import os
 
 import keras
 import pytest
+from conftest import TINY
 
+from keras_dcgan import runs
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
+from keras_dcgan.models import build_generator
 
 
 def plant_lambda_model(path, canary):
@@ -58,3 +62,31 @@ def test_a_classifier_with_code_is_refused(planted_run, tmp_path, capsys):
                  f"classifier:{clf}", "--num", "8"]) == 2
     assert "cannot load it" in capsys.readouterr().err
     assert not canary.exists()
+
+
+def test_a_damaged_generator_without_a_checkpoint_is_a_clear_error(
+        planted_run, tmp_path, capsys):
+    # Damage is not a refusal: it falls back to the run's checkpoint (see
+    # test_input_bounds.py), and says so when there is none.
+    run, _ = planted_run
+    (run / "generator.keras").write_bytes(b"not a zip archive" * 64)
+    assert main(["sample", str(run), "--output", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "no checkpoint replaces it" in err
+    assert "would run code" not in err and len(err.splitlines()) == 1
+
+
+def test_a_model_of_another_shape_is_not_taken_for_a_generator():
+    config = DCGANConfig(**TINY)
+    generator = build_generator(config)
+    runs.check_generator(generator, config, "g.keras")
+    runs.check_generator(generator, None, "g.keras")  # ranks only
+    dense = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
+    for known in (config, None):
+        with pytest.raises(runs.RunError, match="not this run's generator"):
+            runs.check_generator(dense, known, "g.keras")
+    wider = build_generator(dataclasses.replace(config, latent_dim=16))
+    with pytest.raises(runs.RunError, match=r"maps \[None, 16\] to "
+                       r"\[None, 28, 28, 1\], a generator of this run maps "
+                       r"\[None, 8\]"):
+        runs.check_generator(wider, config, "g.keras")

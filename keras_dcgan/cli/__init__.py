@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_dcgan.cli import evaluate, generator, train  # noqa: E402
+from keras_dcgan.cli.common import Parser
 
 logger = logging.getLogger("keras_dcgan")
 SUBCOMMANDS = (train, generator, evaluate)
@@ -28,7 +29,7 @@ SUBCOMMANDS = (train, generator, evaluate)
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="keras-dcgan",
         description="Train, sample, export and evaluate DCGANs "
                     "(Radford et al., 2015) on Keras 3.")
@@ -36,6 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     for module in SUBCOMMANDS:
         module.add_parsers(commands)
     return parser
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Checks what the parser cannot, before any model or data is loaded.
+
+    Output paths, and limits that span several flags (e.g. --rows times
+    --steps); single flags are bounded by their argparse types.
+
+    Raises:
+        The error `main` reports with exit code 2 (DataError, RunError,
+        ConfigError).
+    """
+    for module in SUBCOMMANDS:
+        if args.command in module.CHECKS:
+            module.CHECKS[args.command](args)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -50,6 +66,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     for module in SUBCOMMANDS:
         handlers.update(module.HANDLERS)
     try:
+        check_args(args)
         return handlers[args.command](args)
     except DCGANError as e:  # the message says what happened and what to do
         kind = "" if isinstance(e, TrainingError) else "error: "

@@ -1,14 +1,120 @@
-"""Helpers the subcommands share."""
+"""Helpers the subcommands share: one-line usage errors, bounded numeric
+flags, and checks of output paths made before any work."""
 
 from __future__ import annotations
 
+import argparse
 import os
+from collections.abc import Callable
+
+from keras_dcgan import limits
 
 
-def check_extension(flag: str, path: str, allowed: tuple) -> None:
-    """Refuses an output file name whose format the command cannot write."""
+class RangeHelp(argparse.HelpFormatter):
+    """Help that shows each bounded flag's range after its text."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if hasattr(action.type, "minimum"):
+            text += f" ({action.type.minimum} to {action.type.maximum})"
+        return text
+
+
+class Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` whose usage errors are one line, like every other
+    error of the command: `keras-dcgan: error: argument --num: ...`, exit 2.
+    Subcommands' parsers are of this class too, and show flags' ranges.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", RangeHelp)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        """Prints `message` in one line and exits with code 2."""
+        text = " ".join(message.split()).rstrip(".")
+        self.exit(2, f"keras-dcgan: error: {text}; see "
+                     f"`{self.prog} --help`.\n")
+
+
+def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse `type`: an integer from `minimum` to `maximum`.
+
+    The function returned carries `minimum` and `maximum` as attributes, so
+    a test can hold every parsed value to them.
+
+    Example:
+        >>> parser.add_argument("--num", type=bounded_int(1, 100_000))
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # also digit strings too long to convert
+            raise argparse.ArgumentTypeError(
+                f"{text[:40]!r} is not an integer; use one from {minimum} to "
+                f"{maximum}.") from None
+        return limits.check_int(value, minimum, maximum,
+                                error=argparse.ArgumentTypeError)
+
+    parse.minimum, parse.maximum = minimum, maximum
+    return parse
+
+
+def finite_float(minimum: float, maximum: float) -> Callable[[str], float]:
+    """An argparse `type`: a finite number from `minimum` to `maximum`.
+
+    NaN and infinities are refused. Like `bounded_int`, the function
+    carries `minimum` and `maximum`.
+
+    Example:
+        >>> parser.add_argument("--noise", type=finite_float(0.0, 10.0))
+    """
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text[:40]!r} is not a number; use one from {minimum} to "
+                f"{maximum}.") from None
+        return limits.check_float(value, minimum, maximum,
+                                  error=argparse.ArgumentTypeError)
+
+    parse.minimum, parse.maximum = minimum, maximum
+    return parse
+
+
+def add_seed(parser: argparse.ArgumentParser,
+             default: int | None = None) -> None:
+    """The `--seed` flag, with the range `DCGANConfig.seed` accepts."""
+    random = "" if default is not None else "; random if not given"
+    parser.add_argument("--seed", type=bounded_int(0, limits.MAX_SEED),
+                        default=default,
+                        help=f"same seed, same result{random}")
+
+
+def check_output(flag: str, path: str, allowed: tuple) -> None:
+    """Refuses, before any work, an output file the command cannot write.
+
+    Args:
+        flag: The flag that named the file, for the message.
+        path: The file to be written.
+        allowed: Extensions the command can write, e.g. (".png", ".gif").
+
+    Raises:
+        DataError: Another extension, a folder in the way, a missing or
+            read-only parent folder.
+    """
     from keras_dcgan.errors import DataError
 
     if os.path.splitext(path)[1].lower() not in allowed:
-        raise DataError(f"{flag} {path}: use a file name ending in "
+        raise DataError(f"{flag} {path!r}: use a file name ending in "
                         f"{' or '.join(allowed)}.")
+    if os.path.isdir(path):
+        raise DataError(f"{flag} {path} is a folder; name a file in it.")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise DataError(f"{flag} {path}: the folder {folder} does not exist; "
+                        "create it first or write somewhere else.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{flag} {path}: the folder {folder} is not "
+                        "writable; choose another.")

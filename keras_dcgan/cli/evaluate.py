@@ -5,6 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from keras_dcgan import limits
+from keras_dcgan.cli.common import add_seed, bounded_int, check_output
+from keras_dcgan.config import IMAGE_SIZES
+
 logger = logging.getLogger("keras_dcgan")
 
 
@@ -17,15 +21,17 @@ def add_parsers(commands) -> None:
     source.add_argument("--dataset", help="TFDS name of the real images")
     source.add_argument("--data", help="real images: .npz/.npy or folder")
     evaluate.add_argument("--data-dir", help="TFDS data directory")
-    evaluate.add_argument("--num", type=int, default=10_000,
+    evaluate.add_argument("--num", type=bounded_int(2, limits.MAX_IMAGES),
+                          default=10_000,
                           help="images of each set scored (default 10000)")
     evaluate.add_argument("--features", default="inception",
                           help="inception (ImageNet InceptionV3) or "
                                "classifier:PATH (a .keras classifier)")
     evaluate.add_argument("--metrics", default="fid,kid,is,pr",
                           help="comma-separated subset of fid,kid,is,pr")
-    evaluate.add_argument("--batch-size", type=int, default=100)
-    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--batch-size", default=100,
+                          type=bounded_int(1, limits.MAX_EVAL_BATCH))
+    add_seed(evaluate, default=0)
     evaluate.add_argument("--stats-cache",
                           help="FILE.npz reusing the real statistics")
     evaluate.add_argument("--output", help="write the report to FILE.json")
@@ -37,12 +43,27 @@ def add_parsers(commands) -> None:
     source.add_argument("--data", help=".npz with images x and labels y")
     classify.add_argument("--data-dir", help="TFDS data directory")
     classify.add_argument("--output", required=True, help="PATH.keras")
-    classify.add_argument("--epochs", type=int, default=5)
-    classify.add_argument("--image-size", type=int, default=None,
-                          help="default: from the data")
+    classify.add_argument("--epochs", default=5,
+                          type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS))
+    classify.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
+                          default=None, help="default: from the data")
     classify.add_argument("--channels", type=int, choices=[1, 3],
                           default=None, help="default: from the data")
-    classify.add_argument("--seed", type=int, default=0)
+    add_seed(classify, default=0)
+
+
+def metric_names(args) -> tuple:
+    """`--metrics fid,kid` -> ("fid", "kid"), checked."""
+    from keras_dcgan.quality import evaluation
+
+    return evaluation.check_metrics(
+        [m.strip() for m in args.metrics.split(",") if m.strip()])
+
+
+def check_evaluate(args) -> None:
+    metric_names(args)
+    if args.output:
+        check_output("--output", args.output, (".json",))
 
 
 def run_evaluate(args) -> int:
@@ -52,12 +73,7 @@ def run_evaluate(args) -> int:
     from keras_dcgan.atomic import write_text
     from keras_dcgan.quality import evaluation, features
 
-    if args.num < 2 or args.batch_size < 1:
-        raise data.DataError(f"--num {args.num} / --batch-size "
-                             f"{args.batch_size}: need --num >= 2 and "
-                             "--batch-size >= 1.")
-    names = evaluation.check_metrics(
-        [m.strip() for m in args.metrics.split(",") if m.strip()])
+    names = metric_names(args)
     config = runs.load_run_config(args.run)
     extractor = features.make_extractor(args.features)
     images = data.load_images(config.image_size, config.channels,
@@ -94,3 +110,6 @@ def run_train_classifier(args) -> int:
 
 HANDLERS = {"evaluate": run_evaluate,
             "train-classifier": run_train_classifier}
+CHECKS = {"evaluate": check_evaluate,
+          "train-classifier": lambda args: check_output(
+              "--output", args.output, (".keras",))}

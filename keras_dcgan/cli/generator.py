@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 
-from keras_dcgan.cli.common import check_extension
+from keras_dcgan import limits
+from keras_dcgan.cli import common
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -27,9 +28,11 @@ def add_parsers(commands) -> None:
     export.add_argument("run", help="run directory")
     export.add_argument("--output-dir", required=True,
                         help="model base path; versions go in BASE/N")
-    export.add_argument("--version", type=int, default=None,
+    export.add_argument("--version", default=None,
+                        type=common.bounded_int(1, limits.MAX_VERSION),
                         help="integer version (default: the next one)")
-    export.add_argument("--max-batch", type=int, default=1024,
+    export.add_argument("--max-batch", default=1024,
+                        type=common.bounded_int(1, limits.MAX_INT32),
                         help="largest batch a request may ask for")
     export.add_argument("--format", choices=["saved_model", "tflite"],
                         default="saved_model",
@@ -38,10 +41,12 @@ def add_parsers(commands) -> None:
     walk = commands.add_parser("interpolate", help="walks in latent space")
     walk.add_argument("run", help="run directory")
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
-    walk.add_argument("--rows", type=int, default=8, help="walks")
-    walk.add_argument("--steps", type=int, default=10, help="images per walk")
+    walk.add_argument("--rows", default=8, help="walks",
+                      type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2))
+    walk.add_argument("--steps", default=10, help="images per walk",
+                      type=common.bounded_int(2, limits.MAX_GRID_IMAGES))
     walk.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
-    walk.add_argument("--seed", type=int, default=None)
+    common.add_seed(walk)
 
     arith = commands.add_parser("arithmetic", help="vector arithmetic on "
                                 "saved latents: A - B + C")
@@ -55,11 +60,13 @@ def add_parsers(commands) -> None:
                        default=[], metavar="I,J,K",
                        help="latents to average and subtract (repeatable)")
     arith.add_argument("--output", required=True, help="FILE.png")
-    arith.add_argument("--variations", type=int, default=8,
+    arith.add_argument("--variations", default=8,
+                       type=common.bounded_int(1, limits.MAX_VARIATIONS),
                        help="copies of the result with uniform noise")
-    arith.add_argument("--noise", type=float, default=0.25,
+    arith.add_argument("--noise", default=0.25,
+                       type=common.finite_float(0.0, limits.MAX_NOISE),
                        help="half-width of that noise")
-    arith.add_argument("--seed", type=int, default=None)
+    common.add_seed(arith)
 
     near = commands.add_parser("nearest", help="samples beside their "
                                "nearest training images (memorisation check)")
@@ -69,10 +76,23 @@ def add_parsers(commands) -> None:
     source.add_argument("--data", help=".npz/.npy image array or folder")
     near.add_argument("--data-dir", help="TFDS data directory")
     near.add_argument("--output", required=True, help="FILE.png")
-    near.add_argument("--num", type=int, default=16, help="samples")
-    near.add_argument("--neighbours", type=int, default=3,
+    near.add_argument("--num", default=16, help="samples",
+                      type=common.bounded_int(1, limits.MAX_NEAREST))
+    near.add_argument("--neighbours", default=3,
+                      type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
                       help="training images shown per sample")
-    near.add_argument("--seed", type=int, default=None)
+    common.add_seed(near)
+
+
+def check_export(args) -> None:
+    from keras_dcgan.errors import RunError
+
+    if not args.output_dir:
+        raise RunError("--output-dir is empty; name the model's base folder.")
+    path = os.path.join(args.output_dir, "generator.tflite")
+    if args.format == "tflite" and os.path.lexists(path):
+        raise RunError(f"{path} exists already; choose another "
+                       "--output-dir or remove it first.")
 
 
 def run_export(args) -> int:
@@ -81,11 +101,8 @@ def run_export(args) -> int:
 
     generator = runs.load_generator(args.run)
     if args.format == "tflite":
-        path = os.path.join(args.output_dir, "generator.tflite")
-        if os.path.exists(path):
-            raise runs.RunError(f"{path} exists already; choose another "
-                                "--output-dir or remove it first.")
-        export.export_tflite(generator, path)
+        path = export.export_tflite(
+            generator, os.path.join(args.output_dir, "generator.tflite"))
     else:
         path = export.export_saved_model(generator, args.output_dir,
                                          args.version, args.max_batch)
@@ -93,11 +110,17 @@ def run_export(args) -> int:
     return 0
 
 
+def check_interpolate(args) -> None:
+    from keras_dcgan.generator import explore
+
+    common.check_output("--output", args.output, (".png", ".gif"))
+    explore.check_grid(args.rows, args.steps)
+
+
 def run_interpolate(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore
 
-    check_extension("--output", args.output, (".png", ".gif"))
     generator = runs.load_generator(args.run)
     walks = explore.interpolation_grid(generator, args.rows, args.steps,
                                        args.method, args.seed)
@@ -107,11 +130,17 @@ def run_interpolate(args) -> int:
     return 0
 
 
+def check_arithmetic(args) -> None:
+    from keras_dcgan.generator import explore
+
+    common.check_output("--output", args.output, (".png",))
+    explore.check_groups(args.plus, args.minus)
+
+
 def run_arithmetic(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore, latent
 
-    check_extension("--output", args.output, (".png",))
     generator = runs.load_generator(args.run)
     z = latent.load_latents(args.latents, generator.input_shape[-1])
     result = explore.latent_arithmetic(z, args.plus, args.minus,
@@ -128,9 +157,6 @@ def run_nearest(args) -> int:
     from keras_dcgan import data, runs
     from keras_dcgan.generator import latent, nearest
 
-    check_extension("--output", args.output, (".png",))
-    if args.num < 1:
-        raise data.DataError(f"--num {args.num}: ask for at least one image.")
     generator = runs.load_generator(args.run)
     size, channels = generator.output_shape[1], generator.output_shape[-1]
     source = data.load_images(size, channels, dataset=args.dataset,
@@ -153,3 +179,7 @@ def run_nearest(args) -> int:
 
 HANDLERS = {"export": run_export, "interpolate": run_interpolate,
             "arithmetic": run_arithmetic, "nearest": run_nearest}
+CHECKS = {"export": check_export, "interpolate": check_interpolate,
+          "arithmetic": check_arithmetic,
+          "nearest": lambda args: common.check_output(
+              "--output", args.output, (".png",))}

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 
-from keras_dcgan.cli.common import check_extension
+from keras_dcgan import limits
+from keras_dcgan.cli.common import add_seed, bounded_int, check_output
 from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES, DCGANConfig
 
 logger = logging.getLogger("keras_dcgan")
@@ -81,10 +81,11 @@ def add_parsers(commands) -> None:
 
     sample = commands.add_parser("sample", help="images from a trained run")
     sample.add_argument("run", help="run directory")
-    sample.add_argument("--num", type=int, default=64, help="images")
+    sample.add_argument("--num", type=bounded_int(1, limits.MAX_IMAGES),
+                        default=64, help="images")
     sample.add_argument("--output", required=True,
                         help="FILE.png (a grid) or FILE.npz (uint8 array x)")
-    sample.add_argument("--seed", type=int, default=None)
+    add_seed(sample)
     sample.add_argument("--save-latents", metavar="FILE.npy",
                         help="also save the latents (for `arithmetic`)")
 
@@ -143,19 +144,23 @@ def dry_run(config, images, strategy) -> int:
                 "on" if onednn_enabled() else "off", dataclasses.asdict(config))
     return 0
 
+def check_sample(args) -> None:
+    from keras_dcgan.errors import DataError
+
+    check_output("--output", args.output, (".png", ".npz"))
+    if args.output.lower().endswith(".png") and \
+            args.num > limits.MAX_GRID_IMAGES:
+        raise DataError(f"--num {args.num}: a .png grid holds at most "
+                        f"{limits.MAX_GRID_IMAGES} images; write a .npz "
+                        "array for more.")
+    if args.save_latents:
+        check_output("--save-latents", args.save_latents, (".npy",))
+
+
 def run_sample(args) -> int:
     from keras_dcgan import runs, visualize
-    from keras_dcgan.errors import DataError
     from keras_dcgan.generator import latent
 
-    if args.num < 1:
-        raise DataError(f"--num {args.num}: ask for at least one image.")
-    extension = os.path.splitext(args.output)[1].lower()
-    if extension not in (".png", ".npz"):
-        raise DataError(f"--output {args.output}: use a .png (grid) or .npz "
-                        "(array) file name.")
-    if args.save_latents:
-        check_extension("--save-latents", args.save_latents, (".npy",))
     generator = runs.load_generator(args.run)
     z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
     images = latent.generate(generator, z)
@@ -168,3 +173,5 @@ def run_sample(args) -> int:
     return 0
 
 HANDLERS = {"train": run_train, "sample": run_sample}
+# train's flags are checked by DCGANConfig, in config_from_args.
+CHECKS = {"sample": check_sample}

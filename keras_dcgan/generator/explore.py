@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from PIL import Image
 
+from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
@@ -41,7 +42,7 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
     Args:
         z0: Start vector [nz].
         z1: End vector [nz].
-        steps: Points, at least 2.
+        steps: Points, 2 to `limits.MAX_GRID_IMAGES`.
         method: "slerp" or "lerp".
 
     Returns:
@@ -53,8 +54,7 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
     """
     if method not in METHODS:
         raise DataError(f"--method {method!r}: use one of {METHODS}.")
-    if steps < 2:
-        raise DataError(f"--steps {steps}: use at least 2 (both ends).")
+    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
     z0 = np.asarray(z0, np.float64)
     z1 = np.asarray(z1, np.float64)
     t = np.linspace(0.0, 1.0, steps)[:, None]
@@ -86,17 +86,32 @@ def interpolation_grid(generator: keras.Model, rows: int = 8, steps: int = 10,
     Returns:
         uint8 [rows, steps, H, W, C].
 
+    Raises:
+        DataError: See `check_grid`.
+
     Example:
         >>> interpolation_grid(g, rows=2, steps=5, seed=0).shape
         (2, 5, 28, 28, 1)
     """
-    if rows < 1:
-        raise DataError(f"--rows {rows}: use at least 1.")
+    check_grid(rows, steps)
     ends = sample_latents(2 * rows, generator.input_shape[-1], seed)
     z = np.concatenate([interpolate(ends[2 * r], ends[2 * r + 1], steps,
                                     method) for r in range(rows)])
     return generate(generator, z).reshape(
         (rows, steps) + tuple(generator.output_shape[1:]))
+
+
+def check_grid(rows: int, steps: int) -> None:
+    """Refuses `rows` walks of `steps` images that would not fit one
+    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`."""
+    limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows",
+                     DataError)
+    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    if rows * steps > limits.MAX_GRID_IMAGES:
+        raise DataError(
+            f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
+            f"picture holds at most {limits.MAX_GRID_IMAGES}. Ask for fewer "
+            "rows or steps, or make several pictures with other --seed.")
 
 
 def save_interpolation(images: np.ndarray, path: str,
@@ -168,6 +183,12 @@ def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
     Returns:
         An `Arithmetic`; groups are ordered plus, minus, plus, minus, ...
 
+    Raises:
+        DataError: An index outside `latents`, groups beyond
+            `check_groups`, `num_variations` outside 1 to
+            `limits.MAX_VARIATIONS`, or `noise` not finite in
+            [0, `limits.MAX_NOISE`].
+
     Example:
         >>> r = latent_arithmetic(z, [[0, 1, 2], [6, 7, 8]], [[3, 4, 5]])
         >>> r.result.shape
@@ -177,8 +198,10 @@ def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
     if latents.ndim != 2:
         raise DataError(f"latents of shape {latents.shape}: expected "
                         "[N, latent_dim], as saved by --save-latents.")
-    if not plus_groups:
-        raise DataError("Give at least one --plus group of indices.")
+    check_groups(plus_groups, minus_groups)
+    limits.check_int(num_variations, 1, limits.MAX_VARIATIONS, "--variations",
+                     DataError)
+    limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
         order += [(1, g) for g in plus_groups[i:i + 1]]
@@ -200,6 +223,24 @@ def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
     variations = np.concatenate([result[None], result + jitter])
     return Arithmetic(groups, signs, means.astype(np.float32),
                       result.astype(np.float32), variations.astype(np.float32))
+
+
+def check_groups(plus_groups: Sequence[Sequence[int]],
+                 minus_groups: Sequence[Sequence[int]] = ()) -> None:
+    """Refuses, with a `DataError`, no plus group, or more groups (or
+    larger ones) than one figure shows: `limits.MAX_GROUPS`,
+    `limits.MAX_GROUP_SIZE`."""
+    if not plus_groups:
+        raise DataError("Give at least one --plus group of indices.")
+    groups = list(plus_groups) + list(minus_groups)
+    if len(groups) > limits.MAX_GROUPS:
+        raise DataError(f"{len(groups)} groups of --plus/--minus: use at "
+                        f"most {limits.MAX_GROUPS} (one row of the figure "
+                        "each).")
+    for group in groups:
+        if not 1 <= len(group) <= limits.MAX_GROUP_SIZE:
+            raise DataError(f"A group of {len(group)} indices: give 1 to "
+                            f"{limits.MAX_GROUP_SIZE} per --plus/--minus.")
 
 
 def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_dir, atomic_write
 from keras_dcgan.errors import RunError
 
@@ -87,11 +88,16 @@ def build_archive(generator: keras.Model,
 
     Args:
         generator: A DCGAN generator (input [None, nz], output in [-1, 1]).
-        max_batch: Largest batch a request may ask for.
+        max_batch: Largest batch a request may ask for, 1 to 2**31 - 1 (the
+            signatures compare it with int32 batch sizes).
 
     Returns:
         The archive, ready for `write_out`.
+
+    Raises:
+        RunError: `max_batch` out of range.
     """
+    _check_max_batch(max_batch)
     latent_dim = int(generator.input_shape[-1])
     # No archive.track(generator): endpoints track the variables they use,
     # and tracking the model too stores every weight twice (2x the size).
@@ -122,6 +128,11 @@ def build_archive(generator: keras.Model,
     return archive
 
 
+def _check_max_batch(max_batch) -> None:
+    # Above int32's range the constant would wrap and refuse every request.
+    limits.check_int(max_batch, 1, limits.MAX_INT32, "--max-batch", RunError)
+
+
 def next_version(base_dir: str) -> int:
     """1 + the largest integer-named folder in `base_dir` (1 if none)."""
     if not os.path.isdir(base_dir):
@@ -147,7 +158,7 @@ def export_saved_model(generator: keras.Model, base_dir: str,
         generator: A DCGAN generator.
         base_dir: The model's base path (TF Serving's `--model_base_path`).
         version: Positive integer; None for the next one after those there.
-        max_batch: Largest batch a request may ask for.
+        max_batch: Largest batch a request may ask for, 1 to 2**31 - 1.
 
     Returns:
         The path of the written version folder.
@@ -160,11 +171,12 @@ def export_saved_model(generator: keras.Model, base_dir: str,
         'serving/1'
     """
     if version is not None and (isinstance(version, bool) or
-                                not isinstance(version, int) or version < 1):
-        raise RunError(f"--version {version!r}: use a positive integer; TF "
-                       "Serving only loads integer version folders.")
-    if max_batch < 1:
-        raise RunError(f"max_batch {max_batch}: use at least 1.")
+                                not isinstance(version, int) or
+                                not 1 <= version <= limits.MAX_VERSION):
+        raise RunError(f"--version {version!r}: use a positive integer up to "
+                       f"{limits.MAX_VERSION}; TF Serving only loads int64 "
+                       "version folders.")
+    _check_max_batch(max_batch)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise RunError(f"--output-dir {base_dir} is a file; name a folder.")
     version = next_version(base_dir) if version is None else version

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import keras
 import numpy as np
 
+from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
@@ -17,13 +19,19 @@ def sample_latents(num: int, latent_dim: int,
     """Standard-normal latent vectors, the distribution G was trained on.
 
     Args:
-        num: How many vectors.
+        num: How many vectors, 0 to `limits.MAX_IMAGES`.
         latent_dim: Their size.
-        seed: Same seed, same vectors.
+        seed: Same seed, same vectors: 0 to `limits.MAX_SEED`, or None.
 
     Returns:
         float32 array [num, latent_dim].
+
+    Raises:
+        DataError: `num` or `seed` out of range.
     """
+    limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
+    if seed is not None:
+        limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
 
@@ -38,8 +46,19 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
 
     Returns:
         uint8 images [N, H, W, C].
+
+    Raises:
+        DataError: The images would take more than
+            `limits.MAX_GENERATED_BYTES`.
     """
     z = np.asarray(z, dtype=np.float32)
+    size = len(z) * int(np.prod(generator.output_shape[1:]))
+    if size > limits.MAX_GENERATED_BYTES:
+        raise DataError(
+            f"{len(z)} images of {generator.output_shape[1:]} would take "
+            f"{size / 2**30:.1f} GiB, above the "
+            f"{limits.MAX_GENERATED_BYTES / 2**30:.0f} GiB one call makes; "
+            "ask for fewer (--num) and call again.")
     out = [to_uint8(generator(z[i:i + batch_size], training=False))
            for i in range(0, len(z), batch_size)]
     return np.concatenate(out) if out else np.zeros(
@@ -68,15 +87,36 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
 
     Returns:
         float32 [N, latent_dim].
+
+    Raises:
+        DataError: Not a regular `.npy` file of at most `limits.MAX_IMAGES`
+            finite vectors of size `latent_dim`.
     """
+    fix = "Write it with `keras-dcgan sample RUN --save-latents`."
+    if not os.path.isfile(path):  # a FIFO or a device would never end
+        raise DataError(f"--latents {path}: no such regular file. {fix}")
     try:
-        z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
+        # Memory-mapped: the header's shape is checked before any data is
+        # read, so a file claiming 10^12 vectors costs nothing.
+        z = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
         raise DataError(f"--latents {path}: cannot read it as a .npy array "
-                        f"({e}). Write it with `sample --save-latents`.") from e
-    if not isinstance(z, np.ndarray) or z.ndim != 2 or z.shape[1] != latent_dim:
+                        f"({e}). {fix}") from e
+    if not isinstance(z, np.ndarray) or z.ndim != 2 or \
+            z.shape[1] != latent_dim or z.shape[0] > limits.MAX_IMAGES:
+        if hasattr(z, "close"):
+            z.close()  # an .npz archive
         raise DataError(
             f"--latents {path}: shape {getattr(z, 'shape', None)}, expected "
-            f"[N, {latent_dim}] for this generator; save them with "
-            "`keras-dcgan sample RUN --save-latents` from the same run.")
-    return z.astype(np.float32)
+            f"[N, {latent_dim}] with N <= {limits.MAX_IMAGES} for this "
+            "generator; save them with `keras-dcgan sample RUN "
+            "--save-latents` from the same run.")
+    try:
+        z = np.array(z, dtype=np.float32)
+    except (TypeError, ValueError) as e:  # strings, structured dtypes
+        raise DataError(f"--latents {path}: {z.dtype} is not numbers. "
+                        f"{fix}") from e
+    if not np.isfinite(z).all():
+        raise DataError(f"--latents {path} holds NaN or infinite values. "
+                        f"{fix}")
+    return z

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan import data as data_lib
+from keras_dcgan import limits
 from keras_dcgan.atomic import write_text
 from keras_dcgan.data.arrays import array_names
 from keras_dcgan.errors import DataError
@@ -144,10 +145,11 @@ def train_classifier(images: np.ndarray, labels: np.ndarray,
         images: uint8 [N, H, W, C] (square).
         labels: Integer class labels [N].
         output: `.keras` path to save to (None: not saved).
-        epochs: Passes over the training part.
+        epochs: Passes over the training part, 1 to
+            `limits.MAX_CLASSIFIER_EPOCHS`.
         batch_size: Images per step.
         validation_split: Share held out (after a seeded shuffle).
-        seed: Seed of weights and of the split.
+        seed: Seed of weights and of the split, 0 to `limits.MAX_SEED`.
         verbose: Keras fit verbosity.
         source: Name of the images, for the sidecar.
 
@@ -160,6 +162,9 @@ def train_classifier(images: np.ndarray, labels: np.ndarray,
     """
     if output and not output.endswith(".keras"):
         raise DataError(f"--output {output}: name a .keras file.")
+    limits.check_int(epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs",
+                     DataError)
+    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     if images.ndim == 3:
         images = images[..., None]
     keras.utils.set_random_seed(seed)

@@ -15,6 +15,7 @@ from typing import Iterable, Optional, Sequence, Union
 import keras
 import numpy as np
 
+from keras_dcgan import limits
 from keras_dcgan.data import ImageData
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
@@ -78,6 +79,7 @@ def compute_real_stats(images: Union[ImageData, np.ndarray],
     Example:
         >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
     """
+    _check_batch_size(batch_size)
     stats = FeatureStats(seed=seed)
     for batch in _real_batches(images, num, batch_size, seed):
         stats.update(extractor(batch)[0])
@@ -137,6 +139,7 @@ def evaluate_generator(generator: keras.Model,
         >>> evaluate_generator(generator, real, ext, num=1000)["fid"]
     """
     metric_names = check_metrics(metric_names)
+    _check_batch_size(batch_size)
     if not isinstance(real, RealStats):
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
@@ -146,6 +149,11 @@ def evaluate_generator(generator: keras.Model,
     fake, probabilities = _fake_features(generator, extractor, num, seed,
                                          batch_size)
     return _score(real, fake, probabilities, metric_names, seed)
+
+
+def _check_batch_size(batch_size) -> None:
+    limits.check_int(batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size",
+                     DataError)
 
 
 def _fake_features(generator, extractor, num, seed, batch_size):

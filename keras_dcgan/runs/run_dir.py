@@ -22,11 +22,10 @@ import random
 
 import keras
 
-from keras_dcgan.runs import ownership
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.config import ARCHITECTURE_FIELDS, DCGANConfig
-from keras_dcgan.errors import ConfigError
-from keras_dcgan.errors import RunError, RunWriteError
+from keras_dcgan.errors import ConfigError, RunError
+from keras_dcgan.runs import ownership
 from keras_dcgan.runs.runlock import LOCK
 
 logger = logging.getLogger(__name__)

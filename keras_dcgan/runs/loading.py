@@ -1,0 +1,145 @@
+"""Loading what a run saved: its generator, safely, whatever state it is in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import zipfile
+
+import keras
+
+from keras_dcgan.config import DCGANConfig
+from keras_dcgan.errors import DamagedModelError, RunError
+from keras_dcgan.runs.checkpoints import restore_models
+from keras_dcgan.runs.run_dir import CONFIG, GENERATOR, load_run_config
+
+logger = logging.getLogger(__name__)
+
+
+def load_generator(run_dir: str) -> keras.Model:
+    """The generator of a run: its `generator.keras`, else its checkpoint.
+
+    Models are loaded with `safe_mode=True`: a file that would run code
+    when loaded is refused, and so is a model that does not map latents
+    [N, latent_dim] to the run's images [N, H, W, C]. A damaged
+    `generator.keras` (truncated, garbage, a failed checksum) is replaced by
+    the run's newest checkpoint, with a warning.
+
+    Args:
+        run_dir: A run directory.
+
+    Returns:
+        The generator.
+
+    Raises:
+        RunError: Refused, or nothing of the run can be loaded.
+        ConfigError: The run's `config.json` is unreadable or invalid.
+    """
+    path = os.path.join(run_dir, GENERATOR)
+    config = (load_run_config(run_dir)
+              if os.path.lexists(os.path.join(run_dir, CONFIG)) else None)
+    if not os.path.isfile(path):
+        return _checkpoint_generator(run_dir)
+    try:
+        generator = load_model_safely(path)
+    except DamagedModelError as damage:
+        generator = _checkpoint_generator(run_dir, damage)
+        logger.warning("%s; using the newest checkpoint of %s instead.",
+                       damage, run_dir)
+        return generator
+    check_generator(generator, config, path)
+    return generator
+
+
+def load_model_safely(path: str) -> keras.Model:
+    """Loads a `.keras` file with `safe_mode=True`, explaining a refusal.
+
+    Safe mode refuses what would run code while loading (Lambda layers,
+    unregistered classes and functions); nothing of such a file is run.
+
+    Raises:
+        DamagedModelError: The file is not an intact `.keras` archive.
+        RunError: It is one, but refused: it would run code, or Keras
+            cannot build what it describes.
+    """
+    damage = _archive_damage(path)
+    if damage:
+        raise DamagedModelError(f"{path} is damaged: {damage}")
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
+        raise DamagedModelError(f"{path} is damaged: {_first_line(e)}") from e
+    except (ValueError, TypeError) as e:
+        reason = ("loading it would run code it carries"
+                  if "safe_mode" in str(e) or "disallowed" in str(e) else
+                  "Keras cannot build the model it describes")
+        raise RunError(
+            f"{path} was refused: {reason} ({_first_line(e)}). keras_dcgan "
+            "saves no such models; only load this file (with "
+            "safe_mode=False, in your own code) if you trust who made "
+            "it.") from e
+
+
+def _archive_damage(path: str) -> str | None:
+    """Why `path` is not an intact `.keras` zip archive, or None."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            broken = archive.testzip()  # every member's CRC
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+        return f"not a readable .keras (zip) file ({_first_line(e)})"
+    if broken:
+        return f"its member {broken} fails its checksum"
+    if "config.json" not in names:
+        return "it holds no config.json"
+    return None
+
+
+def check_generator(model: keras.Model, config: DCGANConfig | None,
+                    path: str) -> None:
+    """Refuses a model that does not map latents to the run's images.
+
+    Args:
+        model: The loaded model.
+        config: The run's config (None: only ranks are checked).
+        path: Where the model came from, for the message.
+
+    Raises:
+        RunError: Input not [None, latent_dim] or output not
+            [None, image_size, image_size, channels].
+    """
+    try:
+        given = (tuple(model.input_shape), tuple(model.output_shape))
+    except (AttributeError, TypeError, ValueError):  # no single input/output
+        given = None
+    if config is None:
+        ok = (given is not None and len(given[0]) == 2 and len(given[1]) == 4
+              and all(isinstance(d, int) for d in given[0][1:] + given[1][1:]))
+        wanted = "[N, latent_dim] latents to [N, H, W, C] images"
+    else:
+        size, nz = config.image_size, config.latent_dim
+        expected = ((None, nz), (None, size, size, config.channels))
+        ok = given == expected
+        wanted = f"{list(expected[0])} to {list(expected[1])}"
+    if not ok:
+        shapes = (f"{list(given[0])} to {list(given[1])}" if given else
+                  "no single input to a single output")
+        raise RunError(
+            f"{path} is not this run's generator: it maps {shapes}, a "
+            f"generator of this run maps {wanted}. Put the run's own file "
+            "back, or remove it to use the run's newest checkpoint.")
+
+
+def _checkpoint_generator(run_dir: str,
+                          damage: DamagedModelError | None = None):
+    """The generator restored from the run's newest readable checkpoint."""
+    try:
+        return restore_models(run_dir)[0]
+    except RunError as e:
+        if damage is None:
+            raise
+        raise RunError(f"{damage}, and no checkpoint replaces it ({e})") from e
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0][:200]
