@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from keras_dcgan.atomic import atomic_write
+from keras_dcgan.data.preprocess import to_uint8
 
 
 def image_grid(images, columns: Optional[int] = None,
@@ -25,8 +26,7 @@ def image_grid(images, columns: Optional[int] = None,
     """
     images = np.asarray(images)
     if images.dtype != np.uint8:
-        images = np.clip(np.round((images + 1.0) * 127.5), 0, 255)
-        images = images.astype(np.uint8)
+        images = to_uint8(images)
     n, h, w, c = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)

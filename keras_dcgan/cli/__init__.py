@@ -22,6 +22,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_dcgan.cli import evaluate, generator, train  # noqa: E402
 from keras_dcgan.cli.common import Parser
+from keras_dcgan.cli.quiet import import_tensorflow_quietly
 
 logger = logging.getLogger("keras_dcgan")
 SUBCOMMANDS = (train, generator, evaluate)
@@ -67,6 +68,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         handlers.update(module.HANDLERS)
     try:
         check_args(args)
+        import_tensorflow_quietly()
         return handlers[args.command](args)
     except DCGANError as e:  # the message says what happened and what to do
         kind = "" if isinstance(e, TrainingError) else "error: "

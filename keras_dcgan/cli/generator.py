@@ -1,4 +1,4 @@
-"""Subcommands that use a trained generator: export and exploration."""
+"""Subcommands that use a trained generator: sampling, export, exploration."""
 
 from __future__ import annotations
 
@@ -22,7 +22,17 @@ def index_list(text: str) -> list:
 
 
 def add_parsers(commands) -> None:
-    """Subcommands that use a trained generator: export and exploration."""
+    """Subcommands that use a trained generator: sampling, export, exploration."""
+    sample = commands.add_parser("sample", help="images from a trained run")
+    sample.add_argument("run", help="run directory")
+    sample.add_argument("--num", type=common.bounded_int(1, limits.MAX_IMAGES),
+                        default=64, help="images")
+    sample.add_argument("--output", required=True,
+                        help="FILE.png (a grid) or FILE.npz (uint8 array x)")
+    common.add_seed(sample)
+    sample.add_argument("--save-latents", metavar="FILE.npy",
+                        help="also save the latents (for `arithmetic`)")
+
     export = commands.add_parser("export", help="SavedModel for TF Serving, "
                                  "or TFLite")
     export.add_argument("run", help="run directory")
@@ -82,6 +92,35 @@ def add_parsers(commands) -> None:
                       type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
                       help="training images shown per sample")
     common.add_seed(near)
+
+
+def check_sample(args) -> None:
+    from keras_dcgan.errors import DataError
+
+    common.check_output("--output", args.output, (".png", ".npz"))
+    if args.output.lower().endswith(".png") and \
+            args.num > limits.MAX_GRID_IMAGES:
+        raise DataError(f"--num {args.num}: a .png grid holds at most "
+                        f"{limits.MAX_GRID_IMAGES} images; write a .npz "
+                        "array for more.")
+    if args.save_latents:
+        common.check_output("--save-latents", args.save_latents, (".npy",))
+
+
+def run_sample(args) -> int:
+    from keras_dcgan import runs, visualize
+    from keras_dcgan.generator import latent
+
+    generator = runs.load_generator(args.run)
+    z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
+    images = latent.generate(generator, z)
+    visualize.save_images(images, args.output)
+    logger.info("Wrote %d images to %s.", len(images), args.output)
+    if args.save_latents:
+        latent.save_latents(z, args.save_latents)
+        logger.info("Wrote their latents to %s (image i = row i).",
+                    args.save_latents)
+    return 0
 
 
 def check_export(args) -> None:
@@ -177,9 +216,9 @@ def run_nearest(args) -> int:
     return 0
 
 
-HANDLERS = {"export": run_export, "interpolate": run_interpolate,
+HANDLERS = {"sample": run_sample, "export": run_export, "interpolate": run_interpolate,
             "arithmetic": run_arithmetic, "nearest": run_nearest}
-CHECKS = {"export": check_export, "interpolate": check_interpolate,
+CHECKS = {"sample": check_sample, "export": check_export, "interpolate": check_interpolate,
           "arithmetic": check_arithmetic,
           "nearest": lambda args: common.check_output(
               "--output", args.output, (".png",))}

@@ -1,13 +1,12 @@
-"""`keras-dcgan train` and `keras-dcgan sample`."""
+"""`keras-dcgan train`."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 
-from keras_dcgan import limits
-from keras_dcgan.cli.common import add_seed, bounded_int, check_output
 from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES, DCGANConfig
 
 logger = logging.getLogger("keras_dcgan")
@@ -50,7 +49,7 @@ CONFIG_FLAGS = {
 }
 
 def add_parsers(commands) -> None:
-    """Adds `train` and `sample`."""
+    """Adds `train`."""
     train = commands.add_parser("train", help="train a DCGAN")
     source = train.add_mutually_exclusive_group()
     source.add_argument("--dataset", help="TFDS name (mnist, fashion_mnist, "
@@ -79,15 +78,6 @@ def add_parsers(commands) -> None:
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
                        help="0 quiet, 1 progress bar, 2 a line per epoch")
 
-    sample = commands.add_parser("sample", help="images from a trained run")
-    sample.add_argument("run", help="run directory")
-    sample.add_argument("--num", type=bounded_int(1, limits.MAX_IMAGES),
-                        default=64, help="images")
-    sample.add_argument("--output", required=True,
-                        help="FILE.png (a grid) or FILE.npz (uint8 array x)")
-    add_seed(sample)
-    sample.add_argument("--save-latents", metavar="FILE.npy",
-                        help="also save the latents (for `arithmetic`)")
 
 def config_from_args(args) -> DCGANConfig:
     """The run's config: flags over defaults, or over the run's on resume."""
@@ -107,11 +97,12 @@ def config_from_args(args) -> DCGANConfig:
 
 def run_train(args) -> int:
     from keras_dcgan import data, training
-    from keras_dcgan.devices import distribute
+    from keras_dcgan.devices import distribute, kernels
 
     config = config_from_args(args)
     # First: a multi-worker strategy must exist before any TensorFlow work.
     strategy = distribute.make_strategy(config.strategy)
+    logger.info(kernels.describe(strategy, config.jit_compile))
     images = data.load_images(config.image_size, config.channels,
                               dataset=args.dataset, data=args.data,
                               data_dir=args.data_dir,
@@ -120,7 +111,7 @@ def run_train(args) -> int:
                               max_image_pixels=config.max_image_pixels)
     logger.info("Data: %s", images.description)
     if args.dry_run:
-        return dry_run(config, images, strategy)
+        return dry_run(args, config, images, strategy)
     verbose = args.verbose if args.verbose is not None else (
         1 if sys.stdout.isatty() else 2)
     training.train(config, images, args.output_dir, resume=args.resume,
@@ -128,10 +119,20 @@ def run_train(args) -> int:
                    allow_data_change=args.allow_data_change)
     return 0
 
-def dry_run(config, images, strategy) -> int:
+def dry_run(args, config, images, strategy) -> int:
+    """Makes every check the real run makes, builds the models, writes
+    nothing, and says what the run would do."""
+    from keras_dcgan import runs
     from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.devices.kernels import onednn_enabled
+    from keras_dcgan.quality import features
+    from keras_dcgan.training.loop import checked_fingerprint
 
+    runs.check_run_dir(args.output_dir, args.resume, args.overwrite)
+    checked_fingerprint(images, args.output_dir, args.resume,
+                        args.allow_data_change)
+    if config.eval_every:
+        features.make_extractor(config.eval_features)
     gan = DCGAN(config, strategy=strategy)
     gan.generator.summary()
     gan.discriminator.summary()
@@ -142,36 +143,22 @@ def dry_run(config, images, strategy) -> int:
                 total, steps, config.batch_size, strategy.num_replicas_in_sync,
                 "on" if gan.jit_compile else "off",
                 "on" if onednn_enabled() else "off", dataclasses.asdict(config))
+    action = ("resume the run in" if args.resume else "replace the run in"
+              if args.overwrite else "start a new run in")
+    logger.info("The real run would %s %s.", action, args.output_dir)
     return 0
 
-def check_sample(args) -> None:
-    from keras_dcgan.errors import DataError
+def check_train(args) -> None:
+    """Validates every flag given, before TensorFlow is imported (a typo is
+    answered in a second): against the run's config.json on --resume."""
+    given = {field: getattr(args, field) for field, _, _ in CONFIG_FLAGS.values()
+             if getattr(args, field) is not None}
+    saved = os.path.join(args.output_dir, "config.json")
+    if args.resume and os.path.isfile(saved):
+        dataclasses.replace(DCGANConfig.from_json(saved), **given)
+    else:
+        DCGANConfig(**given)  # the data decides the size later; flags now
 
-    check_output("--output", args.output, (".png", ".npz"))
-    if args.output.lower().endswith(".png") and \
-            args.num > limits.MAX_GRID_IMAGES:
-        raise DataError(f"--num {args.num}: a .png grid holds at most "
-                        f"{limits.MAX_GRID_IMAGES} images; write a .npz "
-                        "array for more.")
-    if args.save_latents:
-        check_output("--save-latents", args.save_latents, (".npy",))
 
-
-def run_sample(args) -> int:
-    from keras_dcgan import runs, visualize
-    from keras_dcgan.generator import latent
-
-    generator = runs.load_generator(args.run)
-    z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
-    images = latent.generate(generator, z)
-    visualize.save_images(images, args.output)
-    logger.info("Wrote %d images to %s.", len(images), args.output)
-    if args.save_latents:
-        latent.save_latents(z, args.save_latents)
-        logger.info("Wrote their latents to %s (image i = row i).",
-                    args.save_latents)
-    return 0
-
-HANDLERS = {"train": run_train, "sample": run_sample}
-# train's flags are checked by DCGANConfig, in config_from_args.
-CHECKS = {"sample": check_sample}
+HANDLERS = {"train": run_train}
+CHECKS = {"train": check_train}

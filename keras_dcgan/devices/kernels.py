@@ -60,6 +60,30 @@ def hint_onednn() -> None:
             "TensorFlow.")
 
 
+def describe(strategy, jit_compile: str = "auto") -> str:
+    """One line on where and how training runs, for the first log line.
+
+    Args:
+        strategy: The `tf.distribute.Strategy` of the run.
+        jit_compile: "auto", "on" or "off" (`DCGANConfig.jit_compile`).
+
+    Example:
+        >>> describe(tf.distribute.get_strategy())
+        'Device: CPU (no GPU found); oneDNN kernels on; XLA off.'
+    """
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    where = (f"{len(gpus)} GPU(s)" if gpus else "CPU (no GPU found)")
+    replicas = strategy.num_replicas_in_sync
+    if replicas > 1:
+        where += f", {replicas} replicas"
+    xla = resolve_jit_compile(None if jit_compile == "auto"
+                              else jit_compile == "on") and replicas == 1
+    return (f"Device: {where}; oneDNN kernels "
+            f"{'on' if onednn_enabled() else 'off'}; XLA {'on' if xla else 'off'}.")
+
+
 def _op_determinism_enabled() -> bool:
     # No public getter for tf.config.experimental.enable_op_determinism().
     from tensorflow.python.framework import config as tf_config

@@ -4,11 +4,10 @@
   a model that memorised would jump, not morph (paper section 6.1).
 - `latent_arithmetic`: "smiling woman - neutral woman + neutral man" on the
   averages of a few latents per concept (section 6.3).
-- `nearest_neighbours`: generated images beside their closest training
-  images in pixel space, the check that samples are not copies.
 
-Figures are written by `save_interpolation`, `save_arithmetic` and
-`save_nearest`, atomically like every file of the package.
+Figures are written by `save_interpolation` and `save_arithmetic`,
+atomically like every file of the package. The memorisation check
+(samples beside their nearest training images) is `nearest.py`'s.
 """
 
 from __future__ import annotations

@@ -5,8 +5,11 @@
     history.py       history.csv and TensorBoard
     monitor.py       non-finite values stop the run; collapses are flagged
     periodic_eval.py quality during training; the best checkpoint kept
+    sample_grids.py  the per-epoch sample grid, a Keras callback
+    signals.py       SIGINT/SIGTERM stop the run at a step boundary
 """
 
 from keras_dcgan.training.loop import train
+from keras_dcgan.training.sample_grids import SampleGrids
 
-__all__ = ["train"]
+__all__ = ["SampleGrids", "train"]

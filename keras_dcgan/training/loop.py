@@ -9,10 +9,9 @@ stops it before anything is saved after the bad step.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
-import signal
-import threading
 import time
 from typing import Optional, Sequence
 
@@ -33,6 +32,7 @@ from keras_dcgan.errors import DataError, TrainingCollapsed, TrainingInterrupted
 from keras_dcgan.generator.latent import sample_latents
 from keras_dcgan.quality import features
 from keras_dcgan.runs.checkpoints import (
+    CheckpointStore,
     TrainingState,
     checkpoint_variables,
     make_checkpoint,
@@ -43,6 +43,8 @@ from keras_dcgan.runs.workers import worker_run_dir
 from keras_dcgan.training.history import History
 from keras_dcgan.training.monitor import FiniteGuard, Monitor
 from keras_dcgan.training.periodic_eval import PeriodicEvaluator
+from keras_dcgan.training.sample_grids import SampleGrids
+from keras_dcgan.training.signals import StopSignals
 
 logger = logging.getLogger(__name__)
 
@@ -101,10 +103,14 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
                       verbose, strategy, steps_per_epoch, allow_data_change)
 
 
-def _checked_fingerprint(images: ImageData, output_dir: str, resume: bool,
+def checked_fingerprint(images: ImageData, output_dir: str, resume: bool,
                          allow_change: bool) -> dict:
     """The data's fingerprint; on resume, other data than the run's is
-    refused (or, allowed, logged)."""
+    refused (or, allowed, logged).
+
+    Raises:
+        DataError: On resume, the data differs and `allow_change` is False.
+    """
     new = data_fingerprint(images, images.description)
     saved = (load_fingerprint(os.path.join(output_dir, runs.DATA))
              if resume else None)
@@ -124,7 +130,7 @@ def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
     extractor = (features.make_extractor(config.eval_features)
                  if config.eval_every else None)
     with run_lock(output_dir):
-        fingerprint = _checked_fingerprint(images, output_dir, resume,
+        fingerprint = checked_fingerprint(images, output_dir, resume,
                                            allow_data_change)
         config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
         save_fingerprint(fingerprint, os.path.join(output_dir, runs.DATA))
@@ -132,8 +138,25 @@ def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
                     strategy, steps_per_epoch, extractor)
 
 
-def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
-         steps_per_epoch, extractor) -> dict:
+@dataclasses.dataclass
+class _Run:
+    """What one training run works with, opened once before its first step."""
+
+    config: DCGANConfig
+    images: ImageData
+    dir: str
+    gan: DCGAN
+    state: TrainingState
+    store: CheckpointStore
+    guard: FiniteGuard
+    history: History
+    evaluator: Optional[PeriodicEvaluator]
+    steps_per_epoch: int
+
+
+def _open(config, images, output_dir, resume, strategy, steps_per_epoch,
+          extractor) -> _Run:
+    """Builds the models and restores (on resume) everything a run needs."""
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
@@ -153,66 +176,39 @@ def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
                       keep_until=int(state.step),
                       tensorboard_dir=os.path.join(output_dir, runs.TENSORBOARD),
                       eval_name=config.eval_metric)
+    return _Run(config, images, output_dir, gan, state, store, guard, history,
+                evaluator, steps_per_epoch)
+
+
+def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
+         steps_per_epoch, extractor) -> dict:
+    run = _open(config, images, output_dir, resume, strategy, steps_per_epoch,
+                extractor)
+    # The latent batch behind every sample grid of the run.
+    noise = sample_latents(config.num_samples, config.latent_dim, config.seed)
+    grids = SampleGrids(noise, os.path.join(output_dir, runs.SAMPLES))
     callback_list = keras.callbacks.CallbackList(
-        callbacks, model=gan.combined, verbose=0, epochs=config.epochs,
-        steps=steps_per_epoch)
-    loop = _Loop(config, images, output_dir, gan, state, store, history,
-                 callback_list, verbose, steps_per_epoch)
-    loop.guard = guard
-    loop.evaluator = evaluator
-    with _StopSignals() as signals:
-        loop.signals = signals
-        loop.run()
-    return history.columns
-
-
-class _StopSignals:
-    """SIGINT/SIGTERM only set a flag; the loop stops at a step boundary.
-
-    A second SIGINT interrupts at once (KeyboardInterrupt), for a user who
-    does not want to wait.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self):
-        self.received = None
-        self.previous = {}
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            for signum in self.SIGNALS:
-                self.previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.received is not None and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        self.received = signum
-        logger.warning("Signal %d: stopping after this step, with a "
-                       "checkpoint (Ctrl-C again to abort now).", signum)
-
-    def __exit__(self, *exc):
-        for signum, handler in self.previous.items():
-            signal.signal(signum, handler)
+        [grids, *(callbacks or [])], model=run.gan.combined, verbose=0,
+        epochs=config.epochs, steps=steps_per_epoch)
+    with StopSignals() as signals:
+        _Loop(run, callback_list, verbose, signals).run()
+    return run.history.columns
 
 
 class _Loop:
-    """One training run: the epochs, and what is written at their ends."""
+    """The epochs of one run: steps, then callbacks; checkpoints as due."""
 
-    def __init__(self, config, images, output_dir, gan, state, store, history,
-                 callbacks, verbose, steps_per_epoch):
-        self.config, self.images, self.dir = config, images, output_dir
-        self.gan, self.state, self.store = gan, state, store
-        self.history, self.callbacks, self.verbose = history, callbacks, verbose
-        self.steps_per_epoch = steps_per_epoch
-        self.total_steps = config.steps or config.epochs * steps_per_epoch
-        self.monitor = Monitor(config.collapse_patience)
-        # The latent batch behind every sample grid of the run.
-        self.noise = sample_latents(config.num_samples, config.latent_dim,
-                                    config.seed)
-        self.logs, self.signals, self.collapse = {}, None, ""
-        self.evaluator = None
+    def __init__(self, run: _Run, callbacks, verbose: int, signals):
+        self.run_, self.callbacks, self.verbose = run, callbacks, verbose
+        self.signals = signals
+        self.config, self.gan, self.state = run.config, run.gan, run.state
+        self.store, self.history, self.guard = run.store, run.history, run.guard
+        self.evaluator, self.dir = run.evaluator, run.dir
+        self.steps_per_epoch = run.steps_per_epoch
+        self.total_steps = (self.config.steps
+                            or self.config.epochs * self.steps_per_epoch)
+        self.monitor = Monitor(self.config.collapse_patience)
+        self.logs, self.collapse = {}, ""
 
     def run(self) -> None:
         self.callbacks.on_train_begin()
@@ -223,7 +219,7 @@ class _Loop:
         except Exception:
             self.history.flush()  # rows of the good steps, for the post-mortem
             raise
-        if self.signals and self.signals.received is not None:
+        if self.signals.received is not None:
             self.save_progress()
             raise TrainingInterrupted(self.signals.received,
                                       int(self.state.step))
@@ -238,8 +234,7 @@ class _Loop:
         return (int(self.state.step) >= self.total_steps
                 or bool(self.gan.combined.stop_training)
                 or bool(self.collapse)
-                or (self.signals is not None
-                    and self.signals.received is not None))
+                or self.signals.received is not None)
 
     def run_epoch(self) -> None:
         epoch = int(self.state.epoch)
@@ -247,7 +242,7 @@ class _Loop:
         progbar = keras.utils.Progbar(self.steps_per_epoch, verbose=self.verbose)
         if self.verbose:
             print(f"Epoch {epoch + 1}")
-        batches = epoch_batches(self.images, self.config.batch_size,
+        batches = epoch_batches(self.run_.images, self.config.batch_size,
                                 self.config.seed, epoch,
                                 skip_batches=int(self.state.epoch_step))
         for real in batches:
@@ -262,8 +257,7 @@ class _Loop:
             self.state.epoch_step.assign(0)
             if not self.config.checkpoint_every:
                 self.save_checkpoint()
-        self.save_samples(epoch)
-        self.callbacks.on_epoch_end(epoch, self.logs)
+        self.callbacks.on_epoch_end(epoch, self.logs)  # the grid first
 
     def train_step(self, real, epoch) -> None:
         step, batch = int(self.state.step) + 1, int(self.state.epoch_step)
@@ -293,11 +287,6 @@ class _Loop:
         self.guard.check(int(self.state.step), self.store.latest)
         self.history.flush()
         self.store.save(int(self.state.step))
-
-    def save_samples(self, epoch: int) -> None:
-        images = self.gan.generate(self.noise).numpy()
-        path = os.path.join(self.dir, runs.SAMPLES, f"epoch_{epoch + 1:04d}.png")
-        visualize.save_png(visualize.image_grid(images), path)
 
     def save_progress(self) -> None:
         """Checkpoint, history and loss plot: what a stopped run keeps."""

@@ -1,0 +1,31 @@
+"""Sample grids during training, as a Keras callback."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+
+from keras_dcgan import visualize
+
+
+class SampleGrids(keras.callbacks.Callback):
+    """After each epoch, a grid of G's images for one fixed noise batch.
+
+    keras-io's `GANMonitor`, for the combined model: the generator is
+    `model.layers[0]`, run in inference mode.
+
+    Args:
+        noise: Latents [n, latent_dim], the same every epoch.
+        folder: Where `epoch_XXXX.png` grids go.
+    """
+
+    def __init__(self, noise, folder: str):
+        super().__init__()
+        self.noise, self.folder = noise, folder
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = self.model.layers[0](self.noise, training=False)
+        path = os.path.join(self.folder, f"epoch_{epoch + 1:04d}.png")
+        visualize.save_png(visualize.image_grid(np.asarray(images)), path)
