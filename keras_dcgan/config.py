@@ -255,6 +255,22 @@ def _read_json_object(path: str) -> dict:
     return values
 
 
+def field_help() -> dict:
+    """{field: one-line meaning}, read from `DCGANConfig`'s docstring, the
+    one place each field is described (the CLI's help is made from it)."""
+    lines = (DCGANConfig.__doc__ or "").split("Attributes:", 1)[-1]
+    helps, name = {}, None
+    for line in lines.splitlines():
+        stripped = line.strip()
+        head, sep, text = stripped.partition(": ")
+        if sep and head.isidentifier() and len(line) - len(stripped) == 8:
+            name = head
+            helps[name] = text
+        elif name and stripped:
+            helps[name] += " " + stripped
+    return helps
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -28,12 +28,30 @@ logger = logging.getLogger("keras_dcgan")
 SUBCOMMANDS = (train, generator, evaluate)
 
 
+def version() -> str:
+    """This package's version and the TensorFlow and Keras it runs on,
+    read from the installed packages' metadata (nothing is imported)."""
+    from importlib import metadata
+
+    from keras_dcgan import __version__
+
+    def installed(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return (f"keras-dcgan {__version__} (TensorFlow {installed('tensorflow')}"
+            f", Keras {installed('keras')})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = Parser(
         prog="keras-dcgan",
         description="Train, sample, export and evaluate DCGANs "
                     "(Radford et al., 2015) on Keras 3.")
+    parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.add_parsers(commands)

@@ -11,12 +11,16 @@ from keras_dcgan import limits
 
 
 class RangeHelp(argparse.HelpFormatter):
-    """Help that shows each bounded flag's range after its text."""
+    """Help that shows each flag's range and default after its text."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         if hasattr(action.type, "minimum"):
             text += f" ({action.type.minimum} to {action.type.maximum})"
+        shown = action.default is not None and action.default is not False
+        if shown and action.default != argparse.SUPPRESS and \
+                "default" not in text:
+            text += f" (default: {action.default})"
         return text
 
 

@@ -23,14 +23,15 @@ def add_parsers(commands) -> None:
     evaluate.add_argument("--data-dir", help="TFDS data directory")
     evaluate.add_argument("--num", type=bounded_int(2, limits.MAX_IMAGES),
                           default=10_000,
-                          help="images of each set scored (default 10000)")
+                          help="images of each set scored")
     evaluate.add_argument("--features", default="inception",
                           help="inception (ImageNet InceptionV3) or "
                                "classifier:PATH (a .keras classifier)")
     evaluate.add_argument("--metrics", default="fid,kid,is,pr",
                           help="comma-separated subset of fid,kid,is,pr")
     evaluate.add_argument("--batch-size", default=100,
-                          type=bounded_int(1, limits.MAX_EVAL_BATCH))
+                          type=bounded_int(1, limits.MAX_EVAL_BATCH),
+                          help="images per forward pass of the extractor")
     add_seed(evaluate, default=0)
     evaluate.add_argument("--stats-cache",
                           help="FILE.npz reusing the real statistics")
@@ -44,11 +45,14 @@ def add_parsers(commands) -> None:
     classify.add_argument("--data-dir", help="TFDS data directory")
     classify.add_argument("--output", required=True, help="PATH.keras")
     classify.add_argument("--epochs", default=5,
-                          type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS))
+                          type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS),
+                          help="passes over the labelled images")
     classify.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
-                          default=None, help="default: from the data")
+                          default=None, help="image side (default: from the "
+                                             "data)")
     classify.add_argument("--channels", type=int, choices=[1, 3],
-                          default=None, help="default: from the data")
+                          default=None, help="1 gray or 3 RGB (default: from "
+                                             "the data)")
     add_seed(classify, default=0)
 
 

@@ -55,7 +55,9 @@ def add_parsers(commands) -> None:
                       type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2))
     walk.add_argument("--steps", default=10, help="images per walk",
                       type=common.bounded_int(2, limits.MAX_GRID_IMAGES))
-    walk.add_argument("--method", choices=["slerp", "lerp"], default="slerp")
+    walk.add_argument("--method", choices=["slerp", "lerp"], default="slerp",
+                      help="slerp follows the sphere Gaussian latents lie "
+                           "near; lerp the straight line")
     common.add_seed(walk)
 
     arith = commands.add_parser("arithmetic", help="vector arithmetic on "

@@ -7,7 +7,13 @@ import logging
 import os
 import sys
 
-from keras_dcgan.config import JIT_COMPILE, PRECISIONS, STRATEGIES, DCGANConfig
+from keras_dcgan.config import (
+    JIT_COMPILE,
+    PRECISIONS,
+    STRATEGIES,
+    DCGANConfig,
+    field_help,
+)
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -48,22 +54,59 @@ CONFIG_FLAGS = {
     "--strategy": ("strategy", str, {"choices": list(STRATEGIES)}),
 }
 
+# How `train --help` groups the config flags, so that it fits a screen.
+GROUPS = {
+    "model": ("image_size", "channels", "latent_dim", "generator_width",
+              "discriminator_width", "dropout"),
+    "optimisation": ("learning_rate", "beta_1", "label_smoothing",
+                     "frozen_bn_stats", "batch_size", "epochs", "steps",
+                     "seed"),
+    "data": ("center_crop", "max_bad_fraction", "max_image_pixels"),
+    "run": ("checkpoint_every", "max_checkpoints", "log_every",
+            "num_samples", "collapse_patience", "stop_on_collapse"),
+    "evaluation": ("eval_every", "eval_features", "eval_metric", "eval_num"),
+    "speed": ("precision", "jit_compile", "strategy"),
+}
+
+
+def _config_flag_help(field: str, helps: dict, defaults: dict) -> str:
+    """A flag's help: the config field's meaning and its default."""
+    text = helps[field].split(". ")[0].rstrip(".")
+    default = defaults[field]
+    if field in ("image_size", "channels"):
+        return f"{text} (default: from the data)"
+    if default is None or default is False:
+        return text
+    return f"{text} (default: {default})"
+
+
 def add_parsers(commands) -> None:
     """Adds `train`."""
-    train = commands.add_parser("train", help="train a DCGAN")
+    train = commands.add_parser(
+        "train", help="train a DCGAN",
+        description="Train a DCGAN and write its run directory. Each config "
+                    "flag sets the DCGANConfig field of the same name.")
     source = train.add_mutually_exclusive_group()
     source.add_argument("--dataset", help="TFDS name (mnist, fashion_mnist, "
                         "cifar10, celeb_a, ...) or 'digits' (offline default)")
     source.add_argument("--data", help=".npz/.npy image array or image folder")
     train.add_argument("--data-dir", help="TFDS data directory")
     train.add_argument("--output-dir", required=True, help="run directory")
+    helps = field_help()
+    defaults = {f.name: f.default for f in dataclasses.fields(DCGANConfig)}
+    groups = {name: train.add_argument_group(f"{name} (DCGANConfig)")
+              for name in GROUPS}
+    group_of = {f: g for g, fields in GROUPS.items() for f in fields}
     for flag, (field, kind, extra) in CONFIG_FLAGS.items():
         extra = dict(extra)
         names = [flag] + extra.pop("aliases", [])
         if kind is not None:
             extra["type"] = kind
-        train.add_argument(*names, dest=field, default=None,
-                           help=f"config.{field}", **extra)
+            if "choices" not in extra:
+                extra["metavar"] = {int: "N", float: "X"}.get(kind, "TEXT")
+        groups[group_of[field]].add_argument(
+            *names, dest=field, default=None,
+            help=_config_flag_help(field, helps, defaults), **extra)
     mode = train.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true",
                       help="continue the run in --output-dir")
