@@ -5,6 +5,7 @@ The public names below are imported on first use, so `import keras_dcgan`
 """
 
 import importlib
+import logging
 import os
 import platform
 import sys
@@ -49,7 +50,30 @@ _EXPORTS = {
     "train_classifier": "keras_dcgan.quality.classifier",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "enable_logging"])
+
+
+def enable_logging(level: int = logging.INFO) -> None:
+    """Shows keras_dcgan's log lines (progress, checkpoints, warnings).
+
+    The library only logs (`logging.getLogger(__name__)`); the command line
+    shows those lines, and a script or notebook shows them after this call
+    (or its own `logging` setup).
+
+    Args:
+        level: The lowest level shown, e.g. `logging.WARNING`.
+
+    Example:
+        >>> import keras_dcgan
+        >>> keras_dcgan.enable_logging()
+    """
+    logger = logging.getLogger("keras_dcgan")
+    if not any(getattr(h, "_keras_dcgan", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._keras_dcgan = True
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def __getattr__(name):

@@ -96,6 +96,27 @@ class History:
             if math.isfinite(row["eval"]):
                 tf.summary.scalar(f"eval/{self.eval_name}", row["eval"])
 
+    def summarize_config(self, config: dict) -> None:
+        """The run's hyperparameters, for TensorBoard's HParams tab (and as
+        text, for its Text tab)."""
+        if self.writer is None:
+            return
+        from tensorboard.plugins.hparams import api as hparams
+
+        values = {k: v if isinstance(v, (bool, int, float, str)) else str(v)
+                  for k, v in config.items()}
+        with self.writer.as_default(step=0):
+            hparams.hparams(values)
+            tf.summary.text("config", "\n".join(
+                f"    {k}: {v!r}" for k, v in sorted(config.items())))
+
+    def summarize_images(self, name: str, images, step: int) -> None:
+        """A batch of uint8 images [N, H, W, C] (e.g. a sample grid, N = 1)
+        for TensorBoard's Images tab."""
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                tf.summary.image(name, images, max_outputs=len(images))
+
     def flush(self) -> None:
         """Appends the pending rows to the CSV file."""
         if self.pending:

@@ -13,13 +13,14 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import keras
+import numpy as np
 
 from keras_dcgan import runs, visualize
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import ImageData, epoch_batches
+from keras_dcgan.data import ImageData, epoch_batches, from_array
 from keras_dcgan.data.fingerprint import (
     check_same_data,
     data_fingerprint,
@@ -49,7 +50,8 @@ from keras_dcgan.training.signals import StopSignals
 logger = logging.getLogger(__name__)
 
 
-def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
+def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
+          output_dir: str, *,
           resume: bool = False, overwrite: bool = False,
           callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
           verbose: int = 1, strategy=None,
@@ -58,7 +60,10 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
 
     Args:
         config: Hyperparameters.
-        images: Training images from `keras_dcgan.data.load_images`.
+        images: Training images: an `ImageData` from
+            `keras_dcgan.load_images` / `from_array`, or a NumPy array
+            [N, H, W(, C)] (uint8, or float in [0, 1] or [-1, 1]), converted
+            to the config's size and channels.
         output_dir: The run directory.
         resume: Continue from the run's latest checkpoint, at its step.
         overwrite: Replace a previous run in `output_dir`.
@@ -92,6 +97,10 @@ def train(config: DCGANConfig, images: ImageData, output_dir: str, *,
         >>> history = train(DCGANConfig(image_size=28, channels=1, epochs=1),
         ...                 images, "runs/demo")
     """
+    if isinstance(images, np.ndarray):
+        images = from_array(images, config.image_size, config.channels,
+                            description="NumPy array",
+                            center_crop=config.center_crop)
     steps_per_epoch = images.num_images // config.batch_size
     if steps_per_epoch == 0:
         raise DataError(
@@ -186,7 +195,9 @@ def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
                 extractor)
     # The latent batch behind every sample grid of the run.
     noise = sample_latents(config.num_samples, config.latent_dim, config.seed)
-    grids = SampleGrids(noise, os.path.join(output_dir, runs.SAMPLES))
+    grids = SampleGrids(noise, os.path.join(output_dir, runs.SAMPLES),
+                        summarize=run.history.summarize_images)
+    run.history.summarize_config(dataclasses.asdict(config))
     callback_list = keras.callbacks.CallbackList(
         [grids, *(callbacks or [])], model=run.gan.combined, verbose=0,
         epochs=config.epochs, steps=steps_per_epoch)

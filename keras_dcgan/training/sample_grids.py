@@ -19,13 +19,18 @@ class SampleGrids(keras.callbacks.Callback):
     Args:
         noise: Latents [n, latent_dim], the same every epoch.
         folder: Where `epoch_XXXX.png` grids go.
+        summarize: Called with (name, uint8 images [1, H, W, C], epoch) to
+            also show each grid elsewhere (TensorBoard's Images tab).
     """
 
-    def __init__(self, noise, folder: str):
+    def __init__(self, noise, folder: str, summarize=None):
         super().__init__()
-        self.noise, self.folder = noise, folder
+        self.noise, self.folder, self.summarize = noise, folder, summarize
 
     def on_epoch_end(self, epoch, logs=None):
         images = self.model.layers[0](self.noise, training=False)
+        grid = visualize.image_grid(np.asarray(images))
         path = os.path.join(self.folder, f"epoch_{epoch + 1:04d}.png")
-        visualize.save_png(visualize.image_grid(np.asarray(images)), path)
+        visualize.save_png(grid, path)
+        if self.summarize is not None:
+            self.summarize("samples", grid[None], epoch + 1)

@@ -1,0 +1,63 @@
+"""The README cannot rot: its Python blocks run, its commands parse."""
+
+import os
+import re
+import shlex
+
+import conftest
+import keras
+import numpy as np
+import pytest
+from conftest import make_images
+
+from keras_dcgan import DCGANConfig, build_discriminator, build_generator
+from keras_dcgan.cli import build_parser
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+with open(os.path.join(ROOT, "README.md")) as f:
+    README = f.read()
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+# Tiny settings for the runs a block starts; the code is otherwise as shown.
+TINY = ("steps=2, batch_size=16, latent_dim=8, generator_width=8, "
+        "discriminator_width=8, num_samples=4")
+
+
+def commands():
+    """Every `keras-dcgan ...` command of the README's shell blocks, with
+    its continuation lines joined and comments dropped."""
+    found = []
+    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README,
+                            flags=re.S):
+        text = re.sub(r"\\\n\s*", " ", block)
+        for line in text.splitlines():
+            line = line.strip().removeprefix("$ ")
+            if line.startswith("keras-dcgan "):
+                found.append(shlex.split(line, comments=True)[1:])
+    return found
+
+
+def test_the_readme_has_blocks_to_check():
+    assert len(PYTHON_BLOCKS) >= 2 and len(commands()) >= 10
+
+
+@pytest.mark.parametrize("index", range(len(PYTHON_BLOCKS)))
+def test_every_python_block_runs(index, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    np.savez("mnist.npz", x_train=make_images(64))  # what keras.datasets caches
+    code = PYTHON_BLOCKS[index].replace("epochs=10", TINY)
+    # What the lesson's snippets take as given: keras, and the two models.
+    config = DCGANConfig(**conftest.TINY)
+    namespace = {"__name__": f"readme_block_{index}", "keras": keras,
+                 "generator": build_generator(config),
+                 "discriminator": build_discriminator(config)}
+    exec(compile(code, f"README.md python block {index}", "exec"), namespace)
+    if "samples" in namespace:
+        samples = np.asarray(namespace["samples"])
+        assert samples.shape == (16, 28, 28, 1)
+        assert np.abs(samples).max() <= 1.0
+
+
+@pytest.mark.parametrize("argv", commands(), ids=lambda a: " ".join(a)[:60])
+def test_every_command_parses(argv):
+    args = build_parser().parse_args(argv)
+    assert args.command == argv[0]
