@@ -38,6 +38,8 @@ SERVE_SCRIPT = textwrap.dedent("""
     result = serve(z=tf.constant(z))
     np.save(work + "/served_images.npy", result["images"].numpy())
     np.save(work + "/served_float.npy", result["images_float"].numpy())
+    np.save(work + "/served_png.npy", np.stack([
+        tf.io.decode_png(b).numpy() for b in result["images_bytes"].numpy()]))
     seeded = [gen(num_images=tf.constant(3, tf.int32),
                   seed=tf.constant(s, tf.int64))["images"].numpy()
               for s in (42, 42, 7)]
@@ -105,6 +107,8 @@ def test_saved_model_serves_both_signatures_in_a_clean_process(
     np.testing.assert_array_equal(images, latent.generate(generator, z))
     np.testing.assert_allclose(np.load(tmp_path / "served_float.npy"),
                                generator(z, training=False), atol=1e-6)
+    # The PNG bytes decode to exactly the uint8 images.
+    np.testing.assert_array_equal(np.load(tmp_path / "served_png.npy"), images)
 
     same, again, other = np.load(tmp_path / "generated.npy")
     np.testing.assert_array_equal(same, again)
