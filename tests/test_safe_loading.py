@@ -10,6 +10,7 @@ from conftest import TINY
 from keras_dcgan import runs
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
+from keras_dcgan.errors import RunError
 from keras_dcgan.models import build_generator
 
 
@@ -83,10 +84,10 @@ def test_a_model_of_another_shape_is_not_taken_for_a_generator():
     runs.check_generator(generator, None, "g.keras")  # ranks only
     dense = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
     for known in (config, None):
-        with pytest.raises(runs.RunError, match="not this run's generator"):
+        with pytest.raises(RunError, match="not this run's generator"):
             runs.check_generator(dense, known, "g.keras")
     wider = build_generator(dataclasses.replace(config, latent_dim=16))
-    with pytest.raises(runs.RunError, match=r"maps \[None, 16\] to "
+    with pytest.raises(RunError, match=r"maps \[None, 16\] to "
                        r"\[None, 28, 28, 1\], a generator of this run maps "
                        r"\[None, 8\]"):
         runs.check_generator(wider, config, "g.keras")
