@@ -1,5 +1,6 @@
 import csv
 import os
+import signal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -102,6 +103,21 @@ class BreakAtStep(keras.callbacks.Callback):
             for weight in generator.weights:
                 if weight.path.endswith("kernel"):
                     weight.assign(np.zeros(weight.shape, "float32"))
+
+
+class SignalAtStep(keras.callbacks.Callback):
+    """Sends this process SIGTERM after step `step`: a run stopped as `kill`
+    stops it, in-process (the loop saves a checkpoint and raises
+    TrainingInterrupted)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.count = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.count += 1
+        if self.count == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def exit_code(argv):

@@ -1,53 +1,103 @@
 """The `keras-dcgan` command, end to end and on bad input."""
 
+import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
+from conftest import SignalAtStep, history_steps
 from PIL import Image
 
 from keras_dcgan.cli import main
+from keras_dcgan.errors import TrainingInterrupted
+from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.runs import load_generator
+from keras_dcgan.runs.checkpoints import restore_models
+from keras_dcgan.training import train
+from keras_dcgan.visualize import image_grid
 
 TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
               "--discriminator-width", "8", "--batch-size", "16",
               "--num-samples", "16", "--verbose", "0"]
 
 
-def run_cli(*args):
+def console_script():
+    """The installed `keras-dcgan` executable, beside this Python or on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "keras-dcgan")
+    found = beside if os.path.isfile(beside) else shutil.which("keras-dcgan")
+    if found is None:
+        pytest.skip("keras-dcgan is not installed (pip install -e .)")
+    return found
+
+
+def test_console_script_trains_then_samples(tmp_path, npz_file):
+    # The one test through the installed entry point; the others call
+    # main() in-process (a process each would import TensorFlow again).
+    run, out = str(tmp_path / "run"), str(tmp_path / "s.npz")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run([sys.executable, "-m", "keras_dcgan", *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+    for args in (["train", "--data", npz_file, "--output-dir", run,
+                  "--steps", "2", *TINY_FLAGS],
+                 ["sample", run, "--num", "3", "--output", out]):
+        result = subprocess.run([console_script(), *args], check=False,
+                                capture_output=True, text=True, env=env,
+                                timeout=300)
+        assert result.returncode == 0, result.stderr
+    assert np.load(out)["x"].shape == (3, 28, 28, 1)
 
 
-def test_train_then_sample_end_to_end(tmp_path, npz_file):
+def test_train_sample_resume_end_to_end(tmp_path, npz_file, caplog):
     run = str(tmp_path / "run")
-    result = run_cli("train", "--data", npz_file, "--output-dir", run,
-                     "--steps", "6", "--seed", "1", *TINY_FLAGS)
-    assert result.returncode == 0, result.stderr
-    config = json.load(open(os.path.join(run, "config.json")))
+    assert main(["train", "--data", npz_file, "--output-dir", run,
+                 "--steps", "6", "--seed", "1", *TINY_FLAGS]) == 0
+    with open(os.path.join(run, "config.json")) as f:
+        config = json.load(f)
     assert (config["image_size"], config["channels"], config["steps"]) == (28, 1, 6)
     assert os.path.isfile(os.path.join(run, "generator.keras"))
 
-    result = run_cli("sample", run, "--num", "5", "--output",
-                     str(tmp_path / "s.npz"), "--seed", "3")
-    assert result.returncode == 0, result.stderr
+    assert main(["sample", run, "--num", "9", "--output",
+                 str(tmp_path / "s.npz"), "--seed", "3"]) == 0
     x = np.load(tmp_path / "s.npz")["x"]
-    assert x.shape == (5, 28, 28, 1) and x.dtype == np.uint8
+    assert x.shape == (9, 28, 28, 1) and x.dtype == np.uint8
     assert x.max() > x.min()
+    generator = load_generator(run)
+    np.testing.assert_array_equal(
+        x, generate(generator, sample_latents(9, 8, 3)))
 
-    result = run_cli("sample", run, "--num", "9", "--output",
-                     str(tmp_path / "grid.png"))
-    assert result.returncode == 0, result.stderr
-    assert Image.open(tmp_path / "grid.png").size == (92, 92)  # 3x3 + padding
+    assert main(["sample", run, "--num", "9", "--output",
+                 str(tmp_path / "grid.png"), "--seed", "3"]) == 0
+    grid = np.asarray(Image.open(tmp_path / "grid.png"))
+    assert grid.shape == (92, 92)  # 3x3 + padding, gray
+    np.testing.assert_array_equal(grid, image_grid(x)[..., 0])
 
-    result = run_cli("train", "--data", npz_file, "--output-dir", run,
-                     "--resume", "--steps", "8", "--verbose", "0")
-    assert result.returncode == 0, result.stderr
-    assert "Resumed from" in result.stderr and "at step 6" in result.stderr
+    caplog.clear()
+    assert main(["train", "--data", npz_file, "--output-dir", run,
+                 "--resume", "--steps", "8", "--verbose", "0"]) == 0
+    assert "Resumed from" in caplog.text and "at step 6" in caplog.text
     assert os.path.exists(os.path.join(run, "checkpoints", "ckpt-8.index"))
+    assert history_steps(run) == list(range(1, 9))
+
+
+def test_sample_of_an_interrupted_run_uses_its_newest_checkpoint(
+        tmp_path, tiny_config, images):
+    run = str(tmp_path / "run")
+    config = dataclasses.replace(tiny_config, steps=50, checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted):
+        train(config, images, run, callbacks=[SignalAtStep(3)], verbose=0)
+    assert not os.path.exists(os.path.join(run, "generator.keras"))
+    newest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
+    assert newest.endswith("ckpt-3")  # saved on the signal, after ckpt-2
+
+    out = str(tmp_path / "s.npz")
+    assert main(["sample", run, "--num", "6", "--seed", "3",
+                 "--output", out]) == 0
+    generator, _ = restore_models(run)
+    np.testing.assert_array_equal(
+        np.load(out)["x"], generate(generator, sample_latents(6, 8, 3)))
 
 
 def test_dry_run_writes_nothing(tmp_path, npz_file, caplog):

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 from conftest import TINY, exit_code, make_images
 
 from keras_dcgan.cli import main
@@ -108,6 +109,22 @@ def test_evaluate_bad_input_is_a_clear_error(work, capsys, flags, message):
     assert exit_code(["evaluate", work["run"], "--data", work["data"],
                       *flags]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_train_classifier_on_a_tfds_dataset(tmp_path, capsys):
+    clf = str(tmp_path / "mnist_clf.keras")
+    with tfds.testing.mock_data(num_examples=32):
+        assert main(["train-classifier", "--dataset", "mnist", "--output",
+                     clf, "--epochs", "1"]) == 0, capsys.readouterr().err
+    with open(clf + ".json") as f:
+        side = json.load(f)
+    assert (side["image_size"], side["channels"]) == (28, 1)
+    assert side["source"] == "tfds:mnist" and side["classes"] >= 2
+    model = keras.saving.load_model(clf)
+    probabilities = model.predict(make_images(3).astype("float32")[..., None],
+                                  verbose=0)
+    assert probabilities.shape == (3, side["classes"])
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_train_classifier_needs_labels(tmp_path, npz_file, capsys):

@@ -143,12 +143,36 @@ def test_load_latents_checks_the_header_before_reading(tmp_path):
     assert z.dtype == np.float32 and z.shape == (2, 8)
 
 
-def test_arithmetic_figure(generator, tmp_path):
+def test_arithmetic_figure(generator, tmp_path, monkeypatch):
+    from matplotlib import pyplot as plt
+
+    from keras_dcgan.generator.latent import generate
+    from keras_dcgan.visualize import image_grid
+
     latents = np.random.default_rng(0).standard_normal((9, 8))
     result = explore.latent_arithmetic(latents, [[0, 1, 2], [6, 7, 8]],
-                                       [[3, 4, 5]], seed=0)
+                                       [[3, 4, 5]], num_variations=5, seed=0)
+    figures = []  # the figure, kept open to read what it shows
+    monkeypatch.setattr(plt, "close", figures.append)
     explore.save_arithmetic(generator, result, str(tmp_path / "a.png"))
-    assert Image.open(tmp_path / "a.png").size[0] > 300
+    assert Image.open(tmp_path / "a.png").size == (900, 620)  # 9 x 6.2 in
+    cells = {}
+    for ax in figures[0].axes:
+        spec = ax.get_subplotspec()
+        cells[spec.rowspan.start, spec.colspan.start] = ax.images[0].get_array()
+    # One row per group (its images | their average), then the result row
+    # (its variations | the result itself): 4 rows of 2.
+    assert sorted(cells) == [(r, c) for r in range(4) for c in range(2)]
+
+    def shown(z):
+        return image_grid(generate(generator, z), columns=len(z))[..., 0]
+
+    for row, (group, mean) in enumerate(zip(result.groups, result.means)):
+        np.testing.assert_array_equal(cells[row, 0], shown(group))
+        np.testing.assert_array_equal(cells[row, 1], shown(mean[None]))
+    np.testing.assert_array_equal(cells[3, 0], shown(result.variations[1:]))
+    np.testing.assert_array_equal(cells[3, 1], shown(result.result[None]))
+    assert cells[3, 0].shape[1] == 5 * 30 + 2  # the 5 variations
 
 
 def test_nearest_finds_a_planted_duplicate(tmp_path):
@@ -164,7 +188,16 @@ def test_nearest_finds_a_planted_duplicate(tmp_path):
     np.testing.assert_array_equal(idx[:, 0], brute.argmin(1))
     np.testing.assert_allclose(dist[:, 0], brute.min(1), rtol=1e-5)
     nearest.save_nearest(samples, train, idx, str(tmp_path / "n.png"))
-    assert Image.open(tmp_path / "n.png").size[1] == 4 * 30 + 2
+    picture = np.asarray(Image.open(tmp_path / "n.png"))
+    assert picture.shape == (4 * 30 + 2, 2 + 28 + 6 + 3 * 30 + 6)
+    for i in range(4):  # each line: the sample, a gap, its 3 neighbours
+        top = 2 + 30 * i
+        np.testing.assert_array_equal(picture[top:top + 28, 2:30],
+                                      samples[i, ..., 0])
+        for j in range(3):
+            left = 36 + 30 * j
+            np.testing.assert_array_equal(picture[top:top + 28, left:left + 28],
+                                          train[idx[i, j], ..., 0])
 
 
 def test_training_distances_leave_the_image_itself_out():

@@ -13,6 +13,7 @@ import pytest
 import tensorflow as tf
 from conftest import BreakAtStep, history_steps
 
+from keras_dcgan.cli import main
 from keras_dcgan.errors import (
     NonFiniteLossError,
     RunError,
@@ -64,13 +65,10 @@ def wait_for_epoch(process, epoch):
 
 
 def resume(npz, run, steps):
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_dcgan", "train", "--data", npz,
-         "--output-dir", run, "--resume", "--steps", str(steps),
-         "--verbose", "0"], capture_output=True, text=True, timeout=300,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    assert result.returncode == 0, result.stderr
-    return result
+    """`keras-dcgan train --resume` in-process: what a process killed left
+    is on disk; the resume itself needs no process of its own."""
+    assert main(["train", "--data", npz, "--output-dir", run, "--resume",
+                 "--steps", str(steps), "--verbose", "0"]) == 0
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143),
@@ -115,7 +113,8 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, npz_file):
 
 
 def test_kill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path,
-                                                               npz_file):
+                                                               npz_file,
+                                                               caplog):
     run = str(tmp_path / "run")
     process = start_training(npz_file, run, "--steps", "20",
                              "--checkpoint-every", "3",
@@ -124,9 +123,9 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path,
     assert process.returncode == -signal.SIGKILL
     leftovers = os.listdir(os.path.join(run, "checkpoints"))
     assert "ckpt-9_temp" in leftovers and "ckpt-9.data-00000-of-00001" in leftovers
-    result = resume(npz_file, run, 12)
-    assert "left by an interrupted save" in result.stderr
-    assert "at step 6" in result.stderr
+    resume(npz_file, run, 12)
+    assert "left by an interrupted save" in caplog.text
+    assert "at step 6" in caplog.text
     assert checkpoint_steps(run)[-1] == 12 and saved_step(run) == 12
     assert not [n for n in os.listdir(os.path.join(run, "checkpoints"))
                 if "_temp" in n]
@@ -193,17 +192,6 @@ def test_a_non_finite_loss_stops_before_anything_is_saved(tmp_path,
     train(dataclasses.replace(config, steps=6), images, run, resume=True,
           verbose=0)  # the last good checkpoint is intact
     assert saved_step(run) == 6
-
-
-def test_non_finite_loss_exit_code_in_the_cli(tmp_path, npz_file):
-    result = subprocess.run(
-        [sys.executable, "-m", "keras_dcgan", "train", "--data", npz_file,
-         "--output-dir", str(tmp_path / "run"), "--learning-rate", "1e12",
-         "--steps", "20", *TINY_FLAGS], capture_output=True, text=True,
-        timeout=300)
-    assert result.returncode == 3, result.stderr
-    assert "Non-finite values at step" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_mode_collapse_is_flagged_and_can_stop_the_run(tmp_path, tiny_config,

@@ -9,12 +9,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_images
+from conftest import SignalAtStep, history_steps, make_images
 
 from keras_dcgan.cli import main
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN, diversity
-from keras_dcgan.errors import NonFiniteLossError
+from keras_dcgan.errors import NonFiniteLossError, TrainingInterrupted
 from keras_dcgan.runs.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.training import train
 
@@ -72,12 +72,14 @@ def test_nan_weights_behind_a_finite_loss_are_never_checkpointed(
 # update overflowed, its loss was still finite).
 @pytest.mark.parametrize("learning_rate", ["1e9", "1e12"])
 def test_a_huge_learning_rate_leaves_only_finite_checkpoints(
-        tmp_path, npz_file, learning_rate):
+        tmp_path, npz_file, capsys, learning_rate):
     run = str(tmp_path / "run")
     code = main(["train", "--data", npz_file, "--output-dir", run,
                  "--learning-rate", learning_rate, "--steps", "20",
                  "--checkpoint-every", "1", *TINY_FLAGS])
-    assert code == 3
+    assert code == 3  # the CLI's code for a non-finite loss
+    err = capsys.readouterr().err
+    assert "Non-finite values at step" in err and "Traceback" not in err
     for step, tensors in checkpoint_tensors(run).items():
         assert not non_finite(tensors), step
 
@@ -133,13 +135,14 @@ def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file,
     run = str(tmp_path / "run")
     assert main(["train", "--data", npz_file, "--output-dir", run,
                  "--steps", "2", *TINY_FLAGS]) == 0
-    before = open(os.path.join(run, "config.json")).read()
+    config_file = tmp_path / "run" / "config.json"
+    before = config_file.read_text()
     assert main(["train", "--data", npz_file, "--output-dir", run, "--resume",
                  "--seed", "5", "--batch-size", "8"]) == 2
     err = capsys.readouterr().err
     assert "seed: run has 0, asked 5" in err
     assert "batch_size: run has 16, asked 8" in err
-    assert open(os.path.join(run, "config.json")).read() == before
+    assert config_file.read_text() == before
 
 
 def test_resume_refuses_other_data_unless_allowed(tmp_path, npz_file, capsys):
@@ -162,6 +165,56 @@ def test_resume_refuses_other_data_unless_allowed(tmp_path, npz_file, capsys):
                  "--steps", "4", "--allow-data-change"]) == 0
     with open(os.path.join(run, "data.json")) as f:
         assert other in json.load(f)["source"]
+
+
+OPTIMIZERS = ("discriminator_optimizer", "generator_optimizer")
+
+
+class SaveOptimizersAtStart(keras.callbacks.Callback):
+    """Writes both optimizers, as restored, before the first resumed step."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_train_begin(self, logs=None):
+        discriminator = self.model.layers[1]
+        tf.train.Checkpoint(discriminator_optimizer=discriminator.optimizer,
+                            generator_optimizer=self.model.optimizer
+                            ).write(self.path)
+
+
+def optimizer_tensors(path):
+    """{name: array} of the optimizer variables in a checkpoint."""
+    reader = tf.train.load_checkpoint(path)
+    return {key: reader.get_tensor(key)
+            for key in reader.get_variable_to_dtype_map()
+            if key.startswith(OPTIMIZERS)}
+
+
+def test_resume_under_mixed_float16_restores_the_loss_scale(
+        tmp_path, tiny_config, images):
+    run = str(tmp_path / "run")
+    config = dataclasses.replace(tiny_config, steps=50, checkpoint_every=100,
+                                 precision="mixed_float16")
+    with pytest.raises(TrainingInterrupted):
+        train(config, images, run, callbacks=[SignalAtStep(3)], verbose=0)
+    saved = optimizer_tensors(os.path.join(run, "checkpoints"))
+    for name in OPTIMIZERS:
+        scale = saved[f"{name}/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE"]
+        count = saved[f"{name}/step_counter/.ATTRIBUTES/VARIABLE_VALUE"]
+        # Not the state of a fresh LossScaleOptimizer (2^15, 0 steps).
+        assert (float(scale), int(count)) != (2.0 ** 15, 0), name
+
+    restored = str(tmp_path / "restored")
+    train(dataclasses.replace(config, steps=5), images, run, resume=True,
+          callbacks=[SaveOptimizersAtStart(restored)], verbose=0)
+    restored = optimizer_tensors(restored)
+    assert sorted(restored) == sorted(saved)
+    for key, value in saved.items():
+        np.testing.assert_array_equal(restored[key], value, err_msg=key)
+    assert history_steps(run) == [1, 2, 3, 4, 5]
+    assert os.path.isfile(os.path.join(run, "generator.keras"))
 
 
 def test_diversity_is_nan_on_constant_data_and_does_not_stop_training(

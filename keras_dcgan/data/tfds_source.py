@@ -31,18 +31,8 @@ def load_tfds(name: str, image_size: int, channels: int,
     Returns:
         An `ImageData`, cached in memory when it fits.
     """
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as e:  # unknown names raise several types
-        raise DataError(f"--dataset {name}: not a TFDS dataset ({e}). Use a "
-                        "TFDS name such as mnist, or --data PATH.") from e
-    try:
-        ds = builder.as_dataset(split="train", shuffle_files=False)
-    except AssertionError:  # TFDS's way of saying "not prepared"
-        _download(builder, name)
-        ds = builder.as_dataset(split="train", shuffle_files=False)
+    builder = open_builder(name, data_dir)
+    ds = train_split(builder, name)
     key = image_feature(builder.info.features, name)
     count = _count(builder, ds)
     ds = ds.map(lambda ex: resize_images(ex[key], image_size, channels,
@@ -51,6 +41,48 @@ def load_tfds(name: str, image_size: int, channels: int,
     description = f"TFDS {name}: {count} images"
     ds = cached_if_it_fits(ds, count, image_size, channels, description)
     return ImageData(ds, count, description)
+
+
+def open_builder(name: str, data_dir: str | None = None):
+    """The TFDS builder of `name`, not yet prepared or read.
+
+    Args:
+        name: TFDS name, e.g. "mnist".
+        data_dir: TFDS data directory.
+
+    Returns:
+        A `tfds.core.DatasetBuilder`.
+
+    Raises:
+        DataError: `name` is not a TFDS dataset.
+    """
+    import tensorflow_datasets as tfds
+
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except Exception as e:  # unknown names raise several types
+        raise DataError(f"--dataset {name}: not a TFDS dataset ({e}). Use a "
+                        "TFDS name such as mnist, or --data PATH.") from e
+
+
+def train_split(builder, name: str) -> tf.data.Dataset:
+    """The builder's "train" split, in file order; prepared first if needed.
+
+    Args:
+        builder: From `open_builder`.
+        name: The dataset's name, for messages.
+
+    Returns:
+        The split's examples (feature dicts).
+
+    Raises:
+        DataError: Not prepared, and it cannot be downloaded.
+    """
+    try:
+        return builder.as_dataset(split="train", shuffle_files=False)
+    except AssertionError:  # TFDS's way of saying "not prepared"
+        _download(builder, name)
+        return builder.as_dataset(split="train", shuffle_files=False)
 
 
 def _download(builder, name: str) -> None:

@@ -21,6 +21,7 @@ import tensorflow as tf
 from keras_dcgan import data as data_lib
 from keras_dcgan import limits
 from keras_dcgan.atomic import write_text
+from keras_dcgan.data import tfds_source
 from keras_dcgan.data.arrays import array_names
 from keras_dcgan.errors import DataError
 from keras_dcgan.quality.features import sidecar_path
@@ -80,21 +81,12 @@ def _npz_labelled(path: str) -> tuple:
 
 
 def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except Exception as e:  # unknown names raise several types
-        raise DataError(f"--dataset {name}: not a TFDS dataset ({e}).") from e
+    builder = tfds_source.open_builder(name, data_dir)
     if "label" not in builder.info.features:
         raise DataError(f"--dataset {name}: has no 'label' feature; use a "
                         "labelled dataset or --data FILE.npz with y.")
-    try:
-        ds = builder.as_dataset(split="train", shuffle_files=False)
-    except AssertionError:  # TFDS's way of saying "not prepared"
-        data_lib._download(builder, name)
-        ds = builder.as_dataset(split="train", shuffle_files=False)
-    key = data_lib._image_feature(builder.info.features, name)
+    ds = tfds_source.train_split(builder, name)
+    key = tfds_source.image_feature(builder.info.features, name)
     ds = ds.map(lambda ex: (data_lib.resize_images(ex[key], image_size,
                                                    channels), ex["label"]),
                 num_parallel_calls=tf.data.AUTOTUNE)
