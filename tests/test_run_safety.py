@@ -109,16 +109,21 @@ def test_overwrite_removes_only_what_the_manifest_lists(tmp_path, images):
     (run / "notes.txt").write_bytes(VICTIM)
     (run / "model_epoch_90.pt").write_bytes(VICTIM)
     (tmp_path / "victim.txt").write_bytes(VICTIM)
+    # An absolute path, to a folder of this test's own: a test must not be
+    # able to harm the machine if the code it checks regresses.
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept.txt").write_bytes(VICTIM)
     # A manifest that came with a received run cannot name other files.
     marker = run / ownership.MARKER
     content = json.loads(marker.read_text())
-    content["entries"] += ["notes.txt", "../victim.txt", "/etc"]
+    content["entries"] += ["notes.txt", "../victim.txt", str(outside)]
     marker.write_text(json.dumps(content))
     history = train(dataclasses.replace(config, steps=2), images, str(run),
                     overwrite=True, verbose=0)
     assert history["step"] == [1, 2]
     for path in (run / "notes.txt", run / "model_epoch_90.pt",
-                 tmp_path / "victim.txt"):
+                 tmp_path / "victim.txt", outside / "kept.txt"):
         assert path.read_bytes() == VICTIM
     assert set(json.loads(marker.read_text())["entries"]) >= {
         "config.json", "checkpoints", "samples", "history.csv"}
