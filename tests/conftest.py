@@ -1,5 +1,7 @@
 import csv
 import os
+import signal
+import stat
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -102,6 +104,38 @@ class BreakAtStep(keras.callbacks.Callback):
             for weight in generator.weights:
                 if weight.path.endswith("kernel"):
                     weight.assign(np.zeros(weight.shape, "float32"))
+
+
+class SignalAt(keras.callbacks.Callback):
+    """SIGTERM to this process after the step of index `batch` in an epoch
+    (the first such step): `train` stops there with a checkpoint."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch, self.sent = batch, False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch == self.batch and not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def snapshot(root):
+    """Every entry under `root`: kind, bytes (files) and mtime."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            content = None
+            if stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as f:
+                    content = f.read()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            found[os.path.relpath(path, root)] = (
+                stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
+    return found
 
 
 def exit_code(argv):
