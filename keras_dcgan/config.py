@@ -66,7 +66,12 @@ class DCGANConfig:
         epochs: Passes over the data (ignored when `steps` is set).
         steps: Total training steps; overrides `epochs` when set.
         seed: Seed of weights, noise and data order (None: random).
-        checkpoint_every: Steps between checkpoints (0: at each epoch's end).
+        checkpoint_every: Steps between checkpoints (0: by time, see
+            `checkpoint_minutes`).
+        checkpoint_minutes: With `checkpoint_every` 0, the least time
+            between two checkpoints: one is saved at the first step at
+            least this many minutes after the previous (0: every step).
+            Always at the end, and at once on SIGINT/SIGTERM.
         max_checkpoints: Checkpoints kept on disk.
         log_every: Steps between rows of `history.csv`.
         num_samples: Images in the sample grid written after each epoch.
@@ -115,6 +120,7 @@ class DCGANConfig:
     steps: Optional[int] = None
     seed: Optional[int] = 0
     checkpoint_every: int = 0
+    checkpoint_minutes: float = 5.0
     max_checkpoints: int = 3
     log_every: int = 1
     num_samples: int = 64
@@ -165,6 +171,7 @@ class DCGANConfig:
         if self.steps is not None:
             _check_int("steps", self.steps, minimum=1, maximum=10**9)
         _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
+        _check_range("checkpoint_minutes", self.checkpoint_minutes, 0.0, 1e6)
         if self.center_crop is not None:
             _check_int("center_crop", self.center_crop, minimum=8)
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)

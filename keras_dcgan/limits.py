@@ -17,6 +17,7 @@ from keras_dcgan.config import LIMITS
 MAX_SEED = 2**31 - 1  # DCGANConfig.seed's range, for every --seed
 MAX_INT32 = 2**31 - 1  # export: batch sizes are int32 in the graph
 MAX_VERSION = 2**63 - 1  # TF Serving reads version folders as int64
+MAX_STEP = 2**63 - 1  # a run's step counter is an int64 (--checkpoint STEP)
 MAX_IMAGES = LIMITS["eval_num"]  # generated or scored by one call
 MAX_GENERATED_BYTES = 2**31  # uint8 images `latent.generate` holds at once
 MAX_GRID_IMAGES = 4096  # tiled into one picture: 64 x 64

@@ -1,6 +1,7 @@
 import csv
 import os
 import signal
+import stat
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -118,6 +119,24 @@ class SignalAtStep(keras.callbacks.Callback):
         self.count += 1
         if self.count == self.step:
             os.kill(os.getpid(), signal.SIGTERM)
+
+
+def snapshot(root):
+    """Every entry under `root`: kind, bytes (files) and mtime."""
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            content = None
+            if stat.S_ISREG(info.st_mode):
+                with open(path, "rb") as f:
+                    content = f.read()
+            elif stat.S_ISLNK(info.st_mode):
+                content = os.readlink(path)
+            found[os.path.relpath(path, root)] = (
+                stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
+    return found
 
 
 def exit_code(argv):

@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -40,15 +41,18 @@ def saved_step(run):
 
 
 def start_training(npz, run, *flags, env=None):
-    """The CLI in a subprocess; stderr goes to RUN.log (a pipe nobody reads
-    would fill up and block the child)."""
+    """The CLI in a subprocess; stderr, where its progress lines go, goes to
+    RUN.log (a pipe nobody reads would fill up and block the child)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
                **(env or {}))
+    start = os.path.getsize(f"{run}.log") if os.path.exists(f"{run}.log") else 0
     log = open(f"{run}.log", "a")
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "keras_dcgan", "train", "--data", npz,
          "--output-dir", run, *TINY_FLAGS, *flags],
-        stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+        stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
+    process.log, process.log_start = f"{run}.log", start
+    return process
 
 
 def stderr_of(run):
@@ -56,12 +60,17 @@ def stderr_of(run):
         return f.read()
 
 
-def wait_for_epoch(process, epoch):
-    """Reads the child's stdout up to "Epoch N" (any epoch for None)."""
-    for line in process.stdout:  # verbose 2 prints "Epoch N"
-        if line.startswith("Epoch") and epoch in (None, int(line.split()[1])):
+def wait_for_step(process, step=None):
+    """Waits for the child's first progress line of step `step` or later
+    (any step for None); verbose 2 logs "step N/TOTAL, ..." lines."""
+    while process.poll() is None:
+        with open(process.log) as f:
+            f.seek(process.log_start)
+            steps = re.findall(r"^step (\d+)/", f.read(), re.MULTILINE)
+        if any(step is None or int(s) >= step for s in steps):
             return
-    raise AssertionError(f"training ended before epoch {epoch}")
+        time.sleep(0.1)
+    raise AssertionError(f"training ended before step {step}")
 
 
 def resume(npz, run, steps):
@@ -78,7 +87,7 @@ def test_signal_saves_at_a_step_boundary_and_resume_finishes(
     run = str(tmp_path / "run")
     process = start_training(npz_file, run, "--steps", "3000",
                              "--checkpoint-every", "100000")
-    wait_for_epoch(process, 3)
+    wait_for_step(process, 8)  # two 4-step epochs done
     process.send_signal(signum)
     process.communicate(timeout=120)
     err = stderr_of(run)
@@ -100,9 +109,9 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, npz_file):
     for attempt in range(3):
         process = start_training(npz_file, run, *flags,
                                  *(["--resume"] if attempt else []))
-        # The first run must reach a checkpoint (step 3, in epoch 1) before
-        # its kill; later ones may die anywhere, even before their first.
-        wait_for_epoch(process, None if attempt else 2)
+        # The first run must reach a checkpoint (step 3) before its kill;
+        # later ones may die anywhere, even before their first.
+        wait_for_step(process, None if attempt else 4)
         time.sleep(rng.uniform(0.0, 1.5))
         process.kill()
         process.wait()

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images
+from conftest import TINY, make_images, snapshot
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
@@ -33,24 +33,6 @@ def tiny_run(path, steps=4, **fields):
     config = DCGANConfig(**dict(TINY, num_samples=4, steps=steps, **fields))
     train(config, from_array(make_images(64), 28, 1), str(path), verbose=0)
     return config
-
-
-def snapshot(root):
-    """Every entry under `root`: kind, bytes (files) and mtime."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = os.path.join(folder, name)
-            info = os.lstat(path)
-            content = None
-            if stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as f:
-                    content = f.read()
-            elif stat.S_ISLNK(info.st_mode):
-                content = os.readlink(path)
-            found[os.path.relpath(path, root)] = (
-                stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
-    return found
 
 
 def another_project(path):

@@ -96,6 +96,32 @@ def add_seed(parser: argparse.ArgumentParser,
                         help=f"same seed, same result{random}")
 
 
+def checkpoint_choice(text: str):
+    """An argparse `type`: `latest`, `best` or a step number (an int).
+
+    Example:
+        >>> parser.add_argument("--checkpoint", type=checkpoint_choice)
+    """
+    if text in ("latest", "best"):
+        return text
+    try:
+        return limits.check_int(int(text), 0, limits.MAX_STEP)
+    except ValueError:  # not an integer, or a negative or huge one
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r}: use latest (the newest checkpoint), best (the "
+            "one --eval-every keeps) or a step number, e.g. 1200") from None
+
+
+def add_checkpoint(parser: argparse.ArgumentParser) -> None:
+    """The `--checkpoint` flag of every command that reads a generator."""
+    parser.add_argument(
+        "--checkpoint", type=checkpoint_choice, default=None,
+        metavar="latest|best|STEP",
+        help="read this checkpoint's generator: latest, best (kept by "
+             "train --eval-every) or a step; default: generator.keras, "
+             "else the newest checkpoint")
+
+
 def check_output(flag: str, path: str, allowed: tuple) -> None:
     """Refuses, before any work, an output file the command cannot write.
 

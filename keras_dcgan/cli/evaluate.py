@@ -6,7 +6,12 @@ import logging
 import sys
 
 from keras_dcgan import limits
-from keras_dcgan.cli.common import add_seed, bounded_int, check_output
+from keras_dcgan.cli.common import (
+    add_checkpoint,
+    add_seed,
+    bounded_int,
+    check_output,
+)
 from keras_dcgan.config import IMAGE_SIZES
 
 logger = logging.getLogger("keras_dcgan")
@@ -17,6 +22,7 @@ def add_parsers(commands) -> None:
     evaluate = commands.add_parser(
         "evaluate", help="FID, KID, IS and precision/recall of a run")
     evaluate.add_argument("run", help="run directory")
+    add_checkpoint(evaluate)
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name of the real images")
     source.add_argument("--data", help="real images: .npz/.npy or folder")
@@ -86,7 +92,8 @@ def run_evaluate(args) -> int:
     logger.info("Real images: %s", images.description)
     report = evaluation.evaluate_run(
         args.run, images, extractor, args.num, args.seed, args.batch_size,
-        names, args.stats_cache, source=args.data or f"tfds:{args.dataset}")
+        names, args.stats_cache, source=args.data or f"tfds:{args.dataset}",
+        checkpoint=args.checkpoint)
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:

@@ -25,6 +25,7 @@ def add_parsers(commands) -> None:
     """Subcommands that use a trained generator: sampling, export, exploration."""
     sample = commands.add_parser("sample", help="images from a trained run")
     sample.add_argument("run", help="run directory")
+    common.add_checkpoint(sample)
     sample.add_argument("--num", type=common.bounded_int(1, limits.MAX_IMAGES),
                         default=64, help="images")
     sample.add_argument("--output", required=True,
@@ -36,6 +37,7 @@ def add_parsers(commands) -> None:
     export = commands.add_parser("export", help="SavedModel for TF Serving, "
                                  "or TFLite")
     export.add_argument("run", help="run directory")
+    common.add_checkpoint(export)
     export.add_argument("--output-dir", required=True,
                         help="model base path; versions go in BASE/N")
     export.add_argument("--version", default=None,
@@ -50,6 +52,7 @@ def add_parsers(commands) -> None:
 
     walk = commands.add_parser("interpolate", help="walks in latent space")
     walk.add_argument("run", help="run directory")
+    common.add_checkpoint(walk)
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
     walk.add_argument("--rows", default=8, help="walks",
                       type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2))
@@ -63,6 +66,7 @@ def add_parsers(commands) -> None:
     arith = commands.add_parser("arithmetic", help="vector arithmetic on "
                                 "saved latents: A - B + C")
     arith.add_argument("run", help="run directory")
+    common.add_checkpoint(arith)
     arith.add_argument("--latents", required=True,
                        help="FILE.npy from `sample --save-latents`")
     arith.add_argument("--plus", action="append", type=index_list,
@@ -83,6 +87,7 @@ def add_parsers(commands) -> None:
     near = commands.add_parser("nearest", help="samples beside their "
                                "nearest training images (memorisation check)")
     near.add_argument("run", help="run directory")
+    common.add_checkpoint(near)
     source = near.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name or 'digits'")
     source.add_argument("--data", help=".npz/.npy image array or folder")
@@ -113,7 +118,7 @@ def run_sample(args) -> int:
     from keras_dcgan import runs, visualize
     from keras_dcgan.generator import latent
 
-    generator = runs.load_generator(args.run)
+    generator = runs.load_generator(args.run, args.checkpoint)
     z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
     images = latent.generate(generator, z)
     visualize.save_images(images, args.output)
@@ -140,7 +145,7 @@ def run_export(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import export
 
-    generator = runs.load_generator(args.run)
+    generator = runs.load_generator(args.run, args.checkpoint)
     if args.format == "tflite":
         path = export.export_tflite(
             generator, os.path.join(args.output_dir, "generator.tflite"))
@@ -162,7 +167,7 @@ def run_interpolate(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore
 
-    generator = runs.load_generator(args.run)
+    generator = runs.load_generator(args.run, args.checkpoint)
     walks = explore.interpolation_grid(generator, args.rows, args.steps,
                                        args.method, args.seed)
     explore.save_interpolation(walks, args.output)
@@ -182,7 +187,7 @@ def run_arithmetic(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore, latent
 
-    generator = runs.load_generator(args.run)
+    generator = runs.load_generator(args.run, args.checkpoint)
     z = latent.load_latents(args.latents, generator.input_shape[-1])
     result = explore.latent_arithmetic(z, args.plus, args.minus,
                                        args.variations, args.noise, args.seed)
@@ -198,7 +203,7 @@ def run_nearest(args) -> int:
     from keras_dcgan import data, runs
     from keras_dcgan.generator import latent, nearest
 
-    generator = runs.load_generator(args.run)
+    generator = runs.load_generator(args.run, args.checkpoint)
     size, channels = generator.output_shape[1], generator.output_shape[-1]
     source = data.load_images(size, channels, dataset=args.dataset,
                               data=args.data, data_dir=args.data_dir)

@@ -36,6 +36,7 @@ CONFIG_FLAGS = {
     "--steps": ("steps", int, {}),
     "--seed": ("seed", int, {}),
     "--checkpoint-every": ("checkpoint_every", int, {}),
+    "--checkpoint-minutes": ("checkpoint_minutes", float, {}),
     "--max-checkpoints": ("max_checkpoints", int, {}),
     "--log-every": ("log_every", int, {}),
     "--num-samples": ("num_samples", int, {}),
@@ -119,7 +120,8 @@ def add_parsers(commands) -> None:
                        help="check data and flags, build the models, write "
                             "nothing")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
-                       help="0 quiet, 1 progress bar, 2 a line per epoch")
+                       help="0 quiet, 1 progress bar, 2 a plain line every "
+                            "1%% of the steps and each minute")
 
 
 def config_from_args(args) -> DCGANConfig:

@@ -204,7 +204,8 @@ def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
                  seed: int = 0, batch_size: int = 100,
                  metric_names: Sequence[str] = ALL_METRICS,
                  stats_cache: Optional[str] = None,
-                 source: str = "array") -> dict:
+                 source: str = "array",
+                 checkpoint: str | int | None = None) -> dict:
     """Scores a run's generator; the report `keras-dcgan evaluate` writes.
 
     Args:
@@ -217,10 +218,12 @@ def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
         metric_names: Any of "fid", "kid", "is", "pr".
         stats_cache: `.npz` to reuse/store the real statistics in.
         source: Name of the real images, recorded with the cache.
+        checkpoint: Score this checkpoint's generator: "latest", "best" or
+            a step (see `keras_dcgan.runs.load_generator`).
 
     Returns:
-        {"run_dir", "extractor", "num_images", "real_images", "metrics",
-         "seconds"}: JSON-ready.
+        {"run_dir", "checkpoint", "extractor", "num_images", "real_images",
+         "metrics", "seconds"}: JSON-ready.
 
     Example:
         >>> evaluate_run("runs/mnist", load_images(28, 1, data=path),
@@ -230,12 +233,13 @@ def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
 
     start = time.perf_counter()
     metric_names = check_metrics(metric_names)
-    generator = load_generator(run_dir)
+    generator = load_generator(run_dir, checkpoint)
     real = real_stats(images, extractor, num, batch_size, seed, source,
                       stats_cache)
     scores = evaluate_generator(generator, real, extractor, num, seed,
                                 batch_size, metric_names)
-    return {"run_dir": run_dir, "extractor": extractor.id,
+    return {"run_dir": run_dir, "checkpoint": checkpoint,
+            "extractor": extractor.id,
             "num_images": num, "real_images": real.num_images,
             "metrics": scores,
             "seconds": round(time.perf_counter() - start, 2)}

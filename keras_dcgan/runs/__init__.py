@@ -7,6 +7,7 @@
     runlock.py       one writer per run
     checkpoints.py   checkpoints that survive crashes; restore with fallback
     loading.py       a run's generator, safely (safe_mode, checkpoint fallback)
+    selection.py     the checkpoint a reader asks for: latest, best or a step
     workers.py       where each worker of a multi-worker run writes
 """
 

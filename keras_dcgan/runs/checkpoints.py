@@ -83,7 +83,7 @@ class CheckpointStore:
         listed = _listed_checkpoints(directory)
         # Without an index, a reader takes the complete files as listed.
         self.unindexed = [] if listed else sorted(
-            _complete_checkpoints(directory), key=_number)
+            complete_checkpoints(directory), key=_number)
         if not read_only:
             os.makedirs(directory, exist_ok=True)
             _remove_leftovers(directory, listed)
@@ -189,18 +189,34 @@ def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
     return CheckpointStore(directory, checkpoint, max_to_keep)
 
 
-def restore_models(run_dir: str, config: Optional[DCGANConfig] = None):
-    """Rebuilds a run's models from its newest readable checkpoint.
+def restore_models(run_dir: str, config: Optional[DCGANConfig] = None,
+                   path: str | None = None):
+    """Rebuilds a run's models from a checkpoint, reading only.
+
+    Args:
+        run_dir: The run directory.
+        config: The run's config (default: its `config.json`).
+        path: The checkpoint (`.../ckpt-N`); default: the newest readable.
 
     Returns:
         (generator, discriminator).
+
+    Raises:
+        RunError: No checkpoint, or `path` cannot be read.
     """
     config = config or load_run_config(run_dir)
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
-    store = CheckpointStore(os.path.join(run_dir, CHECKPOINTS),
-                            checkpoint, config.max_checkpoints, read_only=True)
-    store.restore_latest()
+    if path is None:
+        CheckpointStore(os.path.join(run_dir, CHECKPOINTS), checkpoint,
+                        config.max_checkpoints, read_only=True).restore_latest()
+        return gan.generator, gan.discriminator
+    try:
+        checkpoint.restore(path).assert_existing_objects_matched()
+    except Exception as e:  # damage fails in many ways
+        why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise RunError(f"{path} cannot be read ({why}); choose another "
+                       "with --checkpoint.") from e
     return gan.generator, gan.discriminator
 
 
@@ -244,7 +260,7 @@ def _remove_leftovers(directory: str, listed: list) -> None:
     """Deletes what a killed save left: temp shards, files never indexed."""
     keep = {os.path.basename(p) for p in listed}
     if not listed:
-        keep = _complete_checkpoints(directory)
+        keep = complete_checkpoints(directory)
         if keep:
             _rebuild_index(directory, sorted(keep, key=_number))
     for path in glob.glob(os.path.join(directory, "ckpt-*")):
@@ -259,7 +275,7 @@ def _remove_leftovers(directory: str, listed: list) -> None:
             os.remove(path)
 
 
-def _complete_checkpoints(directory: str) -> set:
+def complete_checkpoints(directory: str) -> set:
     """ckpt-N prefixes with an index and every data shard it names."""
     complete = set()
     for index in glob.glob(os.path.join(directory, "ckpt-*.index")):

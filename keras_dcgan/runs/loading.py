@@ -12,12 +12,19 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoints import restore_models
 from keras_dcgan.runs.run_dir import CONFIG, GENERATOR, load_run_config
+from keras_dcgan.runs.selection import Choice, restore_chosen
 
 logger = logging.getLogger(__name__)
 
 
-def load_generator(run_dir: str) -> keras.Model:
+def load_generator(run_dir: str,
+                   checkpoint: Choice | None = None) -> keras.Model:
     """The generator of a run: its `generator.keras`, else its checkpoint.
+
+    With `checkpoint`, the generator of that checkpoint instead: "latest"
+    (the newest readable one), "best" (the one kept by training with
+    `eval_every`, in `RUN/checkpoints/best/`) or a step number (see
+    `keras_dcgan.runs.selection`). Nothing of the run is written.
 
     Models are loaded with `safe_mode=True`: a file that would run code
     when loaded is refused, and so is a model that does not map latents
@@ -27,14 +34,23 @@ def load_generator(run_dir: str) -> keras.Model:
 
     Args:
         run_dir: A run directory.
+        checkpoint: None (`generator.keras`, else the newest checkpoint),
+            "latest", "best" or a step number.
 
     Returns:
         The generator.
 
     Raises:
-        RunError: Refused, or nothing of the run can be loaded.
+        RunError: Refused, nothing of the run can be loaded, or
+            `checkpoint` names no checkpoint of the run (the message lists
+            those there are).
         ConfigError: The run's `config.json` is unreadable or invalid.
+
+    Example:
+        >>> generator = load_generator("runs/mnist", checkpoint="best")
     """
+    if checkpoint is not None:
+        return restore_chosen(run_dir, checkpoint)[0]
     path = os.path.join(run_dir, GENERATOR)
     config = (load_run_config(run_dir)
               if os.path.lexists(os.path.join(run_dir, CONFIG)) else None)

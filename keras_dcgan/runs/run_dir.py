@@ -40,6 +40,8 @@ GENERATOR = "generator.keras"
 DISCRIMINATOR = "discriminator.keras"
 TENSORBOARD = "tensorboard"
 DATA = "data.json"
+BEST_DIR = "best"  # in CHECKPOINTS: the best checkpoint by --eval-metric
+BEST_JSON = "best.json"  # in BEST_DIR: {"metric", "value", "step"}
 RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
              GENERATOR, DISCRIMINATOR, TENSORBOARD, DATA)
 
@@ -152,8 +154,8 @@ def _refuse_unlisted(path: str, listed: list) -> None:
 
 def _refuse_planted_links(path: str) -> None:
     """The run's own files and folders must not lead outside the run."""
-    # checkpoints/best: periodic_eval.BEST_DIR, written by TensorFlow.
-    for name in RUN_FILES + (os.path.join(CHECKPOINTS, "best"),):
+    # checkpoints/best: written by TensorFlow (training.periodic_eval).
+    for name in RUN_FILES + (os.path.join(CHECKPOINTS, BEST_DIR),):
         target = os.path.join(path, name)
         if os.path.islink(target):
             raise RunError(

@@ -2,6 +2,8 @@
 
     loop.py          train(): tf.data in, train steps, the run directory out;
                      signals, resume
+    progress.py      a bar on a terminal, plain log lines elsewhere
+    cadence.py       when a checkpoint is due: every N steps, or by time
     history.py       history.csv and TensorBoard
     monitor.py       non-finite values stop the run; collapses are flagged
     periodic_eval.py quality during training; the best checkpoint kept

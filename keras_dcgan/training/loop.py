@@ -41,9 +41,11 @@ from keras_dcgan.runs.checkpoints import (
 )
 from keras_dcgan.runs.runlock import run_lock
 from keras_dcgan.runs.workers import worker_run_dir
+from keras_dcgan.training.cadence import CheckpointCadence
 from keras_dcgan.training.history import History
 from keras_dcgan.training.monitor import FiniteGuard, Monitor
 from keras_dcgan.training.periodic_eval import PeriodicEvaluator
+from keras_dcgan.training.progress import Progress, resolve_verbose
 from keras_dcgan.training.sample_grids import SampleGrids
 from keras_dcgan.training.signals import StopSignals
 
@@ -54,7 +56,7 @@ def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
           output_dir: str, *,
           resume: bool = False, overwrite: bool = False,
           callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-          verbose: int = 1, strategy=None,
+          verbose="auto", strategy=None,
           allow_data_change: bool = False) -> dict:
     """Trains a DCGAN and writes the run directory (see `keras_dcgan.runs`).
 
@@ -70,7 +72,9 @@ def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
         callbacks: Keras callbacks; their `model` is the combined model
             (`model.layers[0]` is the generator). Setting
             `model.stop_training = True` ends training after the step.
-        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+        verbose: 0 silent, 1 a progress bar, 2 a plain log line every
+            few steps (see `keras_dcgan.training.progress`), "auto" 1 on a
+            terminal, else 2.
         strategy: The `tf.distribute.Strategy` to train under (default:
             `make_strategy(config.strategy)`). On a multi-worker run every
             worker calls `train` with the same arguments; the chief writes
@@ -102,6 +106,7 @@ def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
                             description="NumPy array",
                             center_crop=config.center_crop)
     steps_per_epoch = images.num_images // config.batch_size
+    verbose = resolve_verbose(verbose)
     if steps_per_epoch == 0:
         raise DataError(
             f"{images.description}: fewer images than one batch "
@@ -210,7 +215,7 @@ class _Loop:
     """The epochs of one run: steps, then callbacks; checkpoints as due."""
 
     def __init__(self, run: _Run, callbacks, verbose: int, signals):
-        self.run_, self.callbacks, self.verbose = run, callbacks, verbose
+        self.run_, self.callbacks = run, callbacks
         self.signals = signals
         self.config, self.gan, self.state = run.config, run.gan, run.state
         self.store, self.history, self.guard = run.store, run.history, run.guard
@@ -219,14 +224,20 @@ class _Loop:
         self.total_steps = (self.config.steps
                             or self.config.epochs * self.steps_per_epoch)
         self.monitor = Monitor(self.config.collapse_patience)
+        self.progress = Progress(verbose, self.total_steps,
+                                 self.steps_per_epoch, self.config.batch_size,
+                                 first_step=int(self.state.step))
+        self.cadence = CheckpointCadence(self.config.checkpoint_every,
+                                         self.config.checkpoint_minutes)
         self.logs, self.collapse = {}, ""
 
     def run(self) -> None:
         self.callbacks.on_train_begin()
         self.start = time.time()
         try:
-            while not self.should_stop():
-                self.run_epoch()
+            with self.progress:  # the bar's line ends before what follows
+                while not self.should_stop():
+                    self.run_epoch()
         except Exception:
             self.history.flush()  # rows of the good steps, for the post-mortem
             raise
@@ -250,15 +261,14 @@ class _Loop:
     def run_epoch(self) -> None:
         epoch = int(self.state.epoch)
         self.callbacks.on_epoch_begin(epoch)
-        progbar = keras.utils.Progbar(self.steps_per_epoch, verbose=self.verbose)
-        if self.verbose:
-            print(f"Epoch {epoch + 1}")
+        self.progress.start_epoch(epoch)
         batches = epoch_batches(self.run_.images, self.config.batch_size,
                                 self.config.seed, epoch,
                                 skip_batches=int(self.state.epoch_step))
         for real in batches:
             self.train_step(real, epoch)
-            progbar.update(int(self.state.epoch_step), list(self.logs.items()))
+            self.progress.update(int(self.state.step), epoch,
+                                 int(self.state.epoch_step), self.logs)
             if self.should_stop():
                 break
         # An epoch ends when its data does, even if the run stops with it.
@@ -266,8 +276,7 @@ class _Loop:
                 or int(self.state.epoch_step) >= self.steps_per_epoch):
             self.state.epoch.assign_add(1)
             self.state.epoch_step.assign(0)
-            if not self.config.checkpoint_every:
-                self.save_checkpoint()
+        self.history.flush()  # the curves follow each epoch, saved or not
         self.callbacks.on_epoch_end(epoch, self.logs)  # the grid first
 
     def train_step(self, real, epoch) -> None:
@@ -290,14 +299,14 @@ class _Loop:
         self.callbacks.on_train_batch_end(batch, logs)
         if event and self.config.stop_on_collapse:
             self.collapse = event
-        every = self.config.checkpoint_every
-        if every and step % every == 0:
+        if self.cadence.due(step):
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
         self.guard.check(int(self.state.step), self.store.latest)
         self.history.flush()
         self.store.save(int(self.state.step))
+        self.cadence.saved()
 
     def save_progress(self) -> None:
         """Checkpoint, history and loss plot: what a stopped run keeps."""

@@ -17,11 +17,10 @@ import tensorflow as tf
 
 from keras_dcgan.atomic import write_text
 from keras_dcgan.quality import evaluation, features
+from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON
 
 logger = logging.getLogger(__name__)
 
-BEST_DIR = "best"
-BEST_JSON = "best.json"
 # Lower is better for the distances, higher for the scores.
 LOWER_IS_BETTER = {"fid": True, "kid": True, "is": False, "precision": False,
                    "recall": False}
