@@ -49,9 +49,12 @@ def scores(probabilities):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--data", required=True,
-                        help="MNIST as .npz with x (uint8 [N, 28, 28]) and y "
-                             "(labels), e.g. mnist_test_10k.npz (README)")
+    parser.add_argument(
+        "--data",
+        required=True,
+        help="MNIST as .npz with x (uint8 [N, 28, 28]) and y "
+        "(labels), e.g. mnist_test_10k.npz (README)",
+    )
     parser.add_argument("--work-dir", default="/tmp/frozen_bn")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--samples", type=int, default=1000)
@@ -60,14 +63,23 @@ def main():
     with np.load(args.data) as f:
         x_real, y_real = f["x"], f["y"]
     classifier, val_acc = train_classifier(x_real, y_real, epochs=4, seed=0)
-    results = {"classifier_val_accuracy": float(val_acc),
-               "real_images": scores(classifier.predict(
-                   x_real[:args.samples, ..., None], verbose=0))}
+    results = {
+        "classifier_val_accuracy": float(val_acc),
+        "real_images": scores(
+            classifier.predict(x_real[: args.samples, ..., None], verbose=0)
+        ),
+    }
     images = load_images(28, 1, data=args.data)
     for mode in ("batch", "moving"):
         run = os.path.join(args.work_dir, f"mnist_{mode}")
-        config = DCGANConfig(image_size=28, channels=1, epochs=args.epochs,
-                             batch_size=128, seed=0, frozen_bn_stats=mode)
+        config = DCGANConfig(
+            image_size=28,
+            channels=1,
+            epochs=args.epochs,
+            batch_size=128,
+            seed=0,
+            frozen_bn_stats=mode,
+        )
         seconds = None
         if not os.path.exists(os.path.join(run, "generator.keras")):
             start = time.time()
@@ -75,8 +87,9 @@ def main():
             seconds = time.time() - start
         generator = load_generator(run)
         fakes = generate(generator, sample_latents(args.samples, 100, seed=1))
-        results[mode] = dict(scores(classifier.predict(fakes, verbose=0)),
-                             train_seconds=seconds)
+        results[mode] = dict(
+            scores(classifier.predict(fakes, verbose=0)), train_seconds=seconds
+        )
     print(json.dumps(results, indent=2))
 
 

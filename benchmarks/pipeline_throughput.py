@@ -39,8 +39,7 @@ def make_jpeg_folder(folder, count, seed=0):
         cy, cx = rng.uniform(80, 140), rng.uniform(60, 120)
         oval = ((yy - cy) / 60) ** 2 + ((xx - cx) / 45) ** 2 < 1
         image[oval] = rng.integers(100, 255, 3)
-        Image.fromarray(image).save(os.path.join(folder, f"{i:06d}.jpg"),
-                                    quality=90)
+        Image.fromarray(image).save(os.path.join(folder, f"{i:06d}.jpg"), quality=90)
 
 
 def pipeline_rate(images, batch_size, epochs=3):
@@ -83,25 +82,33 @@ def measure(name, load, config, steps):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--npz", required=True,
-                        help="MNIST .npz with x, e.g. mnist_test_10k.npz (README)")
+    parser.add_argument(
+        "--npz",
+        required=True,
+        help="MNIST .npz with x, e.g. mnist_test_10k.npz (README)",
+    )
     parser.add_argument("--jpegs", type=int, default=3000)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--output")
     args = parser.parse_args()
-    results = {"machine": f"{platform.processor() or platform.machine()}, "
-                          f"{os.cpu_count()} CPUs, TF {tf.__version__}, "
-                          f"GPU: {bool(tf.config.list_physical_devices('GPU'))}"}
+    results = {
+        "machine": f"{platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, TF {tf.__version__}, "
+        f"GPU: {bool(tf.config.list_physical_devices('GPU'))}"
+    }
     mnist = DCGANConfig(image_size=28, channels=1)
     results["mnist_28_npz"] = measure(
-        "mnist_28_npz", lambda: load_images(28, 1, data=args.npz), mnist,
-        args.steps)
+        "mnist_28_npz", lambda: load_images(28, 1, data=args.npz), mnist, args.steps
+    )
     with tempfile.TemporaryDirectory() as folder:
         make_jpeg_folder(folder, args.jpegs)
         faces = DCGANConfig(image_size=64, channels=3)
         results["jpeg_folder_64"] = measure(
-            "jpeg_folder_64", lambda: load_images(64, 3, data=folder), faces,
-            max(5, args.steps // 4))
+            "jpeg_folder_64",
+            lambda: load_images(64, 3, data=folder),
+            faces,
+            max(5, args.steps // 4),
+        )
     if args.output:
         with open(args.output, "w") as f:
             json.dump(results, f, indent=2)

@@ -23,11 +23,16 @@ def torch_models(size, channels, width=WIDTH, latent=LATENT):
             super().__init__()
             self.project = nn.Sequential(
                 nn.Linear(latent, base * base * top, bias=False),
-                nn.BatchNorm1d(base * base * top), nn.ReLU(True))
+                nn.BatchNorm1d(base * base * top),
+                nn.ReLU(True),
+            )
             layers, w = [], top
             for _ in range(steps - 1):
-                layers += [nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
-                           nn.BatchNorm2d(w // 2), nn.ReLU(True)]
+                layers += [
+                    nn.ConvTranspose2d(w, w // 2, 4, 2, 1, bias=False),
+                    nn.BatchNorm2d(w // 2),
+                    nn.ReLU(True),
+                ]
                 w //= 2
             layers += [nn.ConvTranspose2d(w, channels, 4, 2, 1), nn.Tanh()]
             self.main = nn.Sequential(*layers)

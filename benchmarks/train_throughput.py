@@ -88,11 +88,14 @@ def step_flops(recipe: str, image_size: int, channels: int, batch: int):
 def summarize(name, block_seconds, batch, steps, flops):
     rates = [steps * batch / s for s in block_seconds]
     rate = float(np.median(rates))
-    return {"recipe": name, "images_per_second": rate,
-            "blocks": [round(r, 1) for r in rates],
-            "ms_per_step": 1000 * batch / rate,
-            "gflops_per_step": flops / 1e9,
-            "gflops_per_second": flops * rate / batch / 1e9}
+    return {
+        "recipe": name,
+        "images_per_second": rate,
+        "blocks": [round(r, 1) for r in rates],
+        "ms_per_step": 1000 * batch / rate,
+        "gflops_per_step": flops / 1e9,
+        "gflops_per_second": flops * rate / batch / 1e9,
+    }
 
 
 def random_images(count, size, channels, seed=0):
@@ -100,8 +103,7 @@ def random_images(count, size, channels, seed=0):
     return rng.integers(0, 256, (count, size, size, channels), np.uint8)
 
 
-def keras_dcgan_line(args, size, channels, precision, jit_compile,
-                     strategy="auto"):
+def keras_dcgan_line(args, size, channels, precision, jit_compile, strategy="auto"):
     """The library's own loop (`keras_dcgan.train`), timed by a callback."""
     import keras
 
@@ -109,13 +111,20 @@ def keras_dcgan_line(args, size, channels, precision, jit_compile,
     from keras_dcgan.data import from_array
 
     total = args.warmup + args.blocks * args.steps
-    images = from_array(random_images((total + 1) * args.batch_size, size,
-                                      channels), size, channels)
-    config = DCGANConfig(image_size=size, channels=channels,
-                         batch_size=args.batch_size, steps=total,
-                         precision=precision, num_samples=16,
-                         collapse_patience=0, jit_compile=jit_compile,
-                         strategy=strategy)
+    images = from_array(
+        random_images((total + 1) * args.batch_size, size, channels), size, channels
+    )
+    config = DCGANConfig(
+        image_size=size,
+        channels=channels,
+        batch_size=args.batch_size,
+        steps=total,
+        precision=precision,
+        num_samples=16,
+        collapse_patience=0,
+        jit_compile=jit_compile,
+        strategy=strategy,
+    )
 
     class StepEnds(keras.callbacks.Callback):
         def __init__(self):
@@ -127,16 +136,19 @@ def keras_dcgan_line(args, size, channels, precision, jit_compile,
 
     ends = StepEnds()
     with tempfile.TemporaryDirectory() as run_dir:
-        train(config, images, os.path.join(run_dir, "run"), callbacks=[ends],
-              verbose=0)
-    t = ends.times[args.warmup - 1:]
-    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
-              for i in range(args.blocks)]
+        train(config, images, os.path.join(run_dir, "run"), callbacks=[ends], verbose=0)
+    t = ends.times[args.warmup - 1 :]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps] for i in range(args.blocks)]
     flops = step_flops("keras_dcgan", size, channels, args.batch_size)
     xla = {"auto": "", "on": " XLA", "off": " no XLA"}[jit_compile]
     where = "" if strategy == "auto" else f" {strategy}"
-    return summarize(f"keras_dcgan {precision}{xla}{where}", blocks,
-                     args.batch_size, args.steps, flops)
+    return summarize(
+        f"keras_dcgan {precision}{xla}{where}",
+        blocks,
+        args.batch_size,
+        args.steps,
+        flops,
+    )
 
 
 def fused_line(args, size, channels, jit_compile):
@@ -148,10 +160,8 @@ def fused_line(args, size, channels, jit_compile):
     from keras_dcgan.data import epoch_batches, from_array
     from keras_dcgan.models import build_discriminator, build_generator
 
-    config = DCGANConfig(image_size=size, channels=channels,
-                         batch_size=args.batch_size)
-    generator, discriminator = (build_generator(config),
-                                build_discriminator(config))
+    config = DCGANConfig(image_size=size, channels=channels, batch_size=args.batch_size)
+    generator, discriminator = (build_generator(config), build_discriminator(config))
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     bce = keras.losses.BinaryCrossentropy()
@@ -165,9 +175,9 @@ def fused_line(args, size, channels, jit_compile):
         with tf.GradientTape() as g_tape:
             fakes = generator(z, training=True)
             with tf.GradientTape() as d_tape:
-                d_loss = (bce(ones, discriminator(real, training=True))
-                          + bce(zeros, discriminator(tf.stop_gradient(fakes),
-                                                     training=True)))
+                d_loss = bce(ones, discriminator(real, training=True)) + bce(
+                    zeros, discriminator(tf.stop_gradient(fakes), training=True)
+                )
             d_vars = discriminator.trainable_variables
             d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
             g_loss = bce(ones, discriminator(fakes, training=True))
@@ -176,20 +186,21 @@ def fused_line(args, size, channels, jit_compile):
         return d_loss, g_loss
 
     total = args.warmup + args.blocks * args.steps
-    images = from_array(random_images((total + 1) * batch, size, channels),
-                        size, channels)
+    images = from_array(
+        random_images((total + 1) * batch, size, channels), size, channels
+    )
     batches = iter(epoch_batches(images, batch, 0, 0))
     times = []
     for _ in range(total):
         losses = step(next(batches))
         float(losses[1])  # a host read per step, as a training loop logs
         times.append(time.perf_counter())
-    t = times[args.warmup - 1:]
-    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
-              for i in range(args.blocks)]
+    t = times[args.warmup - 1 :]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps] for i in range(args.blocks)]
     name = "fused tf.function float32" + (" XLA" if jit_compile else "")
-    return summarize(name, blocks, batch, args.steps,
-                     step_flops("fused", size, channels, batch))
+    return summarize(
+        name, blocks, batch, args.steps, step_flops("fused", size, channels, batch)
+    )
 
 
 def torch_worker(args):
@@ -211,13 +222,19 @@ def torch_worker(args):
     optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     total = args.warmup + args.blocks * args.steps
-    data = torch.from_numpy(random_images(
-        (total + 1) * batch, size, channels).astype(np.float32) / 127.5 - 1
-    ).permute(0, 3, 1, 2).contiguous()
+    data = (
+        torch.from_numpy(
+            random_images((total + 1) * batch, size, channels).astype(np.float32)
+            / 127.5
+            - 1
+        )
+        .permute(0, 3, 1, 2)
+        .contiguous()
+    )
     order = torch.randperm(len(data))
     times = []
     for i in range(total):
-        real = data[order[i * batch:(i + 1) * batch]]
+        real = data[order[i * batch : (i + 1) * batch]]
         netD.zero_grad()
         label = torch.full((batch,), 1.0)
         errD_real = criterion(netD(real).view(-1), label)
@@ -234,41 +251,61 @@ def torch_worker(args):
         optG.step()
         errG.item()
         times.append(time.perf_counter())
-    t = times[args.warmup - 1:]
-    blocks = [t[(i + 1) * args.steps] - t[i * args.steps]
-              for i in range(args.blocks)]
-    line = summarize(f"pytorch {torch.__version__}", blocks, batch,
-                     args.steps, step_flops("pytorch", size, channels, batch))
+    t = times[args.warmup - 1 :]
+    blocks = [t[(i + 1) * args.steps] - t[i * args.steps] for i in range(args.blocks)]
+    line = summarize(
+        f"pytorch {torch.__version__}",
+        blocks,
+        batch,
+        args.steps,
+        step_flops("pytorch", size, channels, batch),
+    )
     print("RESULT " + json.dumps(line))
 
 
 def pytorch_line(args, size, channels):
-    command = [sys.executable, __file__, "--torch-worker",
-               "--image-size", str(size), "--channels", str(channels),
-               "--batch-size", str(args.batch_size), "--steps", str(args.steps),
-               "--blocks", str(args.blocks), "--warmup", str(args.warmup)]
+    command = [
+        sys.executable,
+        __file__,
+        "--torch-worker",
+        "--image-size",
+        str(size),
+        "--channels",
+        str(channels),
+        "--batch-size",
+        str(args.batch_size),
+        "--steps",
+        str(args.steps),
+        "--blocks",
+        str(args.blocks),
+        "--warmup",
+        str(args.warmup),
+    ]
     out = subprocess.run(command, capture_output=True, text=True)
     lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
     if out.returncode or not lines:
         print(out.stderr[-2000:], file=sys.stderr)
         return None
-    return json.loads(lines[-1][len("RESULT "):])
+    return json.loads(lines[-1][len("RESULT ") :])
 
 
 def machine():
     info = {"platform": platform.platform(), "cpus": os.cpu_count()}
     try:
         with open("/proc/cpuinfo") as f:
-            names = [l.split(":", 1)[1].strip() for l in f
-                     if l.startswith("model name")]
+            names = [
+                l.split(":", 1)[1].strip() for l in f if l.startswith("model name")
+            ]
         info["cpu"] = names[0] if names else platform.processor()
     except OSError:
         info["cpu"] = platform.processor()
     import keras
     import tensorflow as tf
+
     info["tensorflow"], info["keras"] = tf.__version__, keras.__version__
     info["gpus"] = [d.name for d in tf.config.list_physical_devices("GPU")]
     from keras_dcgan.devices.kernels import onednn_enabled, resolve_jit_compile
+
     info["onednn"] = onednn_enabled()
     info["default_xla"] = resolve_jit_compile()
     return info
@@ -277,46 +314,71 @@ def machine():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--image-size", type=int, nargs="+", default=[28, 64])
-    parser.add_argument("--channels", type=int,
-                        help="default: 1 at 28 px, else 3")
+    parser.add_argument("--channels", type=int, help="default: 1 at 28 px, else 3")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int,
-                        help="steps per timed block (default: 10 up to 32 "
-                        "px, 4 above)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        help="steps per timed block (default: 10 up to 32 px, 4 above)",
+    )
     parser.add_argument("--blocks", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--precision", nargs="+", default=["float32"])
-    parser.add_argument("--jit-compile", nargs="+", default=["auto"],
-                        choices=["auto", "on", "off"],
-                        help="library lines to run (auto: the default path)")
-    parser.add_argument("--strategy", nargs="+", default=["auto"],
-                        help="--strategy of the library lines")
-    parser.add_argument("--cpu-replicas", type=int, default=0,
-                        help="split the CPU into this many logical devices "
-                        "(for --strategy mirrored on a machine without GPU)")
-    parser.add_argument("--fused-jit-compile", default="auto",
-                        choices=["auto", "on", "off", "both"],
-                        help="XLA for the fused line(s) (auto: as the "
-                        "library's default here)")
-    parser.add_argument("--skip", nargs="*", default=[],
-                        choices=["fused", "pytorch"])
+    parser.add_argument(
+        "--jit-compile",
+        nargs="+",
+        default=["auto"],
+        choices=["auto", "on", "off"],
+        help="library lines to run (auto: the default path)",
+    )
+    parser.add_argument(
+        "--strategy",
+        nargs="+",
+        default=["auto"],
+        help="--strategy of the library lines",
+    )
+    parser.add_argument(
+        "--cpu-replicas",
+        type=int,
+        default=0,
+        help="split the CPU into this many logical devices "
+        "(for --strategy mirrored on a machine without GPU)",
+    )
+    parser.add_argument(
+        "--fused-jit-compile",
+        default="auto",
+        choices=["auto", "on", "off", "both"],
+        help="XLA for the fused line(s) (auto: as the library's default here)",
+    )
+    parser.add_argument("--skip", nargs="*", default=[], choices=["fused", "pytorch"])
     parser.add_argument("--output", help="JSON file for the results")
-    parser.add_argument("--torch-worker", action="store_true",
-                        help=argparse.SUPPRESS)
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_worker:
         return torch_worker(args)
     if args.cpu_replicas:
         import tensorflow as tf
+
         tf.config.set_logical_device_configuration(
             tf.config.list_physical_devices("CPU")[0],
-            [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas)
-    results = {"machine": machine(), "batch_size": args.batch_size,
-               "command": " ".join(sys.argv), "blocks": args.blocks,
-               "warmup": args.warmup, "sizes": {}}
+            [tf.config.LogicalDeviceConfiguration()] * args.cpu_replicas,
+        )
+    results = {
+        "machine": machine(),
+        "batch_size": args.batch_size,
+        "command": " ".join(sys.argv),
+        "blocks": args.blocks,
+        "warmup": args.warmup,
+        "sizes": {},
+    }
     from keras_dcgan.devices.kernels import resolve_jit_compile
-    fused_xla = {"auto": [resolve_jit_compile()], "on": [True],
-                 "off": [False], "both": [False, True]}[args.fused_jit_compile]
+
+    fused_xla = {
+        "auto": [resolve_jit_compile()],
+        "on": [True],
+        "off": [False],
+        "both": [False, True],
+    }[args.fused_jit_compile]
     steps_given = args.steps
     for size in args.image_size:
         channels = args.channels or (1 if size == 28 else 3)
@@ -327,25 +389,28 @@ def main():
         for precision in args.precision:
             for jit in args.jit_compile:
                 for strategy in args.strategy:
-                    lines.append(keras_dcgan_line(args, size, channels,
-                                                  precision, jit, strategy))
+                    lines.append(
+                        keras_dcgan_line(args, size, channels, precision, jit, strategy)
+                    )
         if "fused" not in args.skip:
             for jit in fused_xla:
                 lines.append(fused_line(args, size, channels, jit))
         lines = [l for l in lines if l]
-        reference = next((l for l in lines if l["recipe"].startswith("pytorch")),
-                         None)
+        reference = next((l for l in lines if l["recipe"].startswith("pytorch")), None)
         print(f"\n{size}x{size}x{channels}, batch {args.batch_size}")
         for line in lines:
             if reference:
-                line["vs_pytorch"] = (line["images_per_second"]
-                                      / reference["images_per_second"])
-            ratio = (f"x{line['vs_pytorch']:.2f}" if "vs_pytorch" in line
-                     else "     ")
-            print(f"  {line['recipe']:<34} {line['images_per_second']:8.1f} "
-                  f"img/s {line['ms_per_step']:8.1f} ms/step "
-                  f"{line['gflops_per_second']:6.1f} GFLOP/s {ratio}  "
-                  f"blocks {line['blocks']}", flush=True)
+                line["vs_pytorch"] = (
+                    line["images_per_second"] / reference["images_per_second"]
+                )
+            ratio = f"x{line['vs_pytorch']:.2f}" if "vs_pytorch" in line else "     "
+            print(
+                f"  {line['recipe']:<34} {line['images_per_second']:8.1f} "
+                f"img/s {line['ms_per_step']:8.1f} ms/step "
+                f"{line['gflops_per_second']:6.1f} GFLOP/s {ratio}  "
+                f"blocks {line['blocks']}",
+                flush=True,
+            )
         results["sizes"][str(size)] = {"steps": args.steps, "lines": lines}
     if args.output:
         with open(args.output, "w") as f:

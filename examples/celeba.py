@@ -54,16 +54,20 @@ from keras_dcgan.atomic import atomic_write
 from keras_dcgan.visualize import image_grid, to_pil
 
 parser = argparse.ArgumentParser(description="DCGAN on CelebA, step by step.")
-parser.add_argument("--data", help="folder of the CelebA JPEGs "
-                    "(img_align_celeba/*.jpg, or that folder itself)")
+parser.add_argument(
+    "--data",
+    help="folder of the CelebA JPEGs (img_align_celeba/*.jpg, or that folder itself)",
+)
 parser.add_argument("--output-dir", default="runs/celeba_example")
 parser.add_argument("--epochs", type=int, default=2)
-parser.add_argument("--steps-per-epoch", type=int, default=50,
-                    help="0: the whole data set")
+parser.add_argument(
+    "--steps-per-epoch", type=int, default=50, help="0: the whole data set"
+)
 parser.add_argument("--batch-size", type=int, default=128)
 parser.add_argument("--latent-dim", type=int, default=100)
-parser.add_argument("--width", type=int, default=64,
-                    help="G's last and D's first width")
+parser.add_argument(
+    "--width", type=int, default=64, help="G's last and D's first width"
+)
 parser.add_argument("--seed", type=int, default=0)
 # In a notebook, sys.argv holds Jupyter's own `-f kernel.json`: ignore it.
 args, unknown = parser.parse_known_args()
@@ -72,8 +76,10 @@ if unknown and "ipykernel" not in sys.modules:
 if args.epochs < 1:
     parser.error("--epochs must be at least 1")
 if not args.data:
-    sys.exit("celeba.py: no data; give --data FOLDER with the CelebA JPEGs "
-             "(unzipped img_align_celeba.zip).")
+    sys.exit(
+        "celeba.py: no data; give --data FOLDER with the CelebA JPEGs "
+        "(unzipped img_align_celeba.zip)."
+    )
 keras.utils.set_random_seed(args.seed)
 
 """
@@ -85,12 +91,16 @@ antialiasing to 64x64 and scaled to [-1, 1]. Unreadable files are skipped
 with a warning.
 """
 
-files = sorted(glob.glob(os.path.join(args.data, "*.jpg"))
-               or glob.glob(os.path.join(args.data, "img_align_celeba", "*.jpg")))
+files = sorted(
+    glob.glob(os.path.join(args.data, "*.jpg"))
+    or glob.glob(os.path.join(args.data, "img_align_celeba", "*.jpg"))
+)
 if len(files) < args.batch_size:
-    sys.exit(f"celeba.py: --data {args.data}: {len(files)} .jpg files there or "
-             f"in its img_align_celeba/, fewer than one batch of "
-             f"{args.batch_size}; point --data at the unzipped CelebA.")
+    sys.exit(
+        f"celeba.py: --data {args.data}: {len(files)} .jpg files there or "
+        f"in its img_align_celeba/, fewer than one batch of "
+        f"{args.batch_size}; point --data at the unzipped CelebA."
+    )
 print(f"{args.data}: {len(files)} images")
 
 
@@ -101,11 +111,13 @@ def load_face(path):
     return image / 127.5 - 1.0
 
 
-dataset = (tf.data.Dataset.from_tensor_slices(files)
-           .shuffle(len(files), seed=args.seed)
-           .map(load_face, num_parallel_calls=tf.data.AUTOTUNE)
-           .ignore_errors(log_warning=True)
-           .batch(args.batch_size, drop_remainder=True))
+dataset = (
+    tf.data.Dataset.from_tensor_slices(files)
+    .shuffle(len(files), seed=args.seed)
+    .map(load_face, num_parallel_calls=tf.data.AUTOTUNE)
+    .ignore_errors(log_warning=True)
+    .batch(args.batch_size, drop_remainder=True)
+)
 if args.steps_per_epoch:
     dataset = dataset.take(args.steps_per_epoch)
 dataset = dataset.prefetch(tf.data.AUTOTUNE)
@@ -117,10 +129,14 @@ The paper's 64x64 networks: 4x4x512 -> 8x8x256 -> 16x16x128 -> 32x32x64 ->
 64x64x3 in G, the mirror image in D (at `--width 64`).
 """
 
-config = DCGANConfig(image_size=64, channels=3, latent_dim=args.latent_dim,
-                     generator_width=args.width,
-                     discriminator_width=args.width,
-                     batch_size=args.batch_size)
+config = DCGANConfig(
+    image_size=64,
+    channels=3,
+    latent_dim=args.latent_dim,
+    generator_width=args.width,
+    discriminator_width=args.width,
+    batch_size=args.batch_size,
+)
 generator = build_generator(config)
 discriminator = build_discriminator(config)
 generator.summary()
@@ -140,12 +156,14 @@ def set_discriminator_frozen(frozen):
 
 
 set_discriminator_frozen(False)
-discriminator.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      loss="binary_crossentropy")
+discriminator.compile(
+    optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy"
+)
 set_discriminator_frozen(True)
 combined = keras.Sequential([generator, discriminator], name="combined")
-combined.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                 loss="binary_crossentropy")
+combined.compile(
+    optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy"
+)
 
 """
 ## A sample-grid callback
@@ -198,10 +216,11 @@ for epoch in range(args.epochs):
         set_discriminator_frozen(True)
         g_losses.append(combined.train_on_batch(z, real_labels))
         d_losses.append((d_real + d_fake) / 2)
-    logs = {"d_loss": float(np.mean(d_losses)),
-            "g_loss": float(np.mean(g_losses))}
-    print(f"epoch {epoch + 1}/{args.epochs}: D loss {logs['d_loss']:.3f}, "
-          f"G loss {logs['g_loss']:.3f}")
+    logs = {"d_loss": float(np.mean(d_losses)), "g_loss": float(np.mean(g_losses))}
+    print(
+        f"epoch {epoch + 1}/{args.epochs}: D loss {logs['d_loss']:.3f}, "
+        f"G loss {logs['g_loss']:.3f}"
+    )
     callbacks.on_epoch_end(epoch, logs)
 callbacks.on_train_end()
 
@@ -211,8 +230,10 @@ callbacks.on_train_end()
 Under trap 1, D's weights would still be their initial values.
 """
 
-moved = sum(not np.array_equal(before, v.numpy())
-            for before, v in zip(initial, discriminator_weights))
+moved = sum(
+    not np.array_equal(before, v.numpy())
+    for before, v in zip(initial, discriminator_weights)
+)
 print(f"D: {moved} of {len(initial)} weights changed")
 if moved < len(initial):
     sys.exit("celeba.py: D did not learn; check the freezing.")

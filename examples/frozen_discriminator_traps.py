@@ -51,16 +51,25 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-from keras_dcgan import (DCGANConfig, DataError, build_discriminator,
-                         build_generator, load_images)
+from keras_dcgan import (
+    DCGANConfig,
+    DataError,
+    build_discriminator,
+    build_generator,
+    load_images,
+)
 from keras_dcgan.atomic import atomic_write, write_text
 from keras_dcgan.visualize import image_grid
 
-parser = argparse.ArgumentParser(description="Trains one DCGAN with the "
-                                 "classic, layer and variable freezes.")
-parser.add_argument("--data", help="MNIST as .npz (keras.datasets.mnist."
-                    "load_data() caches ~/.keras/datasets/mnist.npz; its "
-                    "x_train is used); default: scikit-learn digits, offline")
+parser = argparse.ArgumentParser(
+    description="Trains one DCGAN with the classic, layer and variable freezes."
+)
+parser.add_argument(
+    "--data",
+    help="MNIST as .npz (keras.datasets.mnist."
+    "load_data() caches ~/.keras/datasets/mnist.npz; its "
+    "x_train is used); default: scikit-learn digits, offline",
+)
 parser.add_argument("--output-dir", default="runs/frozen_discriminator_traps")
 parser.add_argument("--steps", type=int, default=600)
 parser.add_argument("--batch-size", type=int, default=64)
@@ -136,10 +145,14 @@ The library's DCGAN builders, the same weights for every recipe, D compiled,
 frozen, then the combined model compiled: the order of the tutorials.
 """
 
-config = DCGANConfig(image_size=28, channels=1, latent_dim=args.latent_dim,
-                     generator_width=args.width,
-                     discriminator_width=args.width,
-                     batch_size=args.batch_size)
+config = DCGANConfig(
+    image_size=28,
+    channels=1,
+    latent_dim=args.latent_dim,
+    generator_width=args.width,
+    discriminator_width=args.width,
+    batch_size=args.batch_size,
+)
 
 
 def build(freeze):
@@ -147,12 +160,12 @@ def build(freeze):
     generator = build_generator(config)
     discriminator = build_discriminator(config)
     freeze(discriminator, False)
-    discriminator.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
-                          "binary_crossentropy")
+    discriminator.compile(
+        keras.optimizers.Adam(2e-4, beta_1=0.5), "binary_crossentropy"
+    )
     freeze(discriminator, True)
     combined = keras.Sequential([generator, discriminator], name="combined")
-    combined.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
-                     "binary_crossentropy")
+    combined.compile(keras.optimizers.Adam(2e-4, beta_1=0.5), "binary_crossentropy")
     return generator, discriminator, combined
 
 
@@ -171,8 +184,9 @@ def snapshot(model):
 
 
 def count_changed(before, model):
-    return sum(not np.array_equal(b, v.numpy())
-               for b, v in zip(before, learnable(model)))
+    return sum(
+        not np.array_equal(b, v.numpy()) for b, v in zip(before, learnable(model))
+    )
 
 
 def train(freeze):
@@ -195,10 +209,13 @@ def train(freeze):
             log["g_loss"].append(float(combined.train_on_batch(z, ones)))
             log["d_moved_in_g_step"] += count_changed(d_before, discriminator)
             log["d_loss"].append(0.5 * (float(d_real) + float(d_fake)))
-    log.update(warnings=sorted({str(w.message) for w in caught}),
-               d_changed=count_changed(d_start, discriminator),
-               g_changed=count_changed(g_start, generator),
-               d_weights=len(d_start), g_weights=len(g_start))
+    log.update(
+        warnings=sorted({str(w.message) for w in caught}),
+        d_changed=count_changed(d_start, discriminator),
+        g_changed=count_changed(g_start, generator),
+        d_weights=len(d_start),
+        g_weights=len(g_start),
+    )
     return (generator, discriminator, combined), log
 
 
@@ -231,15 +248,19 @@ def nearest_real(x, exclude_self=False):
 
 def evidence(freeze, models, log):
     generator, discriminator, combined = models
-    z = np.random.default_rng(1234).standard_normal(
-        (args.batch_size, args.latent_dim)).astype("float32")
+    z = (
+        np.random.default_rng(1234)
+        .standard_normal((args.batch_size, args.latent_dim))
+        .astype("float32")
+    )
     samples = generator(z, training=False).numpy()
     freeze(discriminator, True)
     in_g_step = float(np.mean(combined(z, training=True)))
     discriminator.trainable = True  # D as it trains (all but recipe (a))
     variable_freeze(discriminator, False)
-    as_trained = float(np.mean(discriminator(generator(z, training=True),
-                                             training=True)))
+    as_trained = float(
+        np.mean(discriminator(generator(z, training=True), training=True))
+    )
     flat = samples.reshape(len(samples), -1)[:64]
     real_flat = reals.reshape(len(reals), -1)[:64]
     tail = max(1, args.steps // 10)  # the last tenth of the run
@@ -247,7 +268,8 @@ def evidence(freeze, models, log):
         **{k: v for k, v in log.items() if k not in ("d_loss", "g_loss")},
         "final_d_loss": float(np.mean(log["d_loss"][-tail:])),
         "final_g_loss": float(np.mean(log["g_loss"][-tail:])),
-        "d_of_fake_in_g_step": in_g_step, "d_of_fake_batch_stats": as_trained,
+        "d_of_fake_in_g_step": in_g_step,
+        "d_of_fake_batch_stats": as_trained,
         "g_step_minus_batch": abs(in_g_step - as_trained),
         "diversity": mean_pairwise(flat) / mean_pairwise(real_flat),
         "nn_ratio": nearest_real(flat) / nearest_real(real_flat, True),
@@ -258,9 +280,11 @@ def evidence(freeze, models, log):
 ## Run the three recipes
 """
 
-RECIPES = {"(a) Keras 2 order": keras2_freeze,
-           "(b) layer freeze": layer_freeze,
-           "(c) variable freeze": variable_freeze}
+RECIPES = {
+    "(a) Keras 2 order": keras2_freeze,
+    "(b) layer freeze": layer_freeze,
+    "(c) variable freeze": variable_freeze,
+}
 results, grids = {}, {}
 for name, freeze in RECIPES.items():
     print(f"Training {name}: {args.steps} steps ...")
@@ -270,12 +294,18 @@ for name, freeze in RECIPES.items():
 ## The table and the verdicts
 """
 
-COLUMNS = {"D learns": "d_changed", "G learns": "g_changed",
-           "D still in G step": "d_moved_in_g_step", "D loss": "final_d_loss",
-           "G loss": "final_g_loss", "D(G(z)) G step": "d_of_fake_in_g_step",
-           "D(G(z)) batch": "d_of_fake_batch_stats",
-           "|diff|": "g_step_minus_batch", "diversity": "diversity",
-           "NN ratio": "nn_ratio"}
+COLUMNS = {
+    "D learns": "d_changed",
+    "G learns": "g_changed",
+    "D still in G step": "d_moved_in_g_step",
+    "D loss": "final_d_loss",
+    "G loss": "final_g_loss",
+    "D(G(z)) G step": "d_of_fake_in_g_step",
+    "D(G(z)) batch": "d_of_fake_batch_stats",
+    "|diff|": "g_step_minus_batch",
+    "diversity": "diversity",
+    "NN ratio": "nn_ratio",
+}
 
 
 def cell(e, key):
@@ -288,8 +318,10 @@ def cell(e, key):
 
 print("\n" + f"{'recipe':20}" + "".join(f"{c:>{len(c) + 2}}" for c in COLUMNS))
 for name, e in results.items():
-    print(f"{name:20}" + "".join(f"{cell(e, k):>{len(c) + 2}}"
-                                 for c, k in COLUMNS.items()))
+    print(
+        f"{name:20}"
+        + "".join(f"{cell(e, k):>{len(c) + 2}}" for c, k in COLUMNS.items())
+    )
 for name, e in results.items():
     for message in e["warnings"]:
         print(f"{name}: Keras warned: {message!r}")
@@ -299,15 +331,19 @@ def verdicts(results):
     """The three claims, each True when this run demonstrates it."""
     a, b, c = results.values()
     return {
-        "trap 1: under the Keras 2 order D never learns (bit-identical)":
-            a["d_changed"] == 0,
-        "trap 2: with frozen layers G's step sees another D(G(z))":
-            b["g_step_minus_batch"] > 1e-4,
-        "fix: D and G learn, G's step sees D as D trains, D still there":
-            c["g_step_minus_batch"] < 1e-5
-            and c["d_changed"] == c["d_weights"]
-            and c["g_changed"] == c["g_weights"]
-            and c["d_moved_in_g_step"] == 0,
+        "trap 1: under the Keras 2 order D never learns (bit-identical)": a["d_changed"]
+        == 0,
+        "trap 2: with frozen layers G's step sees another D(G(z))": b[
+            "g_step_minus_batch"
+        ]
+        > 1e-4,
+        "fix: D and G learn, G's step sees D as D trains, D still there": c[
+            "g_step_minus_batch"
+        ]
+        < 1e-5
+        and c["d_changed"] == c["d_weights"]
+        and c["g_changed"] == c["g_weights"]
+        and c["d_moved_in_g_step"] == 0,
     }
 
 
@@ -338,15 +374,18 @@ it.
 os.makedirs(args.output_dir, exist_ok=True)
 figure, axes = plt.subplots(1, 3, figsize=(12, 4.4))
 for axis, (name, samples) in zip(axes, grids.items()):
-    axis.imshow(image_grid(samples[:64])[..., 0], cmap="gray",
-                interpolation="nearest")
+    axis.imshow(image_grid(samples[:64])[..., 0], cmap="gray", interpolation="nearest")
     axis.set_title(name)
     axis.axis("off")
 figure.tight_layout()
 figure_path = os.path.join(args.output_dir, "traps.png")
 with atomic_write(figure_path) as tmp:
     figure.savefig(tmp, dpi=100)
-write_text(os.path.join(args.output_dir, "traps.json"), json.dumps(
-    {"args": vars(args), "results": results,
-     "verdicts": verdicts(results)}, indent=2))
+write_text(
+    os.path.join(args.output_dir, "traps.json"),
+    json.dumps(
+        {"args": vars(args), "results": results, "verdicts": verdicts(results)},
+        indent=2,
+    ),
+)
 print(f"\nWrote {figure_path} and traps.json next to it.")

@@ -22,13 +22,19 @@ import nbformat
 HERE = os.path.dirname(os.path.abspath(__file__))
 NOTEBOOKS = os.path.join(HERE, "notebooks")
 EXAMPLES = ("mnist.py", "celeba.py", "frozen_discriminator_traps.py")
-HEADER_FIELDS = ("Author", "Date created", "Last modified", "Description",
-                 "Accelerator")
+HEADER_FIELDS = (
+    "Author",
+    "Date created",
+    "Last modified",
+    "Description",
+    "Accelerator",
+)
 INSTALL_NOTE = (
     "This notebook needs `keras_dcgan`: open it from a checkout after "
     "`pip install -e .`, or in Colab run "
     "`!pip install git+https://github.com/OWNER/REPO` first (OWNER/REPO: "
-    "where this project is published).")
+    "where this project is published)."
+)
 
 
 def split_blocks(source: str) -> list:
@@ -70,19 +76,30 @@ def to_notebook(path: str) -> nbformat.NotebookNode:
         blocks = split_blocks(f.read())
     if not blocks or blocks[0][0] != "markdown":
         raise ValueError(f"{path}: no keras-io title block at the top.")
-    cells = [nbformat.v4.new_markdown_cell(header_markdown(blocks[0][1])),
-             nbformat.v4.new_markdown_cell(INSTALL_NOTE)]
+    cells = [
+        nbformat.v4.new_markdown_cell(header_markdown(blocks[0][1])),
+        nbformat.v4.new_markdown_cell(INSTALL_NOTE),
+    ]
     for kind, text in blocks[1:]:
-        new = (nbformat.v4.new_markdown_cell if kind == "markdown"
-               else nbformat.v4.new_code_cell)
+        new = (
+            nbformat.v4.new_markdown_cell
+            if kind == "markdown"
+            else nbformat.v4.new_code_cell
+        )
         cells.append(new(text))
     for i, cell in enumerate(cells):
         cell.id = f"cell-{i}"  # stable ids: regenerating changes nothing
     notebook = nbformat.v4.new_notebook(cells=cells)
-    notebook.metadata.update({
-        "kernelspec": {"name": "python3", "display_name": "Python 3",
-                       "language": "python"},
-        "language_info": {"name": "python"}})
+    notebook.metadata.update(
+        {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            },
+            "language_info": {"name": "python"},
+        }
+    )
     return notebook
 
 
@@ -92,8 +109,11 @@ def notebook_path(example: str) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="only report notebooks that differ from their .py")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only report notebooks that differ from their .py",
+    )
     args = parser.parse_args(argv)
     stale = []
     for example in EXAMPLES:
@@ -113,8 +133,11 @@ def main(argv=None) -> int:
             write_text(target, text)
             print(f"wrote {target}")
     if args.check and stale:
-        print("stale notebooks (run python examples/make_notebooks.py): "
-              + ", ".join(stale), file=sys.stderr)
+        print(
+            "stale notebooks (run python examples/make_notebooks.py): "
+            + ", ".join(stale),
+            file=sys.stderr,
+        )
         return 1
     return 0
 

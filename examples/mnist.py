@@ -52,21 +52,30 @@ import keras_dcgan  # noqa: F401  (first: it picks TensorFlow's CPU kernels)
 import keras
 import numpy as np
 import tensorflow as tf
-from keras_dcgan import (DCGANConfig, DataError, build_discriminator,
-                         build_generator, load_images)
+from keras_dcgan import (
+    DCGANConfig,
+    DataError,
+    build_discriminator,
+    build_generator,
+    load_images,
+)
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.visualize import image_grid, to_pil
 
 parser = argparse.ArgumentParser(description="DCGAN on MNIST, step by step.")
-parser.add_argument("--data", help="MNIST as .npz (keras.datasets.mnist."
-                    "load_data() caches ~/.keras/datasets/mnist.npz; its "
-                    "x_train is used); default: scikit-learn digits, offline")
+parser.add_argument(
+    "--data",
+    help="MNIST as .npz (keras.datasets.mnist."
+    "load_data() caches ~/.keras/datasets/mnist.npz; its "
+    "x_train is used); default: scikit-learn digits, offline",
+)
 parser.add_argument("--output-dir", default="runs/mnist_example")
 parser.add_argument("--epochs", type=int, default=60)
 parser.add_argument("--batch-size", type=int, default=128)
 parser.add_argument("--latent-dim", type=int, default=100)
-parser.add_argument("--width", type=int, default=64,
-                    help="G's last and D's first width")
+parser.add_argument(
+    "--width", type=int, default=64, help="G's last and D's first width"
+)
 parser.add_argument("--seed", type=int, default=0)
 # In a notebook, sys.argv holds Jupyter's own `-f kernel.json`: ignore it.
 args, unknown = parser.parse_known_args()
@@ -91,16 +100,21 @@ try:
 except DataError as error:
     sys.exit(f"mnist.py: {error}")
 if images.num_images < args.batch_size:
-    sys.exit(f"mnist.py: {images.num_images} images make no batch of "
-             f"{args.batch_size}; lower --batch-size.")
+    sys.exit(
+        f"mnist.py: {images.num_images} images make no batch of "
+        f"{args.batch_size}; lower --batch-size."
+    )
 print(images.description)
 
-dataset = (images.dataset
-           .shuffle(images.num_images, seed=args.seed)
-           .batch(args.batch_size, drop_remainder=True)
-           .map(lambda x: tf.cast(x, "float32") / 127.5 - 1.0,
-                num_parallel_calls=tf.data.AUTOTUNE)
-           .prefetch(tf.data.AUTOTUNE))
+dataset = (
+    images.dataset.shuffle(images.num_images, seed=args.seed)
+    .batch(args.batch_size, drop_remainder=True)
+    .map(
+        lambda x: tf.cast(x, "float32") / 127.5 - 1.0,
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    .prefetch(tf.data.AUTOTUNE)
+)
 
 """
 ## The generator and the discriminator
@@ -111,10 +125,14 @@ Conv2DTranspose + BatchNorm + ReLU, ending in tanh; D halves it twice with
 stride-2 Conv2D + (BatchNorm) + LeakyReLU and ends in Dense(1, sigmoid).
 """
 
-config = DCGANConfig(image_size=28, channels=1, latent_dim=args.latent_dim,
-                     generator_width=args.width,
-                     discriminator_width=args.width,
-                     batch_size=args.batch_size)
+config = DCGANConfig(
+    image_size=28,
+    channels=1,
+    latent_dim=args.latent_dim,
+    generator_width=args.width,
+    discriminator_width=args.width,
+    batch_size=args.batch_size,
+)
 generator = build_generator(config)
 discriminator = build_discriminator(config)
 generator.summary()
@@ -138,12 +156,14 @@ def set_discriminator_frozen(frozen):
 
 
 set_discriminator_frozen(False)
-discriminator.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                      loss="binary_crossentropy")
+discriminator.compile(
+    optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy"
+)
 set_discriminator_frozen(True)
 combined = keras.Sequential([generator, discriminator], name="combined")
-combined.compile(optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
-                 loss="binary_crossentropy")
+combined.compile(
+    optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5), loss="binary_crossentropy"
+)
 
 """
 Keras reads these flags when each model's train function is traced, at its
@@ -188,8 +208,10 @@ real_labels = tf.ones((args.batch_size, 1))
 fake_labels = tf.zeros((args.batch_size, 1))
 make_fakes = tf.function(lambda z: generator(z, training=True))
 noise = keras.random.SeedGenerator(args.seed)
-initial = {"D": [v.numpy() for v in discriminator_weights],
-           "G": [v.numpy() for v in generator.trainable_weights]}
+initial = {
+    "D": [v.numpy() for v in discriminator_weights],
+    "G": [v.numpy() for v in generator.trainable_weights],
+}
 
 callbacks.on_train_begin()
 for epoch in range(args.epochs):
@@ -203,10 +225,11 @@ for epoch in range(args.epochs):
         set_discriminator_frozen(True)
         g_losses.append(combined.train_on_batch(z, real_labels))
         d_losses.append((d_real + d_fake) / 2)
-    logs = {"d_loss": float(np.mean(d_losses)),
-            "g_loss": float(np.mean(g_losses))}
-    print(f"epoch {epoch + 1}/{args.epochs}: D loss {logs['d_loss']:.3f}, "
-          f"G loss {logs['g_loss']:.3f}")
+    logs = {"d_loss": float(np.mean(d_losses)), "g_loss": float(np.mean(g_losses))}
+    print(
+        f"epoch {epoch + 1}/{args.epochs}: D loss {logs['d_loss']:.3f}, "
+        f"G loss {logs['g_loss']:.3f}"
+    )
     callbacks.on_epoch_end(epoch, logs)
 callbacks.on_train_end()
 
@@ -217,10 +240,11 @@ The check the broken recipes never make: under trap 1, D's weights are
 bit-identical to their initial values after any number of steps.
 """
 
-for name, weights in (("D", discriminator_weights),
-                      ("G", generator.trainable_weights)):
-    moved = sum(not np.array_equal(before, v.numpy())
-                for before, v in zip(initial[name], weights))
+for name, weights in (("D", discriminator_weights), ("G", generator.trainable_weights)):
+    moved = sum(
+        not np.array_equal(before, v.numpy())
+        for before, v in zip(initial[name], weights)
+    )
     print(f"{name}: {moved} of {len(weights)} weights changed")
     if moved < len(weights):
         sys.exit(f"mnist.py: {name} did not learn; check the freezing.")

@@ -15,8 +15,7 @@ import sys
 # TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16 or
 # AMX, and reads the switch once, when it is imported. A user's own
 # setting wins; `kernels.onednn_enabled` tells what TensorFlow did.
-if ("tensorflow" not in sys.modules
-        and platform.machine() in ("x86_64", "AMD64")):
+if "tensorflow" not in sys.modules and platform.machine() in ("x86_64", "AMD64"):
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"

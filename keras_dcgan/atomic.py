@@ -46,8 +46,7 @@ def atomic_write(path: str, fsync: bool = True) -> Iterator[str]:
     folder = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(path)
     suffix = os.path.splitext(name)[1]
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{name}.", suffix=suffix,
-                               dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{name}.", suffix=suffix, dir=folder)
     os.close(fd)
     try:
         yield tmp
@@ -81,8 +80,7 @@ def atomic_dir(path: str) -> Iterator[str]:
         FileExistsError: `path` appeared meanwhile; it is left as it was.
     """
     parent = os.path.dirname(os.path.abspath(path))
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(path)}.",
-                           dir=parent)
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{os.path.basename(path)}.", dir=parent)
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())

@@ -39,13 +39,13 @@ class CompositeDCGAN:
         >>> logs = gan.train_step(real_images)  # [batch, 28, 28, 1] in [-1, 1]
     """
 
-    def __init__(self, config: DCGANConfig, generator=None,
-                 discriminator=None):
+    def __init__(self, config: DCGANConfig, generator=None, discriminator=None):
         self.config = config
         self.generator = generator or build_generator(config)
         self.discriminator = discriminator or build_discriminator(config)
         self.combined = keras.Sequential(
-            [self.generator, self.discriminator], name="combined")
+            [self.generator, self.discriminator], name="combined"
+        )
         # D's weights, taken while everything is trainable (BatchNorm's
         # moving averages are not among them: they are never trained).
         self._discriminator_weights = list(self.discriminator.trainable_weights)
@@ -64,10 +64,14 @@ class CompositeDCGAN:
 
     def compile_options(self) -> dict:
         """`compile()` arguments of both models: BCE, Adam(2e-4, 0.5)."""
-        adam = keras.optimizers.Adam(self.config.learning_rate,
-                                     beta_1=self.config.beta_1)
-        return dict(optimizer=adam, loss=keras.losses.BinaryCrossentropy(),
-                    metrics=[MeanPrediction(name="mean_output")])
+        adam = keras.optimizers.Adam(
+            self.config.learning_rate, beta_1=self.config.beta_1
+        )
+        return dict(
+            optimizer=adam,
+            loss=keras.losses.BinaryCrossentropy(),
+            metrics=[MeanPrediction(name="mean_output")],
+        )
 
     def set_discriminator_frozen(self, frozen: bool) -> None:
         """Freezes D's variables (batch statistics) or its layers (moving)."""
@@ -81,26 +85,30 @@ class CompositeDCGAN:
     def make_fakes(self):
         """(z, G(z)) for one batch; G in training mode, as the reference."""
         z = keras.random.normal(
-            (self.config.batch_size, self.config.latent_dim),
-            seed=self.seed_generator)
+            (self.config.batch_size, self.config.latent_dim), seed=self.seed_generator
+        )
         return z, self.generator(z, training=True)
 
     def discriminator_step(self, real_images, fakes) -> dict:
         """Trains D on a real batch, then on a fake batch."""
         self.set_discriminator_frozen(False)
         real = self.discriminator.train_on_batch(
-            real_images, self._real_labels, return_dict=True)
+            real_images, self._real_labels, return_dict=True
+        )
         fake = self.discriminator.train_on_batch(
-            fakes, self._fake_labels, return_dict=True)
-        return {"d_loss_real": real["loss"], "d_loss_fake": fake["loss"],
-                "d_loss": 0.5 * (real["loss"] + fake["loss"]),
-                "d_of_real": real["mean_output"]}
+            fakes, self._fake_labels, return_dict=True
+        )
+        return {
+            "d_loss_real": real["loss"],
+            "d_loss_fake": fake["loss"],
+            "d_loss": 0.5 * (real["loss"] + fake["loss"]),
+            "d_of_real": real["mean_output"],
+        }
 
     def generator_step(self, z) -> dict:
         """Trains G through the frozen D: it wants its fakes called real."""
         self.set_discriminator_frozen(True)
-        logs = self.combined.train_on_batch(
-            z, self._generator_labels, return_dict=True)
+        logs = self.combined.train_on_batch(z, self._generator_labels, return_dict=True)
         return {"g_loss": logs["loss"], "d_of_fake": logs["mean_output"]}
 
     def train_step(self, real_images) -> dict:

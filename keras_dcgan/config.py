@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Optional
+from typing import Any
 
 from keras_dcgan.atomic import write_text
 from keras_dcgan.errors import ConfigError
@@ -18,10 +18,18 @@ JIT_COMPILE = ("auto", "on", "off")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
 # Upper bounds: beyond them a typo would allocate absurd models or memory.
-LIMITS = {"latent_dim": 4096, "generator_width": 1024,
-          "discriminator_width": 1024, "batch_size": 8192, "epochs": 10**6,
-          "max_checkpoints": 1000, "log_every": 10**9, "num_samples": 1024,
-          "max_image_pixels": 2**32, "eval_num": 100_000}
+LIMITS = {
+    "latent_dim": 4096,
+    "generator_width": 1024,
+    "discriminator_width": 1024,
+    "batch_size": 8192,
+    "epochs": 10**6,
+    "max_checkpoints": 1000,
+    "log_every": 10**9,
+    "num_samples": 1024,
+    "max_image_pixels": 2**32,
+    "eval_num": 100_000,
+}
 # config.json is a few hundred bytes; a larger file is not one.
 MAX_CONFIG_BYTES = 2**20
 
@@ -117,20 +125,20 @@ class DCGANConfig:
     frozen_bn_stats: str = "batch"
     batch_size: int = 128
     epochs: int = 5
-    steps: Optional[int] = None
-    seed: Optional[int] = 0
+    steps: int | None = None
+    seed: int | None = 0
     checkpoint_every: int = 0
     checkpoint_minutes: float = 5.0
     max_checkpoints: int = 3
     log_every: int = 1
     num_samples: int = 64
-    center_crop: Optional[int] = None
+    center_crop: int | None = None
     max_bad_fraction: float = 0.1
     max_image_pixels: int = 178_956_970  # Pillow's own refusal threshold
     collapse_patience: int = 200
     stop_on_collapse: bool = False
     eval_every: int = 0
-    eval_features: Optional[str] = None
+    eval_features: str | None = None
     eval_metric: str = "fid"
     eval_num: int = 2000
     precision: str = "float32"
@@ -152,14 +160,17 @@ class DCGANConfig:
                 f"channels={self.channels} is not supported; use 1 for "
                 "grayscale or 3 for RGB (--channels)."
             )
-        for name, choices in (("precision", PRECISIONS),
-                              ("jit_compile", JIT_COMPILE),
-                              ("strategy", STRATEGIES)):
+        for name, choices in (
+            ("precision", PRECISIONS),
+            ("jit_compile", JIT_COMPILE),
+            ("strategy", STRATEGIES),
+        ):
             if getattr(self, name) not in choices:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(
                     f"{name}={getattr(self, name)!r} is not supported; use "
-                    f"one of {', '.join(choices)} ({flag}).")
+                    f"one of {', '.join(choices)} ({flag})."
+                )
         if self.frozen_bn_stats not in FROZEN_BN_STATS:
             raise ConfigError(
                 f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "
@@ -177,15 +188,20 @@ class DCGANConfig:
         _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
         _check_int("collapse_patience", self.collapse_patience, minimum=0)
         if not isinstance(self.stop_on_collapse, bool):
-            raise ConfigError(f"stop_on_collapse={self.stop_on_collapse!r} "
-                              "must be true or false (--stop-on-collapse).")
+            raise ConfigError(
+                f"stop_on_collapse={self.stop_on_collapse!r} "
+                "must be true or false (--stop-on-collapse)."
+            )
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=0, maximum=2**31 - 1)
         _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         _check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
         _check_range("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
-        if not (_is_number(self.learning_rate) and self.learning_rate > 0
-                and self.learning_rate < float("inf")):
+        if not (
+            _is_number(self.learning_rate)
+            and self.learning_rate > 0
+            and self.learning_rate < float("inf")
+        ):
             raise ConfigError(
                 f"learning_rate={self.learning_rate!r} must be a positive "
                 "finite number, e.g. 2e-4 (--learning-rate)."
@@ -197,11 +213,13 @@ class DCGANConfig:
         if self.eval_metric not in EVAL_METRICS:
             raise ConfigError(
                 f"eval_metric={self.eval_metric!r} is not supported; use one "
-                f"of {', '.join(EVAL_METRICS)} (--eval-metric).")
+                f"of {', '.join(EVAL_METRICS)} (--eval-metric)."
+            )
         if self.eval_every and not self.eval_features:
             raise ConfigError(
                 "eval_every needs eval_features: pass --eval-features "
-                "classifier:PATH (see train-classifier) or inception.")
+                "classifier:PATH (see train-classifier) or inception."
+            )
 
     def architecture(self) -> dict:
         """The fields that fix the networks' shapes, as a dict."""
@@ -209,11 +227,12 @@ class DCGANConfig:
 
     def to_json(self, path: str) -> None:
         """Writes the config as JSON (atomically: temp file, then rename)."""
-        write_text(path, json.dumps(dataclasses.asdict(self), indent=2,
-                                    sort_keys=True) + "\n")
+        write_text(
+            path, json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
+        )
 
     @classmethod
-    def from_json(cls, path: str) -> "DCGANConfig":
+    def from_json(cls, path: str) -> DCGANConfig:
         """Reads a config written by `to_json`; unknown keys are an error.
 
         Raises:
@@ -225,14 +244,13 @@ class DCGANConfig:
         return cls.from_dict(_read_json_object(path), source=path)
 
     @classmethod
-    def from_dict(cls, values: dict, source: str = "config") -> "DCGANConfig":
+    def from_dict(cls, values: dict, source: str = "config") -> DCGANConfig:
         """Builds a config from a dict, refusing unknown keys."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(
-                f"{source} has unknown keys {unknown}; known keys are "
-                f"{sorted(names)}."
+                f"{source} has unknown keys {unknown}; known keys are {sorted(names)}."
             )
         try:
             return cls(**values)
@@ -242,23 +260,30 @@ class DCGANConfig:
 
 def _read_json_object(path: str) -> dict:
     """The JSON object in `path`, read no further than `MAX_CONFIG_BYTES`."""
-    fix = ("keras-dcgan train writes it; restore it from a backup, or start "
-           "a new run in another --output-dir.")
+    fix = (
+        "keras-dcgan train writes it; restore it from a backup, or start "
+        "a new run in another --output-dir."
+    )
     if not os.path.isfile(path):  # a FIFO or a device would never end
         raise ConfigError(f"{path} is not a regular file; {fix}")
     with open(path, "rb") as f:
         raw = f.read(MAX_CONFIG_BYTES + 1)
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes, "
-                          f"which no run config is; {fix}")
+        raise ConfigError(
+            f"{path} is larger than {MAX_CONFIG_BYTES} bytes, "
+            f"which no run config is; {fix}"
+        )
     try:
         values = json.loads(raw)
     except (ValueError, RecursionError) as e:  # bad JSON, bytes or nesting
-        raise ConfigError(f"{path} is not valid JSON "
-                          f"({str(e).splitlines()[0][:200]}); {fix}") from e
+        raise ConfigError(
+            f"{path} is not valid JSON ({str(e).splitlines()[0][:200]}); {fix}"
+        ) from e
     if not isinstance(values, dict):
-        raise ConfigError(f"{path} holds a JSON {type(values).__name__}, not "
-                          f"an object of config values; {fix}")
+        raise ConfigError(
+            f"{path} holds a JSON {type(values).__name__}, not "
+            f"an object of config values; {fix}"
+        )
     return values
 
 
@@ -282,25 +307,25 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int,
-               maximum: Optional[int] = None) -> None:
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
     flag = "--" + name.replace("_", "-")
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(
-            f"{name}={value!r} must be an integer >= {minimum} ({flag}).")
+        raise ConfigError(f"{name}={value!r} must be an integer >= {minimum} ({flag}).")
     if maximum is not None and value > maximum:
         raise ConfigError(
-            f"{name}={value!r} is larger than the {maximum} this tool "
-            f"accepts ({flag}).")
+            f"{name}={value!r} is larger than the {maximum} this tool accepts ({flag})."
+        )
 
 
 def _check_range(name, value, low, high, high_open=False) -> None:
-    ok = _is_number(value) and low <= value and (
-        value < high if high_open else value <= high)
+    ok = (
+        _is_number(value)
+        and low <= value
+        and (value < high if high_open else value <= high)
+    )
     if not ok:
         flag = "--" + name.replace("_", "-")
         bracket = ")" if high_open else "]"
         raise ConfigError(
-            f"{name}={value!r} must be a number in [{low}, {high}{bracket} "
-            f"({flag})."
+            f"{name}={value!r} must be a number in [{low}, {high}{bracket} ({flag})."
         )

@@ -31,11 +31,12 @@ logger = logging.getLogger(__name__)
 
 
 def _mean_pairwise_distance(images, count=32):
-    x = tf.reshape(tf.cast(images[:count], tf.float32),
-                   (tf.minimum(tf.shape(images)[0], count), -1))
+    x = tf.reshape(
+        tf.cast(images[:count], tf.float32),
+        (tf.minimum(tf.shape(images)[0], count), -1),
+    )
     squares = tf.reduce_sum(x * x, axis=1)
-    d2 = squares[:, None] + squares[None, :] - 2.0 * tf.matmul(
-        x, x, transpose_b=True)
+    d2 = squares[:, None] + squares[None, :] - 2.0 * tf.matmul(x, x, transpose_b=True)
     distances = tf.sqrt(tf.maximum(d2, 0.0))
     n = tf.cast(tf.shape(x)[0], tf.float32)
     return tf.reduce_sum(distances) / tf.maximum(n * (n - 1.0), 1.0)
@@ -77,15 +78,22 @@ class DCGAN(CompositeDCGAN):
          'diversity', 'g_loss']
     """
 
-    def __init__(self, config: DCGANConfig, generator=None,
-                 discriminator=None, jit_compile=None, strategy=None):
+    def __init__(
+        self,
+        config: DCGANConfig,
+        generator=None,
+        discriminator=None,
+        jit_compile=None,
+        strategy=None,
+    ):
         self.strategy = strategy or tf.distribute.get_strategy()
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise ConfigError(
                 f"batch_size={config.batch_size} must be a multiple of the "
                 f"{replicas} replicas it is split across; use e.g. "
-                f"--batch-size {max(1, config.batch_size // replicas) * replicas}.")
+                f"--batch-size {max(1, config.batch_size // replicas) * replicas}."
+            )
         if jit_compile is None and config.jit_compile != "auto":
             jit_compile = config.jit_compile == "on"
         self.jit_compile = resolve_jit_compile(jit_compile)
@@ -100,8 +108,10 @@ class DCGAN(CompositeDCGAN):
             # batch, so that a replica's slice is normalised as on one device.
             synchronized = distribute.is_distributed(self.strategy)
             super().__init__(
-                config, generator or build_generator(config, synchronized),
-                discriminator or build_discriminator(config, synchronized))
+                config,
+                generator or build_generator(config, synchronized),
+                discriminator or build_discriminator(config, synchronized),
+            )
             self._prepare_for_production(synchronized)
 
     def compile_options(self) -> dict:
@@ -111,7 +121,8 @@ class DCGAN(CompositeDCGAN):
             # auto_scale_loss reads the model's policy, which a Sequential
             # leaves float32.)
             options["optimizer"] = keras.optimizers.LossScaleOptimizer(
-                options["optimizer"])
+                options["optimizer"]
+            )
         return dict(options, jit_compile=self.jit_compile)
 
     def _prepare_for_production(self, synchronized: bool) -> None:
@@ -126,17 +137,16 @@ class DCGAN(CompositeDCGAN):
         self._noise = tf.function(self._latents, jit_compile=False)
         self._diversity = tf.function(diversity, jit_compile=self.jit_compile)
         if not synchronized:
-            self._forward = tf.function(self._fakes,
-                                        jit_compile=self.jit_compile)
+            self._forward = tf.function(self._fakes, jit_compile=self.jit_compile)
         else:
             # strategy.run inside one tf.function, as Keras' train step:
             # the replicas' collectives (synchronized BatchNorm) must be
             # traced together to be matched.
-            self._forward = tf.function(lambda z: self.strategy.run(
-                self._fakes, args=(z,)))
+            self._forward = tf.function(
+                lambda z: self.strategy.run(self._fakes, args=(z,))
+            )
             self._build_metrics()
-        if isinstance(self.strategy,
-                      tf.distribute.MultiWorkerMirroredStrategy):
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
             for model in (self.discriminator, self.combined):
                 model.train_step = distribute.vector_logs(model.train_step)
 
@@ -156,8 +166,8 @@ class DCGAN(CompositeDCGAN):
 
     def _latents(self):
         return keras.random.normal(
-            (self.config.batch_size, self.config.latent_dim),
-            seed=self.seed_generator)
+            (self.config.batch_size, self.config.latent_dim), seed=self.seed_generator
+        )
 
     def _fakes(self, z):
         return self.generator(z, training=True)

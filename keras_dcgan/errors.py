@@ -88,7 +88,9 @@ class TrainingInterrupted(TrainingError):
     """SIGINT or SIGTERM: the run saved a checkpoint and stopped."""
 
     def __init__(self, signum: int, step: int):
-        super().__init__(f"Stopped by signal {signum} after step {step}; "
-                         "the checkpoint is saved: --resume goes on.")
+        super().__init__(
+            f"Stopped by signal {signum} after step {step}; "
+            "the checkpoint is saved: --resume goes on."
+        )
         self.signum, self.step = signum, step
         self.exit_code = 128 + signum  # the shell's convention

@@ -31,8 +31,9 @@ MAX_NEIGHBOURS = 16
 MAX_CLASSIFIER_EPOCHS = 10_000
 
 
-def check_int(value: Any, minimum: int, maximum: int, name: str = "",
-              error: type = ValueError) -> int:
+def check_int(
+    value: Any, minimum: int, maximum: int, name: str = "", error: type = ValueError
+) -> int:
     """Returns `value` if it is an integer in [minimum, maximum].
 
     Args:
@@ -52,15 +53,20 @@ def check_int(value: Any, minimum: int, maximum: int, name: str = "",
         >>> check_int(8, 1, 64, "--variations")
         8
     """
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or not minimum <= value <= maximum):
-        raise error(f"{_prefix(name)}{value!r}: use an integer from "
-                    f"{minimum} to {maximum}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not minimum <= value <= maximum
+    ):
+        raise error(
+            f"{_prefix(name)}{value!r}: use an integer from {minimum} to {maximum}."
+        )
     return int(value)
 
 
-def check_float(value: Any, minimum: float, maximum: float, name: str = "",
-                error: type = ValueError) -> float:
+def check_float(
+    value: Any, minimum: float, maximum: float, name: str = "", error: type = ValueError
+) -> float:
     """Returns `value` if it is a finite number in [minimum, maximum].
 
     Args:
@@ -80,10 +86,16 @@ def check_float(value: Any, minimum: float, maximum: float, name: str = "",
         >>> check_float(0.25, 0.0, 10.0, "--noise")
         0.25
     """
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or not minimum <= value <= maximum):
-        raise error(f"{_prefix(name)}{value!r}: use a finite number from "
-                    f"{minimum} to {maximum}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or not minimum <= value <= maximum
+    ):
+        raise error(
+            f"{_prefix(name)}{value!r}: use a finite number from "
+            f"{minimum} to {maximum}."
+        )
     return float(value)
 
 

@@ -24,8 +24,7 @@ def kernel_initializer() -> keras.initializers.Initializer:
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm(name: str, synchronized: bool = False
-               ) -> layers.BatchNormalization:
+def batch_norm(name: str, synchronized: bool = False) -> layers.BatchNormalization:
     """BatchNorm with gamma ~ N(1, 0.02) and beta = 0, as in the paper.
 
     `synchronized` computes batch statistics over all replicas of a
@@ -59,8 +58,9 @@ def num_resolution_steps(image_size: int) -> int:
     return int(math.log2(image_size // base))
 
 
-def build_generator(config: DCGANConfig,
-                    synchronized_batch_norm: bool = False) -> keras.Sequential:
+def build_generator(
+    config: DCGANConfig, synchronized_batch_norm: bool = False
+) -> keras.Sequential:
     """Builds the generator: z -> image in [-1, 1].
 
     Dense -> BatchNorm -> ReLU -> Reshape to a 4x4 map (7x7 for 28 px), then
@@ -94,30 +94,50 @@ def _build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     model = keras.Sequential(name="generator")
     model.add(keras.Input(shape=(config.latent_dim,), name="z"))
     # No biases before BatchNorm: its beta makes them redundant.
-    model.add(layers.Dense(base * base * width, use_bias=False,
-                           kernel_initializer=kernel_initializer(),
-                           name="project"))
+    model.add(
+        layers.Dense(
+            base * base * width,
+            use_bias=False,
+            kernel_initializer=kernel_initializer(),
+            name="project",
+        )
+    )
     model.add(batch_norm("project_bn", sync))
     model.add(layers.ReLU(name="project_relu"))
     model.add(layers.Reshape((base, base, width), name="reshape"))
     for i in range(1, steps):
         width //= 2
-        model.add(layers.Conv2DTranspose(
-            width, 4, strides=2, padding="same", use_bias=False,
-            kernel_initializer=kernel_initializer(), name=f"deconv{i}"))
+        model.add(
+            layers.Conv2DTranspose(
+                width,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=False,
+                kernel_initializer=kernel_initializer(),
+                name=f"deconv{i}",
+            )
+        )
         model.add(batch_norm(f"deconv{i}_bn", sync))
         model.add(layers.ReLU(name=f"deconv{i}_relu"))
-    model.add(layers.Conv2DTranspose(
-        config.channels, 4, strides=2, padding="same",
-        kernel_initializer=kernel_initializer(), name=f"deconv{steps}"))
+    model.add(
+        layers.Conv2DTranspose(
+            config.channels,
+            4,
+            strides=2,
+            padding="same",
+            kernel_initializer=kernel_initializer(),
+            name=f"deconv{steps}",
+        )
+    )
     # float32 so that mixed-precision policies still emit exact [-1, 1].
     model.add(layers.Activation("tanh", dtype="float32", name="tanh"))
     return model
 
 
-def build_discriminator(config: DCGANConfig,
-                        synchronized_batch_norm: bool = False
-                        ) -> keras.Sequential:
+def build_discriminator(
+    config: DCGANConfig, synchronized_batch_norm: bool = False
+) -> keras.Sequential:
     """Builds the discriminator: image -> probability that it is real.
 
     Stride-2 Conv2D + LeakyReLU(0.2) (no BatchNorm on the first), then
@@ -146,14 +166,24 @@ def build_discriminator(config: DCGANConfig,
 def _build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     steps = num_resolution_steps(config.image_size)
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(
-        shape=(config.image_size, config.image_size, config.channels),
-        name="image"))
+    model.add(
+        keras.Input(
+            shape=(config.image_size, config.image_size, config.channels), name="image"
+        )
+    )
     width = config.discriminator_width
     for i in range(1, steps + 1):
-        model.add(layers.Conv2D(
-            width, 4, strides=2, padding="same", use_bias=(i == 1),
-            kernel_initializer=kernel_initializer(), name=f"conv{i}"))
+        model.add(
+            layers.Conv2D(
+                width,
+                4,
+                strides=2,
+                padding="same",
+                use_bias=(i == 1),
+                kernel_initializer=kernel_initializer(),
+                name=f"conv{i}",
+            )
+        )
         if i > 1:
             model.add(batch_norm(f"conv{i}_bn", sync))
         model.add(layers.LeakyReLU(negative_slope=0.2, name=f"conv{i}_lrelu"))
@@ -162,7 +192,13 @@ def _build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
         model.add(layers.Dropout(config.dropout, name="dropout"))
     model.add(layers.Flatten(name="flatten"))
     # float32 keeps the probability (and its loss) exact under mixed precision.
-    model.add(layers.Dense(1, activation="sigmoid", dtype="float32",
-                           kernel_initializer=kernel_initializer(),
-                           name="probability"))
+    model.add(
+        layers.Dense(
+            1,
+            activation="sigmoid",
+            dtype="float32",
+            kernel_initializer=kernel_initializer(),
+            name="probability",
+        )
+    )
     return model

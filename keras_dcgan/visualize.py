@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -12,8 +12,7 @@ from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data.preprocess import to_uint8
 
 
-def image_grid(images, columns: Optional[int] = None,
-               padding: int = 2) -> np.ndarray:
+def image_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
     """Tiles images into one uint8 picture.
 
     Args:
@@ -30,12 +29,13 @@ def image_grid(images, columns: Optional[int] = None,
     n, h, w, c = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    grid = np.zeros((rows * (h + padding) + padding,
-                     columns * (w + padding) + padding, c), np.uint8)
+    grid = np.zeros(
+        (rows * (h + padding) + padding, columns * (w + padding) + padding, c), np.uint8
+    )
     for i, image in enumerate(images):
         top = padding + (i // columns) * (h + padding)
         left = padding + (i % columns) * (w + padding)
-        grid[top:top + h, left:left + w] = image
+        grid[top : top + h, left : left + w] = image
     return grid
 
 
@@ -56,9 +56,14 @@ def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
         return
     frames = [Image.open(p).convert("RGB") for p in paths]
     with atomic_write(path) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True,
-                       append_images=frames[1:], loop=0,
-                       duration=int(seconds_per_frame * 1000))
+        frames[0].save(
+            tmp,
+            format="GIF",
+            save_all=True,
+            append_images=frames[1:],
+            loop=0,
+            duration=int(seconds_per_frame * 1000),
+        )
 
 
 def save_loss_plot(history: dict, path: str) -> None:

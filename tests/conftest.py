@@ -17,12 +17,20 @@ import keras_dcgan  # noqa: E402,F401  (first: it picks TensorFlow's CPU kernels
 # first one unless a strategy says otherwise.
 tf.config.set_logical_device_configuration(
     tf.config.list_physical_devices("CPU")[0],
-    [tf.config.LogicalDeviceConfiguration()] * 2)
+    [tf.config.LogicalDeviceConfiguration()] * 2,
+)
 
 from keras_dcgan.config import DCGANConfig  # noqa: E402
 
-TINY = dict(image_size=28, channels=1, latent_dim=8, generator_width=8,
-            discriminator_width=8, batch_size=16, num_samples=16)
+TINY = dict(
+    image_size=28,
+    channels=1,
+    latent_dim=8,
+    generator_width=8,
+    discriminator_width=8,
+    batch_size=16,
+    num_samples=16,
+)
 
 
 @pytest.fixture
@@ -55,8 +63,7 @@ def npz_file(tmp_path):
 
 def real_batch(config, seed=0):
     """A batch of uniform noise images in [-1, 1], as a config expects."""
-    shape = (config.batch_size, config.image_size, config.image_size,
-             config.channels)
+    shape = (config.batch_size, config.image_size, config.image_size, config.channels)
     return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
 
 
@@ -135,7 +142,10 @@ def snapshot(root):
             elif stat.S_ISLNK(info.st_mode):
                 content = os.readlink(path)
             found[os.path.relpath(path, root)] = (
-                stat.S_IFMT(info.st_mode), content, info.st_mtime_ns)
+                stat.S_IFMT(info.st_mode),
+                content,
+                info.st_mtime_ns,
+            )
     return found
 
 

@@ -66,8 +66,9 @@ SERVE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def serve_in(python: str, model_dir: str, z: np.ndarray, work: str,
-             env: dict | None = None) -> tuple[dict, dict]:
+def serve_in(
+    python: str, model_dir: str, z: np.ndarray, work: str, env: dict | None = None
+) -> tuple[dict, dict]:
     """Runs SERVE_SCRIPT with `python` on an export of `max_batch` MAX_BATCH.
 
     Args:
@@ -83,15 +84,27 @@ def serve_in(python: str, model_dir: str, z: np.ndarray, work: str,
     """
     np.save(os.path.join(work, "z.npy"), z)
     env = dict(os.environ if env is None else env, TF_CPP_MIN_LOG_LEVEL="3")
-    args = [model_dir, work, str(GENERATE_NUM), str(MAX_BATCH + 1),
-            json.dumps(GENERATE_SEEDS)]
-    result = subprocess.run([python, "-c", SERVE_SCRIPT, *args], check=False,
-                            capture_output=True, text=True, env=env,
-                            timeout=600)
+    args = [
+        model_dir,
+        work,
+        str(GENERATE_NUM),
+        str(MAX_BATCH + 1),
+        json.dumps(GENERATE_SEEDS),
+    ]
+    result = subprocess.run(
+        [python, "-c", SERVE_SCRIPT, *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if result.returncode:
-        pytest.fail(f"{python} could not serve {model_dir} (exit "
-                    f"{result.returncode}):\n{result.stderr[-4000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"{python} could not serve {model_dir} (exit "
+            f"{result.returncode}):\n{result.stderr[-4000:]}",
+            pytrace=False,
+        )
     out = json.loads(result.stdout.strip().splitlines()[-1])
     with np.load(os.path.join(work, "served.npz")) as f:
         return out, dict(f)
@@ -100,13 +113,15 @@ def serve_in(python: str, model_dir: str, z: np.ndarray, work: str,
 def decode_pngs(encoded: list[str]) -> np.ndarray:
     """base64 PNG files (as TF Serving's REST API sends them) -> uint8
     [N, H, W, C], decoded by Pillow rather than TensorFlow."""
-    images = np.stack([np.asarray(Image.open(io.BytesIO(base64.b64decode(b))))
-                       for b in encoded])
+    images = np.stack(
+        [np.asarray(Image.open(io.BytesIO(base64.b64decode(b)))) for b in encoded]
+    )
     return images[..., None] if images.ndim == 3 else images  # grey: no C
 
 
-def check_served(generator, z: np.ndarray, out: dict, arrays: dict,
-                 float_atol: float) -> None:
+def check_served(
+    generator, z: np.ndarray, out: dict, arrays: dict, float_atol: float
+) -> None:
     """Asserts that what `serve_in` returned is what `generator` gives here.
 
     The uint8 images (both signatures) and the PNG files must be equal byte
@@ -117,11 +132,10 @@ def check_served(generator, z: np.ndarray, out: dict, arrays: dict,
     images = arrays["images"]
     assert images.dtype == np.uint8 and images.shape == (len(z), 28, 28, 1)
     np.testing.assert_array_equal(images, latent.generate(generator, z))
-    np.testing.assert_allclose(arrays["images_float"],
-                               generator(z, training=False),
-                               rtol=0, atol=float_atol)
-    np.testing.assert_array_equal(decode_pngs(out["png"]["serving_default"]),
-                                  images)
+    np.testing.assert_allclose(
+        arrays["images_float"], generator(z, training=False), rtol=0, atol=float_atol
+    )
+    np.testing.assert_array_equal(decode_pngs(out["png"]["serving_default"]), images)
 
     same, again, other = arrays["generated"]
     np.testing.assert_array_equal(same, again)

@@ -16,14 +16,19 @@ def test_the_lesson_module_reads_in_a_few_minutes():
 def test_the_readme_quotes_the_lesson_verbatim():
     with open(LESSON) as f:
         source = f.read()
-    code = source[source.index("import keras\n"):]
+    code = source[source.index("import keras\n") :]
     with open(os.path.join(ROOT, "README.md")) as f:
         blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
     assert code in blocks
 
 
 def test_import_contracts_are_kept():
-    result = subprocess.run(["lint-imports", "setup.cfg"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["lint-imports", "setup.cfg"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "2 kept, 0 broken" in result.stdout

@@ -73,14 +73,23 @@ def limit_child():
 
 def run_limited(command, **kwargs):
     """Runs `command` under the memory limit; TimeoutExpired on a hang."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run(command, preexec_fn=limit_child, env=env,
-                          capture_output=True, text=True, timeout=TIMEOUT_S,
-                          check=False, **kwargs)
+    env = dict(
+        os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=os.pathsep.join(sys.path)
+    )
+    return subprocess.run(
+        command,
+        preexec_fn=limit_child,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        check=False,
+        **kwargs,
+    )
 
 
 # ---- hostile files --------------------------------------------------------
+
 
 def good_folder(path):
     path.mkdir(parents=True)
@@ -90,8 +99,12 @@ def good_folder(path):
 
 
 def png_chunk(kind, data):
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data)))
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data))
+    )
 
 
 @functools.lru_cache
@@ -101,9 +114,12 @@ def png_declaring(width, height):
     row = bytes(width + 1)  # a filter byte, then one byte per pixel
     idat = b"".join(packer.compress(row) for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header)
-            + png_chunk(b"IDAT", idat + packer.flush())
-            + png_chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat + packer.flush())
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def small_image(kind):
@@ -143,12 +159,13 @@ def unix_socket(path):
 SPECIAL_FILES = {  # name in the folder -> (make it, the kind reported)
     "fifo": ("x.png", lambda p: os.mkfifo(p), "FIFO"),
     "socket": ("x.png", unix_socket, "socket"),
-    "dev_zero": ("x.png", lambda p: os.symlink("/dev/zero", p),
-                 "character device"),
-    "dev_urandom": ("x.jpg", lambda p: os.symlink("/dev/urandom", p),
-                    "character device"),
-    "dev_full": ("x.gif", lambda p: os.symlink("/dev/full", p),
-                 "character device"),
+    "dev_zero": ("x.png", lambda p: os.symlink("/dev/zero", p), "character device"),
+    "dev_urandom": (
+        "x.jpg",
+        lambda p: os.symlink("/dev/urandom", p),
+        "character device",
+    ),
+    "dev_full": ("x.gif", lambda p: os.symlink("/dev/full", p), "character device"),
 }
 HEADER_BOMBS = {  # file name -> (its bytes, the size its header declares)
     "png": ("x.png", lambda: png_declaring(20000, 20000), "20000x20000"),
@@ -180,7 +197,8 @@ HUGE_SHAPES = {  # name -> (dtype, shape): each far beyond any machine
 
 def write_npy_header(f, dtype, shape):
     np.lib.format.write_array_header_1_0(
-        f, {"descr": dtype, "fortran_order": False, "shape": shape})
+        f, {"descr": dtype, "fortran_order": False, "shape": shape}
+    )
     f.write(bytes(64))  # a few bytes of "data"
 
 
@@ -226,8 +244,10 @@ def build_cases(root, keep_open):
         with open(root / f"{case}.npy", "wb") as f:
             write_npy_header(f, dtype, shape)
         cases[f"npy_{case}"] = ("load", str(root / f"{case}.npy"), {})
-        for how, compression in (("stored", zipfile.ZIP_STORED),
-                                 ("deflated", zipfile.ZIP_DEFLATED)):
+        for how, compression in (
+            ("stored", zipfile.ZIP_STORED),
+            ("deflated", zipfile.ZIP_DEFLATED),
+        ):
             path = root / f"{case}_{how}.npz"
             write_npz(path, {"x.npy": (dtype, shape)}, compression)
             cases[f"npz_{how}_{case}"] = ("load", str(path), {})
@@ -235,10 +255,10 @@ def build_cases(root, keep_open):
     cases["npy_fifo"] = ("load", str(root / "fifo.npy"), {})
     os.symlink("/dev/zero", root / "zero.npz")
     cases["npz_dev_zero"] = ("load", str(root / "zero.npz"), {})
-    write_npz(root / "huge_labels.npz", {"x.npy": make_images(8),
-                                         "y.npy": ("<i8", (10**12,))})
-    cases["classifier_huge_labels"] = ("labelled",
-                                       str(root / "huge_labels.npz"), {})
+    write_npz(
+        root / "huge_labels.npz", {"x.npy": make_images(8), "y.npy": ("<i8", (10**12,))}
+    )
+    cases["classifier_huge_labels"] = ("labelled", str(root / "huge_labels.npz"), {})
     return cases
 
 
@@ -248,14 +268,19 @@ def run_child(spec, cases):
     spec.write_text(json.dumps([[name, *case] for name, case in cases.items()]))
     try:
         result = run_limited([sys.executable, "-c", CHILD, str(spec)])
-        stdout, ended = result.stdout, (f"exit status {result.returncode}: "
-                                        f"{result.stderr[-2000:]}")
+        stdout, ended = (
+            result.stdout,
+            (f"exit status {result.returncode}: {result.stderr[-2000:]}"),
+        )
     except subprocess.TimeoutExpired as e:
         stdout, ended = e.stdout or b"", f"a hang (killed after {TIMEOUT_S} s)"
         stdout = stdout if isinstance(stdout, str) else stdout.decode()
     lines = stdout.splitlines()
-    results = dict(json.loads(line[len("RESULT "):]) for line in lines
-                   if line.startswith("RESULT "))
+    results = dict(
+        json.loads(line[len("RESULT ") :])
+        for line in lines
+        if line.startswith("RESULT ")
+    )
     started = [line.split()[1] for line in lines if line.startswith("LOADING ")]
     return results, started[-1] if started else None, ended
 
@@ -278,8 +303,7 @@ def outcomes(tmp_path_factory):
             else:
                 culprits = [culprit]
             for name in culprits:
-                results[name] = {"exit": None,
-                                 "message": f"the child ended in {ended}"}
+                results[name] = {"exit": None, "message": f"the child ended in {ended}"}
     finally:
         for server in keep_open:
             if server is not None:
@@ -311,8 +335,7 @@ def test_special_files_are_never_opened(outcomes, case):
     name, _, kind = SPECIAL_FILES[case]
     outcome = outcomes[case]
     assert_loaded(outcome)
-    assert outcome["skipped"] == {
-        name: f"not a regular file ({kind}); never opened"}
+    assert outcome["skipped"] == {name: f"not a regular file ({kind}); never opened"}
 
 
 @pytest.mark.parametrize("case", HEADER_BOMBS)
@@ -331,7 +354,8 @@ def test_a_file_over_the_byte_limit_is_not_read(outcomes):
     assert_loaded(outcome)
     assert outcome["skipped"] == {
         "x.png": "100.0 GiB, over the 64.0 MiB per-file limit; recompress "
-                 "or downscale it"}
+        "or downscale it"
+    }
 
 
 def test_link_loops_and_aliases_count_each_real_image_once(outcomes):
@@ -346,47 +370,69 @@ def test_a_folder_of_only_hostile_files_is_refused_with_the_list(outcomes):
     assert outcome["exit"] == 2, outcome["message"]
     lines = outcome["message"].splitlines()
     assert lines[0].endswith("none of the 3 image files can be used:")
-    assert sorted(line.split(":")[0].rsplit("/", 1)[-1] for line in lines[1:]
-                  ) == ["bomb.png", "fifo.png", "zero.jpg"]
+    assert sorted(line.split(":")[0].rsplit("/", 1)[-1] for line in lines[1:]) == [
+        "bomb.png",
+        "fifo.png",
+        "zero.jpg",
+    ]
 
 
 @pytest.mark.parametrize("case", HUGE_SHAPES)
 @pytest.mark.parametrize("container", ["npy", "npz_stored", "npz_deflated"])
 def test_arrays_larger_than_memory_are_refused_from_their_header(
-        outcomes, case, container):
-    assert_one_line_refusal(outcomes[f"{container}_{case}"],
-                            "of memory, more than the", "available",
-                            "use an image folder, which streams")
+    outcomes, case, container
+):
+    assert_one_line_refusal(
+        outcomes[f"{container}_{case}"],
+        "of memory, more than the",
+        "available",
+        "use an image folder, which streams",
+    )
 
 
-@pytest.mark.parametrize("case,kind", [("npy_fifo", "FIFO"),
-                                       ("npz_dev_zero", "character device")])
-def test_an_array_path_that_is_not_a_regular_file_is_refused(
-        outcomes, case, kind):
+@pytest.mark.parametrize(
+    "case,kind", [("npy_fifo", "FIFO"), ("npz_dev_zero", "character device")]
+)
+def test_an_array_path_that_is_not_a_regular_file_is_refused(outcomes, case, kind):
     assert_one_line_refusal(outcomes[case], f"not a regular file ({kind})")
 
 
 def test_classifier_labels_are_bounded_too(outcomes):
-    assert_one_line_refusal(outcomes["classifier_huge_labels"],
-                            "huge_labels.npz (y)", "available")
+    assert_one_line_refusal(
+        outcomes["classifier_huge_labels"], "huge_labels.npz (y)", "available"
+    )
 
 
 def test_the_cli_refuses_a_hostile_array_in_one_line(tmp_path):
     path = tmp_path / "huge.npy"
     with open(path, "wb") as f:
         write_npy_header(f, "|u1", (10**6, 1000, 1000))
-    result = run_limited([sys.executable, "-m", "keras_dcgan", "train",
-                          "--data", str(path), "--output-dir",
-                          str(tmp_path / "run"), "--dry-run"])
+    result = run_limited(
+        [
+            sys.executable,
+            "-m",
+            "keras_dcgan",
+            "train",
+            "--data",
+            str(path),
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--dry-run",
+        ]
+    )
     assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines()
-              if line.startswith("keras-dcgan")]
+    errors = [
+        line for line in result.stderr.splitlines() if line.startswith("keras-dcgan")
+    ]
     assert len(errors) == 1 and "Traceback" not in result.stderr
-    assert errors[0].startswith(f"keras-dcgan: error: --data {path}: the "
-                                "array (1000000, 1000, 1000) uint8 needs")
+    assert errors[0].startswith(
+        f"keras-dcgan: error: --data {path}: the "
+        "array (1000000, 1000, 1000) uint8 needs"
+    )
 
 
 # ---- in-process: the limits' settings and messages ------------------------
+
 
 def test_the_pixel_limit_is_a_flag_and_names_itself(tmp_path, capsys):
     from keras_dcgan.cli import main
@@ -396,10 +442,20 @@ def test_the_pixel_limit_is_a_flag_and_names_itself(tmp_path, capsys):
     images = load_images(28, 1, data=str(folder), max_image_pixels=32 * 32)
     assert images.num_images == GOOD_IMAGES
     assert images.skipped[str(folder / "big.png")].startswith(
-        "40x40 px, over the 1,024 pixel limit; raise --max-image-pixels")
-    code = main(["train", "--data", str(folder), "--output-dir",
-                 str(tmp_path / "run"), "--max-image-pixels", "100",
-                 "--dry-run"])
+        "40x40 px, over the 1,024 pixel limit; raise --max-image-pixels"
+    )
+    code = main(
+        [
+            "train",
+            "--data",
+            str(folder),
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--max-image-pixels",
+            "100",
+            "--dry-run",
+        ]
+    )
     assert code == 2
     assert "21 image files can be used" in capsys.readouterr().err
 
@@ -413,7 +469,8 @@ def test_invalid_pixel_limits_are_refused(value):
 def test_the_byte_limit_skips_larger_files(tmp_path, monkeypatch):
     folder = good_folder(tmp_path / "data")
     (folder / "large.png").write_bytes(
-        (folder / "good_00.png").read_bytes() + bytes(2000))
+        (folder / "good_00.png").read_bytes() + bytes(2000)
+    )
     limit = os.path.getsize(folder / "good_00.png") + 1000
     monkeypatch.setattr(folders, "MAX_FILE_BYTES", limit)
     images = load_images(28, 1, data=str(folder))

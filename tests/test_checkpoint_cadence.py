@@ -35,12 +35,16 @@ class HistoryAtEpochEnd(keras.callbacks.Callback):
         self.seen.append(history_steps(self.run)[-1])
 
 
-def test_history_follows_each_epoch_between_checkpoints(tmp_path,
-                                                        tiny_config, images):
+def test_history_follows_each_epoch_between_checkpoints(tmp_path, tiny_config, images):
     run = str(tmp_path / "run")
     history = HistoryAtEpochEnd(run)
-    train(dataclasses.replace(tiny_config, steps=12), images, run,
-          callbacks=[history], verbose=0)
+    train(
+        dataclasses.replace(tiny_config, steps=12),
+        images,
+        run,
+        callbacks=[history],
+        verbose=0,
+    )
     assert history.seen == [4, 8, 12]  # history.csv, TensorBoard: no lag
 
 
@@ -56,13 +60,14 @@ class TwoMinutesAStep(keras.callbacks.Callback):
         self.now += 120.0
 
 
-def test_checkpoints_come_once_the_minutes_have_passed(tmp_path, tiny_config,
-                                                       images, monkeypatch):
+def test_checkpoints_come_once_the_minutes_have_passed(
+    tmp_path, tiny_config, images, monkeypatch
+):
     run = str(tmp_path / "run")
-    config = dataclasses.replace(tiny_config, steps=12, max_checkpoints=10,
-                                 checkpoint_minutes=5.0)
-    train(config, images, run, callbacks=[TwoMinutesAStep(monkeypatch)],
-          verbose=0)
+    config = dataclasses.replace(
+        tiny_config, steps=12, max_checkpoints=10, checkpoint_minutes=5.0
+    )
+    train(config, images, run, callbacks=[TwoMinutesAStep(monkeypatch)], verbose=0)
     assert checkpoint_steps(run) == [3, 6, 9, 12]  # 6 min > 5 min, each
 
 
@@ -74,7 +79,9 @@ def test_checkpoint_minutes_must_be_a_finite_number(minutes):
 
 def test_the_flag_is_checked_before_anything_is_done(tmp_path, capsys):
     run = tmp_path / "run"
-    assert exit_code(["train", "--output-dir", str(run),
-                      "--checkpoint-minutes", "-5"]) == 2
+    assert (
+        exit_code(["train", "--output-dir", str(run), "--checkpoint-minutes", "-5"])
+        == 2
+    )
     assert "--checkpoint-minutes" in capsys.readouterr().err
     assert not run.exists()

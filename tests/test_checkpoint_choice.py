@@ -40,22 +40,39 @@ def work(tmp_path_factory):
     labelled = str(root / "labelled.npz")
     np.savez(labelled, x=x, y=(x.reshape(64, -1).mean(axis=1) > 60))
     clf = str(root / "clf.keras")
-    train_classifier(x[..., None], np.load(labelled)["y"].astype("int64"),
-                     clf, epochs=1)
+    train_classifier(
+        x[..., None], np.load(labelled)["y"].astype("int64"), clf, epochs=1
+    )
     run = str(root / "run")
-    config = DCGANConfig(**dict(TINY, num_samples=4), steps=8,
-                         checkpoint_every=2, eval_every=2, eval_metric="is",
-                         eval_features=f"classifier:{clf}", eval_num=32)
-    train(config, from_array(x, 28, 1), run,
-          callbacks=[BreakAtStep(7, "zeros")], verbose=0)
+    config = DCGANConfig(
+        **dict(TINY, num_samples=4),
+        steps=8,
+        checkpoint_every=2,
+        eval_every=2,
+        eval_metric="is",
+        eval_features=f"classifier:{clf}",
+        eval_num=32,
+    )
+    train(
+        config,
+        from_array(x, 28, 1),
+        run,
+        callbacks=[BreakAtStep(7, "zeros")],
+        verbose=0,
+    )
     plain = str(root / "plain")
     config = dataclasses.replace(config, eval_every=0, steps=4)
     train(config, from_array(x, 28, 1), plain, verbose=0)
     with pytest.raises(TrainingInterrupted):
-        train(dataclasses.replace(config, steps=8), from_array(x, 28, 1),
-              plain, resume=True, verbose=0, callbacks=[SignalAtStep(2)])
-    return {"root": root, "run": run, "plain": plain, "data": labelled,
-            "clf": clf}
+        train(
+            dataclasses.replace(config, steps=8),
+            from_array(x, 28, 1),
+            plain,
+            resume=True,
+            verbose=0,
+            callbacks=[SignalAtStep(2)],
+        )
+    return {"root": root, "run": run, "plain": plain, "data": labelled, "clf": clf}
 
 
 def by_hand(run, path, seed=3, num=8):
@@ -67,20 +84,23 @@ def by_hand(run, path, seed=3, num=8):
 
 
 def sampled(run, *flags, out):
-    assert main(["sample", run, "--num", "8", "--seed", "3", "--output",
-                 out, *flags]) == 0
+    assert (
+        main(["sample", run, "--num", "8", "--seed", "3", "--output", out, *flags]) == 0
+    )
     return np.load(out)["x"]
 
 
-@pytest.mark.parametrize("which,choice", [("run", "best"), ("run", "6"),
-                                          ("plain", "latest")])
-def test_sample_checkpoint_gives_that_checkpoints_images(work, which,
-                                                         choice):
+@pytest.mark.parametrize(
+    "which,choice", [("run", "best"), ("run", "6"), ("plain", "latest")]
+)
+def test_sample_checkpoint_gives_that_checkpoints_images(work, which, choice):
     run, root = work[which], work["root"]
     folder = os.path.join(run, "checkpoints")
-    path = {"best": tf.train.latest_checkpoint(os.path.join(folder, "best")),
-            "latest": os.path.join(folder, "ckpt-6"),
-            "6": os.path.join(folder, "ckpt-6")}[choice]
+    path = {
+        "best": tf.train.latest_checkpoint(os.path.join(folder, "best")),
+        "latest": os.path.join(folder, "ckpt-6"),
+        "6": os.path.join(folder, "ckpt-6"),
+    }[choice]
     before = snapshot(run)
     images = sampled(run, "--checkpoint", choice, out=str(root / "s.npz"))
     assert snapshot(run) == before  # read only
@@ -91,8 +111,7 @@ def test_sample_checkpoint_gives_that_checkpoints_images(work, which,
 
 def test_load_generator_takes_the_same_choices(work):
     run = work["run"]
-    best = tf.train.latest_checkpoint(os.path.join(run, "checkpoints",
-                                                   "best"))
+    best = tf.train.latest_checkpoint(os.path.join(run, "checkpoints", "best"))
     step = int(best.rsplit("-", 1)[1])
     z = sample_latents(8, 8, 3)
     for choice in ("best", step):
@@ -106,11 +125,25 @@ COMMANDS = {
     "sample": ["--output", "{root}/o.png"],
     "export": ["--output-dir", "{root}/served"],
     "interpolate": ["--output", "{root}/o.png"],
-    "arithmetic": ["--latents", "{root}/z.npy", "--plus", "0", "--output",
-                   "{root}/o.png"],
+    "arithmetic": [
+        "--latents",
+        "{root}/z.npy",
+        "--plus",
+        "0",
+        "--output",
+        "{root}/o.png",
+    ],
     "nearest": ["--data", "{data}", "--output", "{root}/o.png"],
-    "evaluate": ["--data", "{data}", "--features", "classifier:{clf}",
-                 "--num", "16", "--batch-size", "16"],
+    "evaluate": [
+        "--data",
+        "{data}",
+        "--features",
+        "classifier:{clf}",
+        "--num",
+        "16",
+        "--batch-size",
+        "16",
+    ],
 }
 
 
@@ -123,19 +156,18 @@ def test_every_reader_refuses_a_step_the_run_lacks(work, command, capsys):
     assert main([command, work["run"], *flags, "--checkpoint", "123"]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err
-    best = tf.train.latest_checkpoint(os.path.join(work["run"], "checkpoints",
-                                                   "best"))
+    best = tf.train.latest_checkpoint(os.path.join(work["run"], "checkpoints", "best"))
     steps = sorted({int(best.rsplit("-", 1)[1]), 4, 6, 8})
-    assert ("has no checkpoint of step 123; its checkpoints are of steps "
-            + ", ".join(map(str, steps))) in err
+    assert (
+        "has no checkpoint of step 123; its checkpoints are of steps "
+        + ", ".join(map(str, steps))
+    ) in err
     assert snapshot(root) == before  # nothing written, nothing changed
 
 
-def test_best_on_a_run_without_one_names_the_flags_that_keep_it(work,
-                                                                capsys):
+def test_best_on_a_run_without_one_names_the_flags_that_keep_it(work, capsys):
     out = str(work["root"] / "none.png")
-    assert main(["sample", work["plain"], "--checkpoint", "best", "--output",
-                 out]) == 2
+    assert main(["sample", work["plain"], "--checkpoint", "best", "--output", out]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err
     assert "no best checkpoint" in err
@@ -145,8 +177,19 @@ def test_best_on_a_run_without_one_names_the_flags_that_keep_it(work,
 
 @pytest.mark.parametrize("value", ["newest", "-1", "1.5", ""])
 def test_a_malformed_choice_lists_the_accepted_forms(work, value, capsys):
-    assert exit_code(["sample", work["run"], "--checkpoint", value,
-                      "--output", str(work["root"] / "x.png")]) == 2
+    assert (
+        exit_code(
+            [
+                "sample",
+                work["run"],
+                "--checkpoint",
+                value,
+                "--output",
+                str(work["root"] / "x.png"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err
     assert "latest" in err and "best" in err and "step number" in err

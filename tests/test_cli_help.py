@@ -15,14 +15,23 @@ from keras_dcgan.cli.quiet import has_nvidia_device
 from keras_dcgan.cli.train import CONFIG_FLAGS, GROUPS
 from keras_dcgan.config import DCGANConfig, field_help
 
-SUBCOMMANDS = ["train", "sample", "export", "interpolate", "arithmetic",
-               "nearest", "evaluate", "train-classifier"]
+SUBCOMMANDS = [
+    "train",
+    "sample",
+    "export",
+    "interpolate",
+    "arithmetic",
+    "nearest",
+    "evaluate",
+    "train-classifier",
+]
 
 
 def subparser(name):
     parser = build_parser()
-    action = next(a for a in parser._actions
-                  if isinstance(a, argparse._SubParsersAction))
+    action = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
     return action.choices[name]
 
 
@@ -38,10 +47,12 @@ def test_help_shows_the_default_of_every_flag_that_has_one(name, capsys):
         if not action.option_strings or action.help == argparse.SUPPRESS:
             continue
         assert action.help and action.help != action.dest, action.dest
-        default = defaults.get(action.dest) if name == "train" else \
-            action.default
-        if default is not None and default is not False \
-                and action.dest not in ("help", "image_size", "channels"):
+        default = defaults.get(action.dest) if name == "train" else action.default
+        if (
+            default is not None
+            and default is not False
+            and action.dest not in ("help", "image_size", "channels")
+        ):
             assert f"(default: {default})" in text, (name, action.dest)
 
 
@@ -60,23 +71,30 @@ def test_version(capsys):
     assert out.startswith("keras-dcgan 0.") and "TensorFlow 2." in out
 
 
-BAD_FLAGS = [["--image-size", "30"], ["--batch-size", "0"],
-             ["--learning-rate", "nan"], ["--precision", "float8"],
-             ["--seed", "-1"]]
+BAD_FLAGS = [
+    ["--image-size", "30"],
+    ["--batch-size", "0"],
+    ["--learning-rate", "nan"],
+    ["--precision", "float8"],
+    ["--seed", "-1"],
+]
 
 
 @pytest.mark.parametrize("flags", BAD_FLAGS)
 def test_a_bad_flag_is_refused_before_tensorflow_is_imported(tmp_path, flags):
-    code = ("import sys; from keras_dcgan.cli import main\n"
-            "try:\n"
-            f"    rc = main(['train', '--output-dir', {str(tmp_path / 'r')!r}, "
-            f"*{flags!r}])\n"
-            "except SystemExit as e:  # argparse's usage errors\n"
-            "    rc = e.code\n"
-            "print('tf' if 'tensorflow' in sys.modules else 'no tf')\n"
-            "sys.exit(rc)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                            text=True, timeout=60)
+    code = (
+        "import sys; from keras_dcgan.cli import main\n"
+        "try:\n"
+        f"    rc = main(['train', '--output-dir', {str(tmp_path / 'r')!r}, "
+        f"*{flags!r}])\n"
+        "except SystemExit as e:  # argparse's usage errors\n"
+        "    rc = e.code\n"
+        "print('tf' if 'tensorflow' in sys.modules else 'no tf')\n"
+        "sys.exit(rc)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2, result.stderr
     assert result.stdout.strip() == "no tf"
     assert result.stderr.startswith("keras-dcgan: error:")
@@ -87,9 +105,21 @@ def test_a_dry_run_fails_where_the_run_would(tmp_path, npz_file, capsys):
     run = tmp_path / "run"
     run.mkdir()
     (run / "notes.txt").write_text("not a run")
-    flags = ["train", "--data", npz_file, "--output-dir", str(run),
-             "--latent-dim", "8", "--generator-width", "8",
-             "--discriminator-width", "8", "--batch-size", "16"]
+    flags = [
+        "train",
+        "--data",
+        npz_file,
+        "--output-dir",
+        str(run),
+        "--latent-dim",
+        "8",
+        "--generator-width",
+        "8",
+        "--discriminator-width",
+        "8",
+        "--batch-size",
+        "16",
+    ]
     assert main(flags + ["--dry-run"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert os.listdir(run) == ["notes.txt"]
@@ -100,10 +130,26 @@ def test_a_cpu_machine_starts_without_cuda_error_lines(tmp_path, npz_file):
     env = dict(os.environ)
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     result = subprocess.run(
-        [sys.executable, "-m", "keras_dcgan", "train", "--data", npz_file,
-         "--output-dir", str(tmp_path / "run"), "--dry-run",
-         "--latent-dim", "8", "--batch-size", "16"],
-        capture_output=True, text=True, env=env, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "keras_dcgan",
+            "train",
+            "--data",
+            npz_file,
+            "--output-dir",
+            str(tmp_path / "run"),
+            "--dry-run",
+            "--latent-dim",
+            "8",
+            "--batch-size",
+            "16",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert "cuInit" not in result.stderr and "E0000" not in result.stderr
     first = result.stderr.splitlines()[0]

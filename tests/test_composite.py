@@ -22,10 +22,15 @@ def changed(before, variables):
     return {name for name in before if not np.array_equal(before[name], after[name])}
 
 
-@pytest.fixture(params=[(CompositeDCGAN, "batch"), (CompositeDCGAN, "moving"),
-                        (DCGAN, "batch"), (DCGAN, "moving")],
-                ids=["lesson-batch", "lesson-moving", "dcgan-batch",
-                     "dcgan-moving"])
+@pytest.fixture(
+    params=[
+        (CompositeDCGAN, "batch"),
+        (CompositeDCGAN, "moving"),
+        (DCGAN, "batch"),
+        (DCGAN, "moving"),
+    ],
+    ids=["lesson-batch", "lesson-moving", "dcgan-batch", "dcgan-moving"],
+)
 def gan(request, tiny_config):
     """The lesson module's class and the production one it is part of."""
     keras.utils.set_random_seed(0)
@@ -43,7 +48,8 @@ def test_discriminator_step_moves_every_d_weight_and_no_g_weight(gan):
     g_before = snapshot(gan.generator.weights)
     gan.discriminator_step(real_batch(gan.config), fakes)
     assert trainable_names(gan.discriminator) <= changed(
-        d_before, gan.discriminator.weights)
+        d_before, gan.discriminator.weights
+    )
     assert not changed(g_before, gan.generator.weights)
 
 
@@ -58,12 +64,13 @@ def test_generator_step_moves_g_and_keeps_d_weights_bit_identical(gan):
         d_changed = changed(d_before, gan.discriminator.weights)
         assert not d_changed & trainable_names(gan.discriminator)
         assert trainable_names(gan.generator) <= changed(
-            g_before, gan.generator.weights)
+            g_before, gan.generator.weights
+        )
         gan.discriminator_step(real_batch(gan.config, seed=1), fakes)
 
 
 def test_frozen_bn_statistics_follow_the_mode(gan):
-    """"batch": D judges fakes with batch statistics and its moving averages
+    """ "batch": D judges fakes with batch statistics and its moving averages
     update (as the PyTorch reference); "moving": inference-mode BatchNorm."""
     gan.train_step(real_batch(gan.config))
     z, _ = gan.make_fakes()
@@ -108,10 +115,17 @@ def test_one_sided_label_smoothing(tiny_config):
 
 def test_train_step_reports_finite_losses_and_probabilities(gan):
     logs = gan.train_step(real_batch(gan.config))
-    lesson = {"d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
-              "d_of_fake"}
-    assert set(logs) == (lesson if type(gan) is CompositeDCGAN
-                         else lesson | {"diversity"})
+    lesson = {
+        "d_loss_real",
+        "d_loss_fake",
+        "d_loss",
+        "g_loss",
+        "d_of_real",
+        "d_of_fake",
+    }
+    assert set(logs) == (
+        lesson if type(gan) is CompositeDCGAN else lesson | {"diversity"}
+    )
     assert all(np.isfinite(v) for v in logs.values())
     assert 0 <= logs["d_of_real"] <= 1 and 0 <= logs["d_of_fake"] <= 1
 
@@ -126,10 +140,12 @@ def test_diversity_is_one_for_alike_batches_and_zero_for_a_collapsed_one():
     assert float(diversity(real, collapsed)) == pytest.approx(0.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("precision,compute", [
-    ("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")])
+@pytest.mark.parametrize(
+    "precision,compute", [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")]
+)
 def test_mixed_precision_trains_with_float32_weights_and_outputs(
-        tiny_config, precision, compute):
+    tiny_config, precision, compute
+):
     gan = DCGAN(dataclasses.replace(tiny_config, precision=precision))
     conv = gan.discriminator.get_layer("conv2")
     assert conv.compute_dtype == compute and conv.kernel.dtype == "float32"
@@ -139,8 +155,7 @@ def test_mixed_precision_trains_with_float32_weights_and_outputs(
     assert all(np.isfinite(v) for v in logs.values())
     images = gan.generate(tf.random.normal((4, 8)))
     assert images.dtype == "float32" and float(tf.reduce_max(tf.abs(images))) <= 1
-    is_scaled = isinstance(gan.combined.optimizer,
-                           keras.optimizers.LossScaleOptimizer)
+    is_scaled = isinstance(gan.combined.optimizer, keras.optimizers.LossScaleOptimizer)
     assert is_scaled == (precision == "mixed_float16")
 
 
@@ -154,14 +169,18 @@ def test_frozen_pattern_holds_with_and_without_xla(tiny_config, jit_compile):
         d_before = snapshot(gan.discriminator.weights)
         gan.discriminator_step(real_batch(gan.config, seed), fakes)
         assert trainable_names(gan.discriminator) <= changed(
-            d_before, gan.discriminator.weights)
+            d_before, gan.discriminator.weights
+        )
         d_before = snapshot(gan.discriminator.weights)
         g_before = snapshot(gan.generator.weights)
         gan.generator_step(z)
-        assert not (changed(d_before, gan.discriminator.weights)
-                    & trainable_names(gan.discriminator))
+        assert not (
+            changed(d_before, gan.discriminator.weights)
+            & trainable_names(gan.discriminator)
+        )
         assert trainable_names(gan.generator) <= changed(
-            g_before, gan.generator.weights)
+            g_before, gan.generator.weights
+        )
 
 
 def test_steps_never_retrace(tiny_config):

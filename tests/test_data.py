@@ -11,8 +11,9 @@ from keras_dcgan.errors import DataError
 
 
 def first_batch(images, batch_size=8, epoch=0, skip=0):
-    return next(iter(epoch_batches(images, batch_size, seed=0, epoch=epoch,
-                                   skip_batches=skip))).numpy()
+    return next(
+        iter(epoch_batches(images, batch_size, seed=0, epoch=epoch, skip_batches=skip))
+    ).numpy()
 
 
 def test_offline_default_needs_no_network(monkeypatch):
@@ -49,14 +50,16 @@ def test_array_files(tmp_path, layout):
     assert first_batch(images).shape == (8, 32, 32, 3)
 
 
-@pytest.mark.parametrize("scale,offset", [(1 / 255, 0.0), (2 / 255, -1.0),
-                                          (1.0, 0.0), (3.0, -100.0)])
+@pytest.mark.parametrize(
+    "scale,offset", [(1 / 255, 0.0), (2 / 255, -1.0), (1.0, 0.0), (3.0, -100.0)]
+)
 def test_float_arrays_of_any_range_map_to_the_same_images(scale, offset):
     x = make_images(8)
     reference = first_batch(from_array(x, 28, 1))
     floats = x.astype(np.float64) * scale + offset
-    np.testing.assert_allclose(first_batch(from_array(floats, 28, 1)),
-                               reference, atol=2 / 255)
+    np.testing.assert_allclose(
+        first_batch(from_array(floats, 28, 1)), reference, atol=2 / 255
+    )
 
 
 def test_channels_are_converted():
@@ -77,13 +80,16 @@ def test_non_square_images_are_center_cropped():
     assert batch.min() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("array,message", [
-    (np.zeros((4, 28), np.uint8), "not images"),
-    (np.zeros((4, 28, 28, 2), np.uint8), "not images"),
-    (np.zeros((0, 28, 28), np.uint8), "no images"),
-    (np.array(["a", "b"]), "not numeric"),
-    (np.full((4, 28, 28), np.nan), "NaN"),
-])
+@pytest.mark.parametrize(
+    "array,message",
+    [
+        (np.zeros((4, 28), np.uint8), "not images"),
+        (np.zeros((4, 28, 28, 2), np.uint8), "not images"),
+        (np.zeros((0, 28, 28), np.uint8), "no images"),
+        (np.array(["a", "b"]), "not numeric"),
+        (np.full((4, 28, 28), np.nan), "NaN"),
+    ],
+)
 def test_bad_arrays_are_refused(tmp_path, array, message):
     path = tmp_path / "bad.npy"
     np.save(path, array)
@@ -124,9 +130,17 @@ def test_empty_folder_is_refused(tmp_path):
         load_images(28, 1, data=str(tmp_path))
 
 
-@pytest.mark.parametrize("name,size,channels", [
-    ("mnist", 28, 1), ("fashion_mnist", 28, 1), ("cifar10", 32, 3),
-    ("svhn_cropped", 32, 3), ("celeb_a", 64, 3), ("lsun/bedroom", 64, 3)])
+@pytest.mark.parametrize(
+    "name,size,channels",
+    [
+        ("mnist", 28, 1),
+        ("fashion_mnist", 28, 1),
+        ("cifar10", 32, 3),
+        ("svhn_cropped", 32, 3),
+        ("celeb_a", 64, 3),
+        ("lsun/bedroom", 64, 3),
+    ],
+)
 def test_tfds_datasets_with_mock_data(name, size, channels):
     assert suggest_shape(dataset=name) == (size, channels)
     with tfds.testing.mock_data(num_examples=16):
@@ -148,8 +162,9 @@ def test_epoch_order_is_seeded_and_skip_resumes_it():
     epoch0 = [b.numpy() for b in epoch_batches(images, 8, seed=3, epoch=0)]
     again = [b.numpy() for b in epoch_batches(images, 8, seed=3, epoch=0)]
     epoch1 = [b.numpy() for b in epoch_batches(images, 8, seed=3, epoch=1)]
-    skipped = [b.numpy() for b in epoch_batches(images, 8, seed=3, epoch=0,
-                                                skip_batches=5)]
+    skipped = [
+        b.numpy() for b in epoch_batches(images, 8, seed=3, epoch=0, skip_batches=5)
+    ]
     assert len(epoch0) == 8
     assert all(np.array_equal(a, b) for a, b in zip(epoch0, again))
     assert not np.array_equal(epoch0[0], epoch1[0])

@@ -45,17 +45,17 @@ def test_each_replica_trains_on_its_half_of_the_batch(tiny_config, mirrored):
     g_sizes = spy_batch_sizes(gan.combined)
     z, fakes = gan.make_fakes()
     half = tiny_config.batch_size // 2
-    assert [t.shape[0] for t in mirrored.experimental_local_results(z)] == [
-        half, half]
-    assert [t.shape[0] for t in
-            mirrored.experimental_local_results(fakes)] == [half, half]
+    assert [t.shape[0] for t in mirrored.experimental_local_results(z)] == [half, half]
+    assert [t.shape[0] for t in mirrored.experimental_local_results(fakes)] == [
+        half,
+        half,
+    ]
     gan.train_step(real_batch(tiny_config))
     assert d_sizes == [half, half]  # traced once per replica
     assert g_sizes == [half, half]
 
 
-def test_replicas_hold_identical_weights_after_training(tiny_config,
-                                                         mirrored):
+def test_replicas_hold_identical_weights_after_training(tiny_config, mirrored):
     gan = DCGAN(tiny_config, strategy=mirrored)
     for seed in range(3):
         gan.train_step(real_batch(tiny_config, seed))
@@ -64,13 +64,11 @@ def test_replicas_hold_identical_weights_after_training(tiny_config,
     for variable in variables:
         copies = [np.asarray(c) for c in variable.value.values]
         assert len(copies) == 2
-        np.testing.assert_array_equal(copies[0], copies[1],
-                                      err_msg=variable.path)
+        np.testing.assert_array_equal(copies[0], copies[1], err_msg=variable.path)
 
 
 def weights(gan):
-    return [np.asarray(v) for v in gan.generator.weights
-            + gan.discriminator.weights]
+    return [np.asarray(v) for v in gan.generator.weights + gan.discriminator.weights]
 
 
 def test_two_replicas_compute_what_one_device_computes(tiny_config, mirrored):
@@ -85,8 +83,14 @@ def test_two_replicas_compute_what_one_device_computes(tiny_config, mirrored):
     for seed in range(3):
         real = real_batch(config, seed)
         one, two = single.train_step(real), split.train_step(real)
-        for name in ("d_loss_real", "d_loss_fake", "g_loss", "d_of_real",
-                     "d_of_fake", "diversity"):
+        for name in (
+            "d_loss_real",
+            "d_loss_fake",
+            "g_loss",
+            "d_of_real",
+            "d_of_fake",
+            "diversity",
+        ):
             assert two[name] == pytest.approx(one[name], rel=1e-4, abs=1e-5), name
     for s, a, b in zip(start, weights(single), weights(split)):
         moved = np.abs(a - s).max()
@@ -155,19 +159,35 @@ def free_ports(count):
 def test_two_local_workers_train_one_model(tmp_path, tiny_config, npz_file):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
-    config = dataclasses.replace(tiny_config, steps=4, batch_size=16,
-                                 strategy="multi_worker")
+    config = dataclasses.replace(
+        tiny_config, steps=4, batch_size=16, strategy="multi_worker"
+    )
     fields = json.dumps(dataclasses.asdict(config))
     cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     workers = []
     for index in range(2):
-        env = dict(os.environ, TF_CONFIG=json.dumps(
-            {"cluster": cluster, "task": {"type": "worker", "index": index}}))
-        workers.append(subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / "run"),
-             str(tmp_path / f"weights_{index}.npz"), npz_file, fields],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True))
+        env = dict(
+            os.environ,
+            TF_CONFIG=json.dumps(
+                {"cluster": cluster, "task": {"type": "worker", "index": index}}
+            ),
+        )
+        workers.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(script),
+                    str(tmp_path / "run"),
+                    str(tmp_path / f"weights_{index}.npz"),
+                    npz_file,
+                    fields,
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [w.communicate(timeout=300)[0] for w in workers]
     for worker, output in zip(workers, outputs):
         assert worker.returncode == 0, output[-3000:]
@@ -177,7 +197,9 @@ def test_two_local_workers_train_one_model(tmp_path, tiny_config, npz_file):
     assert (run / "generator.keras").is_file()
     rows = (run / "history.csv").read_text().strip().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3", "4"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("keras_dcgan_worker")]
+    assert not [
+        p for p in tmp_path.iterdir() if p.name.startswith("keras_dcgan_worker")
+    ]
     # Both workers hold the same model at the end, and it trained.
     chief, other = (np.load(tmp_path / f"weights_{i}.npz") for i in range(2))
     assert len(chief.files) == len(other.files) > 10
@@ -195,12 +217,12 @@ def test_two_local_workers_train_one_model(tmp_path, tiny_config, npz_file):
     final = [np.asarray(v) for v in single.weights]
     for i, (s, a) in enumerate(zip(start, final)):
         moved = np.abs(a - s).max()
-        np.testing.assert_allclose(chief[f"arr_{i}"], a,
-                                   atol=1e-5 + 0.02 * moved)
+        np.testing.assert_allclose(chief[f"arr_{i}"], a, atol=1e-5 + 0.02 * moved)
 
 
-def test_a_mirrored_run_resumes_on_one_device(tmp_path, tiny_config, npz_file,
-                                              mirrored):
+def test_a_mirrored_run_resumes_on_one_device(
+    tmp_path, tiny_config, npz_file, mirrored
+):
     images = from_array(np.load(npz_file)["x"], 28, 1)
     config = dataclasses.replace(tiny_config, steps=2, strategy="mirrored")
     run = str(tmp_path / "run")

@@ -23,15 +23,21 @@ def work(tmp_path_factory):
     """A tiny run, labelled images and a classifier trained by the CLI."""
     root = tmp_path_factory.mktemp("evaluate")
     run = str(root / "run")
-    train(DCGANConfig(**TINY, steps=2, seed=0),
-          from_array(make_images(64), 28, 1), run, verbose=0)
+    train(
+        DCGANConfig(**TINY, steps=2, seed=0),
+        from_array(make_images(64), 28, 1),
+        run,
+        verbose=0,
+    )
     x = make_images(64, seed=1)
     x[1::2] = 255 - x[1::2]  # class 1: inverted blobs
     labelled = str(root / "labelled.npz")
     np.savez(labelled, x=x, y=np.arange(64) % 2)
     clf = str(root / "clf.keras")
-    assert main(["train-classifier", "--data", labelled, "--output", clf,
-                 "--epochs", "1"]) == 0
+    assert (
+        main(["train-classifier", "--data", labelled, "--output", clf, "--epochs", "1"])
+        == 0
+    )
     return {"root": root, "run": run, "data": labelled, "clf": clf}
 
 
@@ -46,9 +52,22 @@ def test_train_classifier_writes_model_and_sidecar(work):
 def test_evaluate_with_classifier_features_end_to_end(work):
     out = str(work["root"] / "eval.json")
     cache = str(work["root"] / "real.npz")
-    argv = ["evaluate", work["run"], "--data", work["data"], "--features",
-            f"classifier:{work['clf']}", "--num", "32", "--batch-size", "16",
-            "--stats-cache", cache, "--output", out]
+    argv = [
+        "evaluate",
+        work["run"],
+        "--data",
+        work["data"],
+        "--features",
+        f"classifier:{work['clf']}",
+        "--num",
+        "32",
+        "--batch-size",
+        "16",
+        "--stats-cache",
+        cache,
+        "--output",
+        out,
+    ]
     assert main(argv) == 0
     report = json.load(open(out))
     assert report["run_dir"] == work["run"]
@@ -67,17 +86,20 @@ def test_classifier_score_is_the_classifiers_view_of_the_samples(work):
     # A generator whose samples the classifier tells apart (all dark or all
     # bright, by the sign of z[0]), so the score is far from 1 and a wrong
     # input to it (features, logits, other images) would show.
-    generator = keras.Sequential([
-        keras.Input((TINY["latent_dim"],)),
-        keras.layers.Dense(28 * 28, activation="tanh"),
-        keras.layers.Reshape((28, 28, 1))])
+    generator = keras.Sequential(
+        [
+            keras.Input((TINY["latent_dim"],)),
+            keras.layers.Dense(28 * 28, activation="tanh"),
+            keras.layers.Reshape((28, 28, 1)),
+        ]
+    )
     kernel = np.zeros((TINY["latent_dim"], 28 * 28), np.float32)
     kernel[0] = 5.0
     generator.layers[0].set_weights([kernel, np.zeros(28 * 28, np.float32)])
     extractor = features.make_extractor(f"classifier:{work['clf']}")
     scores = evaluation.evaluate_generator(
-        generator, make_images(32)[..., None], extractor, num=32,
-        metric_names=["is"])
+        generator, make_images(32)[..., None], extractor, num=32, metric_names=["is"]
+    )
 
     samples = generate(generator, sample_latents(32, TINY["latent_dim"], 0))
     classifier = keras.saving.load_model(work["clf"])
@@ -91,45 +113,87 @@ def test_evaluate_repeats_exactly_with_a_cache(work, tmp_path):
     cache = str(tmp_path / "real.npz")
     out = [str(tmp_path / f"{i}.json") for i in range(2)]
     for path in out:
-        assert main(["evaluate", work["run"], "--data", work["data"],
-                     "--features", f"classifier:{work['clf']}", "--num",
-                     "16", "--metrics", "fid,is", "--stats-cache", cache,
-                     "--output", path]) == 0
+        assert (
+            main(
+                [
+                    "evaluate",
+                    work["run"],
+                    "--data",
+                    work["data"],
+                    "--features",
+                    f"classifier:{work['clf']}",
+                    "--num",
+                    "16",
+                    "--metrics",
+                    "fid,is",
+                    "--stats-cache",
+                    cache,
+                    "--output",
+                    path,
+                ]
+            )
+            == 0
+        )
     first, second = (json.load(open(p))["metrics"] for p in out)
     assert first == second and set(first) == {"fid", "is"}
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--features", "bogus"], "use 'inception' or 'classifier:PATH'"),
-    (["--features", "classifier:/nonexistent.keras"], "train-classifier"),
-    (["--metrics", "fid,xyz"], "unknown ['xyz']"),
-    (["--num", "1"], "--num: 1: use an integer from 2"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--features", "bogus"], "use 'inception' or 'classifier:PATH'"),
+        (["--features", "classifier:/nonexistent.keras"], "train-classifier"),
+        (["--metrics", "fid,xyz"], "unknown ['xyz']"),
+        (["--num", "1"], "--num: 1: use an integer from 2"),
+    ],
+)
 def test_evaluate_bad_input_is_a_clear_error(work, capsys, flags, message):
-    assert exit_code(["evaluate", work["run"], "--data", work["data"],
-                      *flags]) == 2
+    assert exit_code(["evaluate", work["run"], "--data", work["data"], *flags]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_train_classifier_on_a_tfds_dataset(tmp_path, capsys):
     clf = str(tmp_path / "mnist_clf.keras")
     with tfds.testing.mock_data(num_examples=32):
-        assert main(["train-classifier", "--dataset", "mnist", "--output",
-                     clf, "--epochs", "1"]) == 0, capsys.readouterr().err
+        assert (
+            main(
+                [
+                    "train-classifier",
+                    "--dataset",
+                    "mnist",
+                    "--output",
+                    clf,
+                    "--epochs",
+                    "1",
+                ]
+            )
+            == 0
+        ), capsys.readouterr().err
     with open(clf + ".json") as f:
         side = json.load(f)
     assert (side["image_size"], side["channels"]) == (28, 1)
     assert side["source"] == "tfds:mnist" and side["classes"] >= 2
     model = keras.saving.load_model(clf)
-    probabilities = model.predict(make_images(3).astype("float32")[..., None],
-                                  verbose=0)
+    probabilities = model.predict(
+        make_images(3).astype("float32")[..., None], verbose=0
+    )
     assert probabilities.shape == (3, side["classes"])
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
 def test_train_classifier_needs_labels(tmp_path, npz_file, capsys):
-    assert main(["train-classifier", "--data", npz_file, "--output",
-                 str(tmp_path / "c.keras")]) == 2
+    assert (
+        main(
+            [
+                "train-classifier",
+                "--data",
+                npz_file,
+                "--output",
+                str(tmp_path / "c.keras"),
+            ]
+        )
+        == 2
+    )
     assert "no labels" in capsys.readouterr().err
 
 
@@ -139,9 +203,14 @@ def test_inception_path_on_a_stand_in(work):
     real = make_images(8, seed=2)[..., None]
     feats, probs = extractor(real[:2])
     assert feats.shape == (2, 2048) and probs.shape == (2, 1000)
-    report = evaluation.evaluate_run(work["run"], real, extractor, num=8,
-                                     batch_size=8, metric_names=("kid", "is",
-                                                                 "pr"))
+    report = evaluation.evaluate_run(
+        work["run"],
+        real,
+        extractor,
+        num=8,
+        batch_size=8,
+        metric_names=("kid", "is", "pr"),
+    )
     assert report["extractor"] == "inception_v3:None"
     assert set(report["metrics"]) == {"kid", "is", "pr"}
     assert report["metrics"]["is"]["value"] >= 1.0
@@ -157,10 +226,14 @@ def test_inception_download_failure_says_what_to_do(monkeypatch):
 
 
 def test_classifier_extractor_on_sequential_logits(tmp_path):
-    model = keras.Sequential([keras.Input((8, 8, 1)),
-                              keras.layers.Flatten(),
-                              keras.layers.Dense(5, name="hidden"),
-                              keras.layers.Dense(3)])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(5, name="hidden"),
+            keras.layers.Dense(3),
+        ]
+    )
     path = str(tmp_path / "seq.keras")
     model.save(path)
     extractor = features.ClassifierExtractor(path, input_range=(0, 1))
@@ -171,10 +244,20 @@ def test_classifier_extractor_on_sequential_logits(tmp_path):
 
 def test_unusable_statistics_are_a_clear_error(work, monkeypatch, capsys):
     def singular(*args, **kwargs):
-        raise MetricsError("FID: matrix square root has "
-                                              "imaginary part 0.1")
+        raise MetricsError("FID: matrix square root has imaginary part 0.1")
 
     monkeypatch.setattr(evaluation, "evaluate_run", singular)
-    assert main(["evaluate", work["run"], "--data", work["data"],
-                 "--features", f"classifier:{work['clf']}"]) == 2
+    assert (
+        main(
+            [
+                "evaluate",
+                work["run"],
+                "--data",
+                work["data"],
+                "--features",
+                f"classifier:{work['clf']}",
+            ]
+        )
+        == 2
+    )
     assert "imaginary part" in capsys.readouterr().err

@@ -67,12 +67,17 @@ def test_interpolation_grid_and_figures(generator, tmp_path):
 
 def test_arithmetic_on_known_latents():
     latents = np.zeros((9, 3), np.float32)
-    latents[0:3] = [[1, 0, 0], [3, 0, 0], [2, 0, 0]]    # A = (2, 0, 0)
-    latents[3:6] = [[0, 1, 0], [0, 2, 0], [0, 3, 0]]    # B = (0, 2, 0)
-    latents[6:9] = [[0, 0, 5], [0, 0, 5], [0, 0, 2]]    # C = (0, 0, 4)
+    latents[0:3] = [[1, 0, 0], [3, 0, 0], [2, 0, 0]]  # A = (2, 0, 0)
+    latents[3:6] = [[0, 1, 0], [0, 2, 0], [0, 3, 0]]  # B = (0, 2, 0)
+    latents[6:9] = [[0, 0, 5], [0, 0, 5], [0, 0, 2]]  # C = (0, 0, 4)
     result = explore.latent_arithmetic(
-        latents, plus_groups=[[0, 1, 2], [6, 7, 8]], minus_groups=[[3, 4, 5]],
-        num_variations=4, noise=0.25, seed=0)
+        latents,
+        plus_groups=[[0, 1, 2], [6, 7, 8]],
+        minus_groups=[[3, 4, 5]],
+        num_variations=4,
+        noise=0.25,
+        seed=0,
+    )
     np.testing.assert_allclose(result.result, [2, -2, 4])
     np.testing.assert_allclose(result.means, [[2, 0, 0], [0, 2, 0], [0, 0, 4]])
     assert result.signs == [1, -1, 1]  # displayed as A - B + C
@@ -89,10 +94,18 @@ def test_arithmetic_rejects_bad_indices():
         explore.latent_arithmetic(np.zeros((4, 2)), [])
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"num_variations": 0}, {"num_variations": 10**8}, {"num_variations": 2.5},
-    {"noise": float("nan")}, {"noise": float("inf")}, {"noise": -1.0},
-    {"noise": 1e308}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_variations": 0},
+        {"num_variations": 10**8},
+        {"num_variations": 2.5},
+        {"noise": float("nan")},
+        {"noise": float("inf")},
+        {"noise": -1.0},
+        {"noise": 1e308},
+    ],
+)
 def test_arithmetic_refuses_unbounded_variations_and_noise(kwargs):
     flag = "--variations" if "num_variations" in kwargs else "--noise"
     with pytest.raises(DataError, match=flag):
@@ -107,16 +120,15 @@ def test_arithmetic_refuses_more_groups_than_a_figure_shows():
         explore.latent_arithmetic(latents, [list(range(65))])
 
 
-@pytest.mark.parametrize("rows,steps", [(100, 100), (3000, 2), (0, 10),
-                                        (2, 1)])
-def test_interpolation_grid_refuses_pictures_too_large(generator, rows,
-                                                       steps):
+@pytest.mark.parametrize("rows,steps", [(100, 100), (3000, 2), (0, 10), (2, 1)])
+def test_interpolation_grid_refuses_pictures_too_large(generator, rows, steps):
     with pytest.raises(DataError, match="--rows|--steps"):
         explore.interpolation_grid(generator, rows, steps, seed=0)
 
 
-@pytest.mark.parametrize("num,seed", [(10**9, 0), (-1, 0), (2.5, 0), (2, -1),
-                                      (2, 2**31), (2, 1.5)])
+@pytest.mark.parametrize(
+    "num,seed", [(10**9, 0), (-1, 0), (2.5, 0), (2, -1), (2, 2**31), (2, 1.5)]
+)
 def test_sample_latents_refuses_bad_counts_and_seeds(num, seed):
     with pytest.raises(DataError, match="--num|--seed"):
         latent.sample_latents(num, 8, seed)
@@ -131,7 +143,8 @@ def test_load_latents_checks_the_header_before_reading(tmp_path):
     huge = tmp_path / "huge.npy"
     with open(huge, "wb") as f:  # claims 10^12 vectors, holds 16
         np.lib.format.write_array_header_1_0(
-            f, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 8)})
+            f, {"descr": "<f4", "fortran_order": False, "shape": (10**12, 8)}
+        )
         f.write(np.zeros((16, 8), np.float32).tobytes())
     with pytest.raises(DataError, match="--latents"):
         latent.load_latents(str(huge), 8)
@@ -150,8 +163,9 @@ def test_arithmetic_figure(generator, tmp_path, monkeypatch):
     from keras_dcgan.visualize import image_grid
 
     latents = np.random.default_rng(0).standard_normal((9, 8))
-    result = explore.latent_arithmetic(latents, [[0, 1, 2], [6, 7, 8]],
-                                       [[3, 4, 5]], num_variations=5, seed=0)
+    result = explore.latent_arithmetic(
+        latents, [[0, 1, 2], [6, 7, 8]], [[3, 4, 5]], num_variations=5, seed=0
+    )
     figures = []  # the figure, kept open to read what it shows
     monkeypatch.setattr(plt, "close", figures.append)
     explore.save_arithmetic(generator, result, str(tmp_path / "a.png"))
@@ -184,7 +198,7 @@ def test_nearest_finds_a_planted_duplicate(tmp_path):
     assert idx[2, 0] == 17 and dist[2, 0] == 0.0
     assert np.all(np.diff(dist, axis=1) >= 0)
     diff = (samples[:, None].astype(float) - train[None].astype(float)) / 255
-    brute = np.sqrt((diff ** 2).sum(axis=(2, 3, 4)))
+    brute = np.sqrt((diff**2).sum(axis=(2, 3, 4)))
     np.testing.assert_array_equal(idx[:, 0], brute.argmin(1))
     np.testing.assert_allclose(dist[:, 0], brute.min(1), rtol=1e-5)
     nearest.save_nearest(samples, train, idx, str(tmp_path / "n.png"))
@@ -192,12 +206,12 @@ def test_nearest_finds_a_planted_duplicate(tmp_path):
     assert picture.shape == (4 * 30 + 2, 2 + 28 + 6 + 3 * 30 + 6)
     for i in range(4):  # each line: the sample, a gap, its 3 neighbours
         top = 2 + 30 * i
-        np.testing.assert_array_equal(picture[top:top + 28, 2:30],
-                                      samples[i, ..., 0])
+        np.testing.assert_array_equal(picture[top : top + 28, 2:30], samples[i, ..., 0])
         for j in range(3):
             left = 36 + 30 * j
-            np.testing.assert_array_equal(picture[top:top + 28, left:left + 28],
-                                          train[idx[i, j], ..., 0])
+            np.testing.assert_array_equal(
+                picture[top : top + 28, left : left + 28], train[idx[i, j], ..., 0]
+            )
 
 
 def test_training_distances_leave_the_image_itself_out():
@@ -208,5 +222,6 @@ def test_training_distances_leave_the_image_itself_out():
 
 def test_nearest_rejects_mismatched_shapes():
     with pytest.raises(DataError, match="image size"):
-        nearest.nearest_neighbours(np.zeros((2, 28, 28, 1), np.uint8),
-                                   np.zeros((2, 32, 32, 1), np.uint8))
+        nearest.nearest_neighbours(
+            np.zeros((2, 28, 28, 1), np.uint8), np.zeros((2, 32, 32, 1), np.uint8)
+        )

@@ -25,8 +25,12 @@ def run_dir(tmp_path_factory):
     from keras_dcgan.training import train
 
     path = str(tmp_path_factory.mktemp("export") / "run")
-    train(DCGANConfig(**TINY, steps=2, seed=0),
-          from_array(make_images(64), 28, 1), path, verbose=0)
+    train(
+        DCGANConfig(**TINY, steps=2, seed=0),
+        from_array(make_images(64), 28, 1),
+        path,
+        verbose=0,
+    )
     return path
 
 
@@ -36,15 +40,17 @@ def generator(run_dir):
 
 
 def test_run_models_load_in_safe_mode(run_dir):
-    for name, shape in (("generator.keras", (None, 28, 28, 1)),
-                        ("discriminator.keras", (None, 1))):
-        model = keras.saving.load_model(os.path.join(run_dir, name),
-                                        compile=False, safe_mode=True)
+    for name, shape in (
+        ("generator.keras", (None, 28, 28, 1)),
+        ("discriminator.keras", (None, 1)),
+    ):
+        model = keras.saving.load_model(
+            os.path.join(run_dir, name), compile=False, safe_mode=True
+        )
         assert model.output_shape == shape
 
 
-def test_saved_model_serves_both_signatures_in_a_clean_process(
-        generator, tmp_path):
+def test_saved_model_serves_both_signatures_in_a_clean_process(generator, tmp_path):
     base = tmp_path / "serving"
     path = export.export_saved_model(generator, str(base), max_batch=MAX_BATCH)
     assert path == str(base / "1")
@@ -60,17 +66,31 @@ def test_saved_model_serves_both_signatures_in_a_clean_process(
 def test_saved_model_cli_shows_the_signatures(generator, tmp_path):
     path = export.export_saved_model(generator, str(tmp_path), version=3)
     exe = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
-    command = ([exe] if os.path.exists(exe) else
-               [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"])
-    result = subprocess.run(command + ["show", "--dir", path, "--all"],
-                            capture_output=True, text=True, timeout=300,
-                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    command = (
+        [exe]
+        if os.path.exists(exe)
+        else [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
+    )
+    result = subprocess.run(
+        command + ["show", "--dir", path, "--all"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+    )
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    for word in ("signature_def['serving_default']", "signature_def['generate']",
-                 "inputs['z']", "inputs['num_images']", "inputs['seed']",
-                 "outputs['images']", "outputs['images_float']", "DT_UINT8",
-                 "shape: (-1, 28, 28, 1)"):
+    for word in (
+        "signature_def['serving_default']",
+        "signature_def['generate']",
+        "inputs['z']",
+        "inputs['num_images']",
+        "inputs['seed']",
+        "outputs['images']",
+        "outputs['images_float']",
+        "DT_UINT8",
+        "shape: (-1, 28, 28, 1)",
+    ):
         assert word in text, word
 
 
@@ -88,8 +108,7 @@ def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
     assert export.export_saved_model(generator, base).endswith(f"{os.sep}5")
     assert sorted(os.listdir(base)) == ["4", "5", "notes"]  # no temp left
     # Each weight stored once (tracking the model too would double them).
-    stored = tf.train.list_variables(os.path.join(base, "5", "variables",
-                                                  "variables"))
+    stored = tf.train.list_variables(os.path.join(base, "5", "variables", "variables"))
     assert len(stored) == len(generator.weights) + 1  # + the object graph
 
 
@@ -122,55 +141,140 @@ def test_uint8_matches_the_numpy_conversion():
 
 def test_generator_commands_end_to_end(run_dir, npz_file, tmp_path, capsys):
     out = tmp_path
-    assert main(["sample", run_dir, "--num", "9", "--seed", "0", "--output",
-                 str(out / "s.png"), "--save-latents", str(out / "z.npy")]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                run_dir,
+                "--num",
+                "9",
+                "--seed",
+                "0",
+                "--output",
+                str(out / "s.png"),
+                "--save-latents",
+                str(out / "z.npy"),
+            ]
+        )
+        == 0
+    )
     z = np.load(out / "z.npy")
     assert z.shape == (9, 8)
     np.testing.assert_array_equal(z, latent.sample_latents(9, 8, 0))
 
-    assert main(["arithmetic", run_dir, "--latents", str(out / "z.npy"),
-                 "--plus", "0,1,2", "--minus", "3,4,5", "--plus", "6,7,8",
-                 "--output", str(out / "a.png"), "--seed", "0"]) == 0
+    assert (
+        main(
+            [
+                "arithmetic",
+                run_dir,
+                "--latents",
+                str(out / "z.npy"),
+                "--plus",
+                "0,1,2",
+                "--minus",
+                "3,4,5",
+                "--plus",
+                "6,7,8",
+                "--output",
+                str(out / "a.png"),
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert Image.open(out / "a.png").size == (900, 620)  # 3 groups + result
 
-    assert main(["interpolate", run_dir, "--rows", "2", "--steps", "4",
-                 "--output", str(out / "w.gif"), "--seed", "0"]) == 0
+    assert (
+        main(
+            [
+                "interpolate",
+                run_dir,
+                "--rows",
+                "2",
+                "--steps",
+                "4",
+                "--output",
+                str(out / "w.gif"),
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert Image.open(out / "w.gif").n_frames == 6
 
     capsys.readouterr()
-    assert main(["nearest", run_dir, "--data", npz_file, "--num", "4",
-                 "--output", str(out / "n.png"), "--seed", "0"]) == 0
+    assert (
+        main(
+            [
+                "nearest",
+                run_dir,
+                "--data",
+                npz_file,
+                "--num",
+                "4",
+                "--output",
+                str(out / "n.png"),
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "sample -> nearest training image" in printed
     assert "between two random training images" in printed
 
     base = str(out / "serving")
     assert main(["export", run_dir, "--output-dir", base]) == 0
-    assert main(["export", run_dir, "--output-dir", base, "--format",
-                 "tflite"]) == 0
+    assert main(["export", run_dir, "--output-dir", base, "--format", "tflite"]) == 0
     assert sorted(os.listdir(base)) == ["1", "generator.tflite"]
     capsys.readouterr()
-    assert main(["export", run_dir, "--output-dir", base, "--version",
-                 "1"]) == 2
+    assert main(["export", run_dir, "--output-dir", base, "--version", "1"]) == 2
     assert "never overwritten" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["arithmetic", "RUN", "--latents", "OUT/lat.npy", "--plus", "0,99",
-      "--output", "OUT/a.png"], "holds 9 vectors"),
-    (["arithmetic", "RUN", "--latents", "OUT/missing.npy", "--plus", "0",
-      "--output", "OUT/a.png"], "--save-latents"),
-    (["interpolate", "RUN", "--output", "OUT/w.jpg"], ".png or .gif"),
-    (["interpolate", "RUN", "--output", "OUT/w.png", "--steps", "1"],
-     "--steps"),
-    (["sample", "RUN", "--output", "OUT/s.png", "--save-latents", "OUT/z.txt"],
-     ".npy"),
-])
-def test_generator_commands_explain_bad_input(run_dir, tmp_path, capsys, args,
-                                              message):
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            [
+                "arithmetic",
+                "RUN",
+                "--latents",
+                "OUT/lat.npy",
+                "--plus",
+                "0,99",
+                "--output",
+                "OUT/a.png",
+            ],
+            "holds 9 vectors",
+        ),
+        (
+            [
+                "arithmetic",
+                "RUN",
+                "--latents",
+                "OUT/missing.npy",
+                "--plus",
+                "0",
+                "--output",
+                "OUT/a.png",
+            ],
+            "--save-latents",
+        ),
+        (["interpolate", "RUN", "--output", "OUT/w.jpg"], ".png or .gif"),
+        (["interpolate", "RUN", "--output", "OUT/w.png", "--steps", "1"], "--steps"),
+        (
+            ["sample", "RUN", "--output", "OUT/s.png", "--save-latents", "OUT/z.txt"],
+            ".npy",
+        ),
+    ],
+)
+def test_generator_commands_explain_bad_input(run_dir, tmp_path, capsys, args, message):
     np.save(tmp_path / "lat.npy", np.zeros((9, 8), np.float32))
-    args = [run_dir if a == "RUN" else a.replace("OUT", str(tmp_path))
-            for a in args]
+    args = [run_dir if a == "RUN" else a.replace("OUT", str(tmp_path)) for a in args]
     assert exit_code(args) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

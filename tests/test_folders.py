@@ -65,8 +65,13 @@ def test_bad_files_are_skipped_counted_and_reported(messy_folder, caplog):
     images = load_images(32, 3, data=str(messy_folder), max_bad_fraction=0.3)
     assert images.num_images == 20
     reasons = {p.rsplit("/", 1)[-1]: why for p, why in images.skipped.items()}
-    assert set(reasons) == {"empty.jpg", "truncated.jpg", "garbage.png",
-                            "text.jpg", "tiny.png"}
+    assert set(reasons) == {
+        "empty.jpg",
+        "truncated.jpg",
+        "garbage.png",
+        "text.jpg",
+        "tiny.png",
+    }
     assert reasons["empty.jpg"] == "empty file (0 bytes)"
     assert reasons["text.jpg"] == "not an image"
     assert "truncated" in reasons["truncated.jpg"]
@@ -113,8 +118,7 @@ def test_why_unusable_names_a_good_file_as_undecodable_only_if_tf_fails(tmp_path
     assert "TensorFlow cannot decode" in why_unusable(str(path))
 
 
-def test_cli_trains_on_a_celeba_like_folder_reporting_skipped_files(
-        tmp_path, caplog):
+def test_cli_trains_on_a_celeba_like_folder_reporting_skipped_files(tmp_path, caplog):
     from keras_dcgan.cli import main
 
     rng = np.random.default_rng(1)
@@ -126,11 +130,33 @@ def test_cli_trains_on_a_celeba_like_folder_reporting_skipped_files(
     (data / "000037.jpg").write_bytes(jpeg_bytes(face_like(rng))[:700])
     caplog.set_level(logging.INFO)
     run = tmp_path / "run"
-    code = main(["train", "--data", str(data), "--output-dir", str(run),
-                 "--image-size", "32", "--center-crop", "108", "--steps", "2",
-                 "--latent-dim", "8", "--generator-width", "8",
-                 "--discriminator-width", "8", "--batch-size", "16",
-                 "--num-samples", "4", "--verbose", "0"])
+    code = main(
+        [
+            "train",
+            "--data",
+            str(data),
+            "--output-dir",
+            str(run),
+            "--image-size",
+            "32",
+            "--center-crop",
+            "108",
+            "--steps",
+            "2",
+            "--latent-dim",
+            "8",
+            "--generator-width",
+            "8",
+            "--discriminator-width",
+            "8",
+            "--batch-size",
+            "16",
+            "--num-samples",
+            "4",
+            "--verbose",
+            "0",
+        ]
+    )
     assert code == 0
     assert "skipped 2 of 38 image files" in caplog.text
     assert "000036.jpg: empty file" in caplog.text

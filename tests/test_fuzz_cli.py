@@ -23,54 +23,95 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import ConfigError, DataError, RunError
 
 ERRORS = (ConfigError, DataError, RunError)
-SUBPARSERS = next(a for a in build_parser()._actions
-                  if isinstance(a, argparse._SubParsersAction)).choices
+SUBPARSERS = next(
+    a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+).choices
 # Required arguments with good values, so that most lists reach the checks
 # after parsing; the random part may repeat (and so override) any flag.
 BASE = {
     "sample": ["RUN", "--output", "OUT/s.png"],
     "export": ["RUN", "--output-dir", "OUT/serving"],
     "interpolate": ["RUN", "--output", "OUT/w.gif"],
-    "arithmetic": ["RUN", "--latents", "OUT/z.npy", "--plus", "0,1",
-                   "--output", "OUT/a.png"],
+    "arithmetic": [
+        "RUN",
+        "--latents",
+        "OUT/z.npy",
+        "--plus",
+        "0,1",
+        "--output",
+        "OUT/a.png",
+    ],
     "nearest": ["RUN", "--data", "OUT/x.npz", "--output", "OUT/n.png"],
     "evaluate": ["RUN", "--data", "OUT/x.npz"],
     "train-classifier": ["--data", "OUT/x.npz", "--output", "OUT/c.keras"],
 }
 EXTENSIONS = ("png", "gif", "npz", "npy", "json", "keras", "jpg")
 VALUES = st.one_of(
-    st.integers(-2**70, 2**70).map(str),
+    st.integers(-(2**70), 2**70).map(str),
     st.integers(-3, 5000).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(str),
-    st.sampled_from(["", "-1", "0", "1e9", "1e309", "nan", "inf", "-inf",
-                     "0x10", "1_000", "2147483648", "9" * 5000, "28", "3",
-                     "0,1,2", "0,,1", "fid,kid", "slerp", "tflite",
-                     "OUT/a.png", "OUT/a.npz", "OUT/a.json", "OUT/a.keras",
-                     "OUT/no/such/dir/a.png", "OUT", "a.jpg"]),
+    st.sampled_from(
+        [
+            "",
+            "-1",
+            "0",
+            "1e9",
+            "1e309",
+            "nan",
+            "inf",
+            "-inf",
+            "0x10",
+            "1_000",
+            "2147483648",
+            "9" * 5000,
+            "28",
+            "3",
+            "0,1,2",
+            "0,,1",
+            "fid,kid",
+            "slerp",
+            "tflite",
+            "OUT/a.png",
+            "OUT/a.npz",
+            "OUT/a.json",
+            "OUT/a.keras",
+            "OUT/no/such/dir/a.png",
+            "OUT",
+            "a.jpg",
+        ]
+    ),
     st.text(max_size=6),
 )
 
 
 def values_for(action):
     """Good values of a flag, values at and beyond its limits, and junk."""
-    low, high = (getattr(action.type, "minimum", None),
-                 getattr(action.type, "maximum", None))
+    low, high = (
+        getattr(action.type, "minimum", None),
+        getattr(action.type, "maximum", None),
+    )
     if action.choices:
         good = st.sampled_from([str(c) for c in action.choices])
     elif action.dest in ("output", "save_latents"):
-        good = st.sampled_from([f"OUT/{folder}a.{extension}"
-                                for folder in ("", "no/such/dir/")
-                                for extension in EXTENSIONS])
+        good = st.sampled_from(
+            [
+                f"OUT/{folder}a.{extension}"
+                for folder in ("", "no/such/dir/")
+                for extension in EXTENSIONS
+            ]
+        )
     elif action.type is index_list:  # --plus/--minus: up to 100 indices
-        sizes = st.one_of(st.integers(1, 100), st.sampled_from(
-            [limits.MAX_GROUP_SIZE, limits.MAX_GROUP_SIZE + 1]))
+        sizes = st.one_of(
+            st.integers(1, 100),
+            st.sampled_from([limits.MAX_GROUP_SIZE, limits.MAX_GROUP_SIZE + 1]),
+        )
         good = sizes.map(lambda n: ",".join(str(i % 9) for i in range(n)))
     elif low is not None:
-        within = st.integers(low, high) if isinstance(low, int) else \
-            st.floats(low, high)
+        within = (
+            st.integers(low, high) if isinstance(low, int) else st.floats(low, high)
+        )
         edges = [low - 1, low, high, high + 1, high * 2, -high]
-        good = st.one_of(within.map(str),
-                         st.sampled_from([str(v) for v in edges]))
+        good = st.one_of(within.map(str), st.sampled_from([str(v) for v in edges]))
     else:
         return VALUES
     # Three in four good: lists with several flags must parse now and then.
@@ -82,15 +123,18 @@ def arguments(command):
     often enough to reach the checks after parsing."""
     items = []
     for action in SUBPARSERS[command]._actions:
-        if not action.option_strings or \
-                isinstance(action, argparse._HelpAction):
+        if not action.option_strings or isinstance(action, argparse._HelpAction):
             continue
         names = st.sampled_from(action.option_strings)
-        items.append(names.map(lambda n: [n]) if action.nargs == 0 else
-                     st.tuples(names, values_for(action)).map(list))
+        items.append(
+            names.map(lambda n: [n])
+            if action.nargs == 0
+            else st.tuples(names, values_for(action)).map(list)
+        )
     stray = st.lists(VALUES, max_size=1)  # most lists must parse
     return st.tuples(st.lists(st.one_of(*items), max_size=4), stray).map(
-        lambda parts: [*itertools.chain.from_iterable(parts[0]), *parts[1]])
+        lambda parts: [*itertools.chain.from_iterable(parts[0]), *parts[1]]
+    )
 
 
 def parse(argv):
@@ -109,8 +153,7 @@ def assert_refused_in_one_line(argv, code, stderr):
         return
     assert code == 2
     lines = stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("keras-dcgan: error: "), \
-        stderr
+    assert len(lines) == 1 and lines[0].startswith("keras-dcgan: error: "), stderr
 
 
 def assert_within_bounds(command, args):
@@ -122,8 +165,7 @@ def assert_within_bounds(command, args):
             assert action.type.minimum <= value <= action.type.maximum
     for flag in ("output", "save_latents"):
         if getattr(args, flag, None):  # a file the command can write
-            assert os.path.isdir(os.path.dirname(os.path.abspath(
-                getattr(args, flag))))
+            assert os.path.isdir(os.path.dirname(os.path.abspath(getattr(args, flag))))
     if command == "interpolate":
         assert args.rows * args.steps <= limits.MAX_GRID_IMAGES
     if command == "sample" and args.output.lower().endswith(".png"):
@@ -135,16 +177,17 @@ def assert_within_bounds(command, args):
 
 
 @pytest.mark.parametrize("command", sorted(BASE))
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_subcommand_parses_within_bounds_or_fails_in_one_line(
-        tmp_path_factory, command, data):
+    tmp_path_factory, command, data
+):
     out = tmp_path_factory.getbasetemp()
     tokens = data.draw(arguments(command))
     argv = [command] + [
         t.replace("RUN", str(out / "no-run")).replace("OUT", str(out))
-        for t in BASE[command] + tokens]
+        for t in BASE[command] + tokens
+    ]
     args, refused = parse(argv)
     if refused:
         assert_refused_in_one_line(argv, refused[0], refused[2])
@@ -166,16 +209,28 @@ def test_every_numeric_flag_has_bounds(command):
             assert action.choices, f"{command} {action.option_strings}"
 
 
-TRAIN_FLAGS = sorted(CONFIG_FLAGS) + ["--dataset", "--data", "--resume",
-                                      "--overwrite", "--dry-run", "--verbose",
-                                      "--nz", "--ngf", "--ndf", "--beta1", "-h"]
+TRAIN_FLAGS = sorted(CONFIG_FLAGS) + [
+    "--dataset",
+    "--data",
+    "--resume",
+    "--overwrite",
+    "--dry-run",
+    "--verbose",
+    "--nz",
+    "--ngf",
+    "--ndf",
+    "--beta1",
+    "-h",
+]
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(
-    arguments("train"),  # flags with values: most reach config_from_args
-    st.lists(st.one_of(st.sampled_from(TRAIN_FLAGS), VALUES), max_size=10)))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        arguments("train"),  # flags with values: most reach config_from_args
+        st.lists(st.one_of(st.sampled_from(TRAIN_FLAGS), VALUES), max_size=10),
+    )
+)
 def test_train_arguments_parse_or_fail_cleanly(tmp_path_factory, argv):
     out = str(tmp_path_factory.getbasetemp() / "fuzz-run")
     argv = ["train", "--output-dir", out, *argv]
@@ -187,16 +242,20 @@ def test_train_arguments_parse_or_fail_cleanly(tmp_path_factory, argv):
         config = config_from_args(args)
     except ERRORS as e:  # the CLI prints it: one line naming the flag or
         message = str(e)  # the run directory at fault
-        assert "\n" not in message and ("--" in message or out in message), \
-            message
+        assert "\n" not in message and ("--" in message or out in message), message
         return
     assert isinstance(config, DCGANConfig)
     config.validate()
 
 
 FIELDS = [f.name for f in dataclasses.fields(DCGANConfig)]
-ANY_VALUE = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12),
-                      st.floats(), st.text(max_size=5))
+ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(),
+    st.text(max_size=5),
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -211,20 +270,23 @@ def test_config_validation_raises_only_config_errors(values):
 CONFIG_FILES = st.one_of(
     st.binary(max_size=200),
     st.dictionaries(st.sampled_from(FIELDS), ANY_VALUE, max_size=4).map(
-        lambda d: json.dumps(d).encode()),
-    st.recursive(st.none() | st.integers() | st.text(max_size=3),
-                 lambda inner: st.lists(inner, max_size=3) |
-                 st.dictionaries(st.text(max_size=3), inner, max_size=3),
-                 max_leaves=10).map(lambda v: json.dumps(v).encode()),
+        lambda d: json.dumps(d).encode()
+    ),
+    st.recursive(
+        st.none() | st.integers() | st.text(max_size=3),
+        lambda inner: (
+            st.lists(inner, max_size=3)
+            | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+        ),
+        max_leaves=10,
+    ).map(lambda v: json.dumps(v).encode()),
     st.integers(1, 10**6).map(lambda n: b"[" * n),  # deep nesting
 )
 
 
-@settings(max_examples=200, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(CONFIG_FILES)
-def test_any_config_file_loads_or_raises_config_error(tmp_path_factory,
-                                                      content):
+def test_any_config_file_loads_or_raises_config_error(tmp_path_factory, content):
     path = tmp_path_factory.getbasetemp() / "fuzz-config.json"
     path.write_bytes(content)
     try:

@@ -29,13 +29,19 @@ from keras_dcgan.runs import save_model
 # (measured); 4 GiB leaves a margin and still stops the allocations these
 # arguments once made (6 to 60 GiB).
 MEMORY_LIMIT = 4 * 2**30
-FEW_THREADS = {"TF_NUM_INTEROP_THREADS": "2", "TF_NUM_INTRAOP_THREADS": "2",
-               "OMP_NUM_THREADS": "2", "MALLOC_ARENA_MAX": "2"}
+FEW_THREADS = {
+    "TF_NUM_INTEROP_THREADS": "2",
+    "TF_NUM_INTRAOP_THREADS": "2",
+    "OMP_NUM_THREADS": "2",
+    "MALLOC_ARENA_MAX": "2",
+}
 # What TensorFlow's C++ runtime prints on import, whatever
 # TF_CPP_MIN_LOG_LEVEL says; not the command's own output.
-NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::"
-                        r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] "
-                        r"|To enable the following instructions)")
+NATIVE_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::"
+    r"|[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\] "
+    r"|To enable the following instructions)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +50,23 @@ def work(tmp_path_factory):
     root = tmp_path_factory.mktemp("bounds")
     np.savez(root / "x.npz", x=make_images(64))
     np.savez(root / "labelled.npz", x=make_images(64), y=np.arange(64) % 2)
-    assert main(["train", "--data", str(root / "x.npz"), "--output-dir",
-                 str(root / "run"), "--steps", "2", "--seed", "0",
-                 *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(root / "x.npz"),
+                "--output-dir",
+                str(root / "run"),
+                "--steps",
+                "2",
+                "--seed",
+                "0",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
     save_model(build_classifier(28, 1, 2), str(root / "clf.keras"))
     np.save(root / "z.npy", np.zeros((9, 8), np.float32))
     return root
@@ -54,68 +74,195 @@ def work(tmp_path_factory):
 
 def run_limited(argv, cwd):
     """`keras-dcgan ARGV` under MEMORY_LIMIT: (exit code, own stderr lines)."""
+
     def limit_memory():
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
     result = subprocess.run(
-        [sys.executable, "-m", "keras_dcgan", *argv], cwd=cwd,
-        capture_output=True, text=True, timeout=90, check=False,
+        [sys.executable, "-m", "keras_dcgan", *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
         preexec_fn=limit_memory,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **FEW_THREADS))
-    return result.returncode, [line for line in result.stderr.splitlines()
-                               if not NATIVE_LOG.match(line)]
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **FEW_THREADS),
+    )
+    return result.returncode, [
+        line for line in result.stderr.splitlines() if not NATIVE_LOG.match(line)
+    ]
 
 
 def assert_one_line_error(code, lines):
     assert code == 2, lines
-    assert len(lines) == 1 and lines[0].startswith("keras-dcgan: error:"), \
-        lines
+    assert len(lines) == 1 and lines[0].startswith("keras-dcgan: error:"), lines
     assert "Traceback" not in lines[0]
 
 
 GIANT = "1000000000"
 DANGEROUS = {
-    "export_max_batch_above_int32": ["export", "run", "--output-dir", "out",
-                                     "--max-batch", str(2**31)],
+    "export_max_batch_above_int32": [
+        "export",
+        "run",
+        "--output-dir",
+        "out",
+        "--max-batch",
+        str(2**31),
+    ],
     "sample_num": ["sample", "run", "--num", GIANT, "--output", "out.npz"],
     "sample_seed": ["sample", "run", "--seed", "-1", "--output", "out.png"],
-    "nearest_num": ["nearest", "run", "--data", "x.npz", "--num", GIANT,
-                    "--output", "out.png"],
-    "interpolate_rows_steps": ["interpolate", "run", "--rows", "100000",
-                               "--steps", "100000", "--output", "out.png"],
-    "interpolate_grid": ["interpolate", "run", "--rows", "100", "--steps",
-                         "100", "--output", "out.png"],
-    "interpolate_seed": ["interpolate", "run", "--seed", str(2**31),
-                         "--output", "out.png"],
-    "evaluate_num": ["evaluate", "run", "--data", "x.npz", "--features",
-                     "classifier:clf.keras", "--num", GIANT],
-    "evaluate_batch_size": ["evaluate", "run", "--data", "x.npz", "--features",
-                            "classifier:clf.keras", "--num", "100",
-                            "--batch-size", GIANT],
-    "evaluate_seed": ["evaluate", "run", "--data", "x.npz", "--features",
-                      "classifier:clf.keras", "--num", "100", "--seed", "-1"],
-    "train_eval_num": ["train", "--data", "x.npz", "--output-dir", "out",
-                       "--steps", "2", "--eval-num", GIANT, *TINY_FLAGS],
-    "classifier_epochs_huge": ["train-classifier", "--data", "labelled.npz",
-                               "--output", "out.keras", "--epochs",
-                               str(10**11)],
-    "classifier_epochs_negative": ["train-classifier", "--data",
-                                   "labelled.npz", "--output", "out.keras",
-                                   "--epochs", "-1"],
-    "classifier_image_size": ["train-classifier", "--data", "labelled.npz",
-                              "--output", "out.keras", "--image-size", "-5"],
-    "classifier_channels": ["train-classifier", "--data", "labelled.npz",
-                            "--output", "out.keras", "--channels", "2"],
-    "classifier_seed": ["train-classifier", "--data", "labelled.npz",
-                        "--output", "out.keras", "--seed", "-1"],
+    "nearest_num": [
+        "nearest",
+        "run",
+        "--data",
+        "x.npz",
+        "--num",
+        GIANT,
+        "--output",
+        "out.png",
+    ],
+    "interpolate_rows_steps": [
+        "interpolate",
+        "run",
+        "--rows",
+        "100000",
+        "--steps",
+        "100000",
+        "--output",
+        "out.png",
+    ],
+    "interpolate_grid": [
+        "interpolate",
+        "run",
+        "--rows",
+        "100",
+        "--steps",
+        "100",
+        "--output",
+        "out.png",
+    ],
+    "interpolate_seed": [
+        "interpolate",
+        "run",
+        "--seed",
+        str(2**31),
+        "--output",
+        "out.png",
+    ],
+    "evaluate_num": [
+        "evaluate",
+        "run",
+        "--data",
+        "x.npz",
+        "--features",
+        "classifier:clf.keras",
+        "--num",
+        GIANT,
+    ],
+    "evaluate_batch_size": [
+        "evaluate",
+        "run",
+        "--data",
+        "x.npz",
+        "--features",
+        "classifier:clf.keras",
+        "--num",
+        "100",
+        "--batch-size",
+        GIANT,
+    ],
+    "evaluate_seed": [
+        "evaluate",
+        "run",
+        "--data",
+        "x.npz",
+        "--features",
+        "classifier:clf.keras",
+        "--num",
+        "100",
+        "--seed",
+        "-1",
+    ],
+    "train_eval_num": [
+        "train",
+        "--data",
+        "x.npz",
+        "--output-dir",
+        "out",
+        "--steps",
+        "2",
+        "--eval-num",
+        GIANT,
+        *TINY_FLAGS,
+    ],
+    "classifier_epochs_huge": [
+        "train-classifier",
+        "--data",
+        "labelled.npz",
+        "--output",
+        "out.keras",
+        "--epochs",
+        str(10**11),
+    ],
+    "classifier_epochs_negative": [
+        "train-classifier",
+        "--data",
+        "labelled.npz",
+        "--output",
+        "out.keras",
+        "--epochs",
+        "-1",
+    ],
+    "classifier_image_size": [
+        "train-classifier",
+        "--data",
+        "labelled.npz",
+        "--output",
+        "out.keras",
+        "--image-size",
+        "-5",
+    ],
+    "classifier_channels": [
+        "train-classifier",
+        "--data",
+        "labelled.npz",
+        "--output",
+        "out.keras",
+        "--channels",
+        "2",
+    ],
+    "classifier_seed": [
+        "train-classifier",
+        "--data",
+        "labelled.npz",
+        "--output",
+        "out.keras",
+        "--seed",
+        "-1",
+    ],
 }
-ARITHMETIC = ["arithmetic", "run", "--latents", "z.npy", "--plus", "0,1,2",
-              "--minus", "3,4,5", "--output", "out.png"]
-for flags in (["--variations", "0"], ["--variations", "100000000"],
-              ["--noise", "nan"], ["--noise", "inf"], ["--noise", "-1"],
-              ["--noise", "1e308"], ["--seed", "-1"]):
-    DANGEROUS[f"arithmetic{flags[0]}_{flags[1]}".replace("-", "_")] = \
-        ARITHMETIC + flags
+ARITHMETIC = [
+    "arithmetic",
+    "run",
+    "--latents",
+    "z.npy",
+    "--plus",
+    "0,1,2",
+    "--minus",
+    "3,4,5",
+    "--output",
+    "out.png",
+]
+for flags in (
+    ["--variations", "0"],
+    ["--variations", "100000000"],
+    ["--noise", "nan"],
+    ["--noise", "inf"],
+    ["--noise", "-1"],
+    ["--noise", "1e308"],
+    ["--seed", "-1"],
+):
+    DANGEROUS[f"arithmetic{flags[0]}_{flags[1]}".replace("-", "_")] = ARITHMETIC + flags
 
 
 @pytest.mark.parametrize("argv", list(DANGEROUS.values()), ids=list(DANGEROUS))
@@ -131,19 +278,32 @@ def copy_run(work, tmp_path):
     return run
 
 
-@pytest.mark.parametrize("content", [b"[1, 2]", b"{", b"null", b"\xff\xfe\x00",
-                                     b"[" * 2_000_000],
-                         ids=["list", "cut", "null", "binary", "huge_nested"])
+@pytest.mark.parametrize(
+    "content",
+    [b"[1, 2]", b"{", b"null", b"\xff\xfe\x00", b"[" * 2_000_000],
+    ids=["list", "cut", "null", "binary", "huge_nested"],
+)
 @pytest.mark.parametrize("command", ["sample", "resume"])
-def test_a_garbage_config_json_fails_in_one_line(work, tmp_path, capsys,
-                                                 content, command):
+def test_a_garbage_config_json_fails_in_one_line(
+    work, tmp_path, capsys, content, command
+):
     run = copy_run(work, tmp_path)
     (run / "config.json").write_bytes(content)
     listing = sorted(os.listdir(run))
-    argv = (["sample", str(run), "--output", str(tmp_path / "s.png")]
-            if command == "sample" else
-            ["train", "--data", str(work / "x.npz"), "--output-dir", str(run),
-             "--resume", "--steps", "3"])
+    argv = (
+        ["sample", str(run), "--output", str(tmp_path / "s.png")]
+        if command == "sample"
+        else [
+            "train",
+            "--data",
+            str(work / "x.npz"),
+            "--output-dir",
+            str(run),
+            "--resume",
+            "--steps",
+            "3",
+        ]
+    )
     assert main(argv) == 2
     lines = capsys.readouterr().err.splitlines()
     assert_one_line_error(2, lines)
@@ -157,8 +317,7 @@ def dense_model():
 
 
 @pytest.mark.parametrize("model", ["discriminator", "dense"])
-def test_a_model_that_is_not_the_generator_is_refused(work, tmp_path, capsys,
-                                                      model):
+def test_a_model_that_is_not_the_generator_is_refused(work, tmp_path, capsys, model):
     run = copy_run(work, tmp_path)
     if model == "discriminator":
         shutil.copy(run / "discriminator.keras", run / "generator.keras")
@@ -172,30 +331,48 @@ def test_a_model_that_is_not_the_generator_is_refused(work, tmp_path, capsys,
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage"])
-def test_a_damaged_generator_falls_back_to_the_checkpoint(work, tmp_path,
-                                                          caplog, damage):
+def test_a_damaged_generator_falls_back_to_the_checkpoint(
+    work, tmp_path, caplog, damage
+):
     run = copy_run(work, tmp_path)
     intact = tmp_path / "intact.npz"
-    assert main(["sample", str(run), "--num", "4", "--seed", "1", "--output",
-                 str(intact)]) == 0
+    assert (
+        main(["sample", str(run), "--num", "4", "--seed", "1", "--output", str(intact)])
+        == 0
+    )
     good = (run / "generator.keras").read_bytes()
     (run / "generator.keras").write_bytes(
-        good[:len(good) // 2] if damage == "truncated" else
-        np.random.default_rng(0).bytes(len(good)))
+        good[: len(good) // 2]
+        if damage == "truncated"
+        else np.random.default_rng(0).bytes(len(good))
+    )
     out = tmp_path / "fallback.npz"
-    assert main(["sample", str(run), "--num", "4", "--seed", "1", "--output",
-                 str(out)]) == 0
+    assert (
+        main(["sample", str(run), "--num", "4", "--seed", "1", "--output", str(out)])
+        == 0
+    )
     assert "generator.keras is damaged" in caplog.text
     assert "using the newest checkpoint" in caplog.text
     # The checkpoint of the last step holds the generator.keras weights.
     np.testing.assert_array_equal(np.load(out)["x"], np.load(intact)["x"])
 
 
-def test_train_classifier_checks_its_output_before_training(work, caplog,
-                                                            capsys):
+def test_train_classifier_checks_its_output_before_training(work, caplog, capsys):
     missing = work / "no" / "such" / "clf.keras"
-    assert main(["train-classifier", "--data", str(work / "labelled.npz"),
-                 "--output", str(missing), "--epochs", "1"]) == 2
+    assert (
+        main(
+            [
+                "train-classifier",
+                "--data",
+                str(work / "labelled.npz"),
+                "--output",
+                str(missing),
+                "--epochs",
+                "1",
+            ]
+        )
+        == 2
+    )
     lines = capsys.readouterr().err.splitlines()
     assert_one_line_error(2, lines)
     assert "does not exist" in lines[0]

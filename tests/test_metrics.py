@@ -45,10 +45,12 @@ def test_fid_matches_closed_form_between_gaussians():
         mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
         s1, s2 = random_cov(rng, d), random_cov(rng, d)
         assert metrics.frechet_distance(mu1, s1, mu2, s2) == pytest.approx(
-            closed_form_fid(mu1, s1, mu2, s2), rel=1e-7, abs=1e-9)
+            closed_form_fid(mu1, s1, mu2, s2), rel=1e-7, abs=1e-9
+        )
     # Same covariance: only the squared mean difference remains.
-    assert metrics.frechet_distance(np.zeros(3), np.eye(3), np.ones(3),
-                                    np.eye(3)) == pytest.approx(3.0)
+    assert metrics.frechet_distance(
+        np.zeros(3), np.eye(3), np.ones(3), np.eye(3)
+    ) == pytest.approx(3.0)
 
 
 def test_fid_and_kid_are_symmetric_and_grow_with_mean_shift():
@@ -57,15 +59,18 @@ def test_fid_and_kid_are_symmetric_and_grow_with_mean_shift():
     y = rng.normal(size=(200, 8))
     a, b = gaussian_stats(x), gaussian_stats(y)
     assert metrics.frechet_distance(*a, *b) == pytest.approx(
-        metrics.frechet_distance(*b, *a), rel=1e-9)
+        metrics.frechet_distance(*b, *a), rel=1e-9
+    )
     assert metrics.polynomial_mmd2(x, y) == pytest.approx(
-        metrics.polynomial_mmd2(y, x), rel=1e-9)
+        metrics.polynomial_mmd2(y, x), rel=1e-9
+    )
     fids, kids = [], []
     for shift in (0.0, 0.5, 1.0, 2.0):
         shifted = y + shift
         fids.append(metrics.frechet_distance(*a, *gaussian_stats(shifted)))
-        kids.append(metrics.kernel_inception_distance(
-            x, shifted, num_subsets=5)["value"])
+        kids.append(
+            metrics.kernel_inception_distance(x, shifted, num_subsets=5)["value"]
+        )
     assert fids == sorted(fids) and kids == sorted(kids)
     assert fids[-1] == pytest.approx(8 * 4.0, rel=0.2)
 
@@ -80,29 +85,37 @@ def test_singular_covariances_still_give_a_finite_fid():
 
 def test_fid_refuses_mismatched_statistics():
     with pytest.raises(MetricsError, match="same feature extractor"):
-        metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3),
-                                 np.eye(3))
+        metrics.frechet_distance(np.zeros(2), np.eye(2), np.zeros(3), np.eye(3))
 
 
 def test_kid_is_unbiased_on_one_distribution():
     rng = np.random.default_rng(4)
-    values = [metrics.kernel_inception_distance(
-        rng.normal(size=(100, 16)), rng.normal(size=(100, 16)),
-        num_subsets=1, seed=i)["value"] for i in range(40)]
+    values = [
+        metrics.kernel_inception_distance(
+            rng.normal(size=(100, 16)),
+            rng.normal(size=(100, 16)),
+            num_subsets=1,
+            seed=i,
+        )["value"]
+        for i in range(40)
+    ]
     spread = np.std(values) / np.sqrt(len(values))
     assert abs(np.mean(values)) < 3 * spread
     # The same data shifted is clearly positive, far beyond that spread.
     far = metrics.kernel_inception_distance(
-        rng.normal(size=(100, 16)), rng.normal(size=(100, 16)) + 1,
-        num_subsets=1)["value"]
+        rng.normal(size=(100, 16)), rng.normal(size=(100, 16)) + 1, num_subsets=1
+    )["value"]
     assert far > 20 * spread
 
 
 def test_kid_reports_spread_over_subsets():
     rng = np.random.default_rng(5)
     kid = metrics.kernel_inception_distance(
-        rng.normal(size=(300, 4)), rng.normal(size=(300, 4)),
-        subset_size=50, num_subsets=20)
+        rng.normal(size=(300, 4)),
+        rng.normal(size=(300, 4)),
+        subset_size=50,
+        num_subsets=20,
+    )
     assert kid["std"] > 0
     assert kid["stderr"] == pytest.approx(kid["std"] / np.sqrt(20))
 
@@ -116,7 +129,8 @@ def test_inception_score_closed_forms():
     assert score["std"] == pytest.approx(0.0, abs=1e-9)
     # Confident but all one class: no diversity, score 1.
     assert metrics.inception_score(np.eye(10)[np.zeros(50, int)])[
-        "value"] == pytest.approx(1.0)
+        "value"
+    ] == pytest.approx(1.0)
 
 
 def test_inception_score_refuses_logits():
@@ -133,8 +147,7 @@ def test_precision_recall_on_planted_manifolds():
     rng = np.random.default_rng(6)
     centers = [0.0, 20.0, 40.0, 60.0]
     real = clusters(rng, centers, 800)
-    same = metrics.precision_recall(real, clusters(rng, centers, 800),
-                                    batch_size=128)
+    same = metrics.precision_recall(real, clusters(rng, centers, 800), batch_size=128)
     assert same["precision"] > 0.9 and same["recall"] > 0.9
     far = metrics.precision_recall(real, clusters(rng, centers, 800) + 500)
     assert far["precision"] == 0.0 and far["recall"] == 0.0
@@ -150,12 +163,12 @@ def test_streaming_statistics_equal_all_at_once():
         stats.update(x[start:stop].astype(np.float32))
     x32 = x.astype(np.float32).astype(np.float64)
     np.testing.assert_allclose(stats.mean(), x32.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(stats.covariance(), np.cov(x32, rowvar=False),
-                               rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(
+        stats.covariance(), np.cov(x32, rowvar=False), rtol=1e-9, atol=1e-9
+    )
     kept = stats.kept()
     assert kept.shape == (50, 12) and stats.count == 1000
-    assert all(np.any(np.all(x.astype(np.float32) == row, axis=1))
-               for row in kept)
+    assert all(np.any(np.all(x.astype(np.float32) == row, axis=1)) for row in kept)
 
 
 class MeanPixels(FeatureExtractor):
@@ -169,22 +182,24 @@ class MeanPixels(FeatureExtractor):
         return images.mean(axis=(2, 3)).astype(np.float32), None
 
 
-def test_stats_cache_is_reused_and_refused_for_other_inputs(tmp_path,
-                                                            caplog):
-    images = np.random.default_rng(8).integers(
-        0, 256, (40, 6, 6, 1), dtype=np.uint8)
+def test_stats_cache_is_reused_and_refused_for_other_inputs(tmp_path, caplog):
+    images = np.random.default_rng(8).integers(0, 256, (40, 6, 6, 1), dtype=np.uint8)
     cache = str(tmp_path / "real.npz")
     first = MeanPixels()
-    stats = real_stats(images, first, num=40, batch_size=16, cache=cache,
-                       source="blobs")
+    stats = real_stats(
+        images, first, num=40, batch_size=16, cache=cache, source="blobs"
+    )
     assert first.calls == 3
     again = MeanPixels()
     cached = real_stats(images, again, num=40, cache=cache, source="blobs")
     assert again.calls == 0
     np.testing.assert_array_equal(cached.sigma, stats.sigma)
     np.testing.assert_array_equal(cached.features, stats.features)
-    assert cached.metadata() == {"extractor_id": "mean_pixels",
-                                 "num_images": 40, "source": "blobs"}
+    assert cached.metadata() == {
+        "extractor_id": "mean_pixels",
+        "num_images": 40,
+        "source": "blobs",
+    }
 
     caplog.set_level(logging.INFO, logger="keras_dcgan")
     other = MeanPixels("other")

@@ -10,8 +10,13 @@ from keras_dcgan.models import build_discriminator, build_generator
 @pytest.mark.parametrize("size", [28, 32, 64, 128])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_shapes_for_every_size_and_channel_count(size, channels):
-    config = DCGANConfig(image_size=size, channels=channels, latent_dim=8,
-                         generator_width=8, discriminator_width=8)
+    config = DCGANConfig(
+        image_size=size,
+        channels=channels,
+        latent_dim=8,
+        generator_width=8,
+        discriminator_width=8,
+    )
     generator, discriminator = build_generator(config), build_discriminator(config)
     images = generator(np.random.normal(size=(2, 8)).astype("float32"))
     assert images.shape == (2, size, size, channels)
@@ -22,11 +27,18 @@ def test_shapes_for_every_size_and_channel_count(size, channels):
 
 def test_paper_generator_at_64_pixels():
     generator = build_generator(DCGANConfig(image_size=64, channels=3))
-    shapes = [layer.output.shape[1:] for layer in generator.layers
-              if isinstance(layer, (keras.layers.Reshape,
-                                    keras.layers.Conv2DTranspose))]
-    assert shapes == [(4, 4, 512), (8, 8, 256), (16, 16, 128), (32, 32, 64),
-                      (64, 64, 3)]
+    shapes = [
+        layer.output.shape[1:]
+        for layer in generator.layers
+        if isinstance(layer, (keras.layers.Reshape, keras.layers.Conv2DTranspose))
+    ]
+    assert shapes == [
+        (4, 4, 512),
+        (8, 8, 256),
+        (16, 16, 128),
+        (32, 32, 64),
+        (64, 64, 3),
+    ]
 
 
 def test_discriminator_has_no_pooling_and_bn_after_the_first_conv():
@@ -63,19 +75,23 @@ def test_saved_models_load_in_safe_mode(tmp_path, tiny_config):
         loaded = keras.saving.load_model(path, safe_mode=True)
         x = np.random.normal(size=(2,) + model.input_shape[1:]).astype("float32")
         np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
-        assert not any(isinstance(layer, keras.layers.Lambda)
-                       for layer in loaded.layers)
+        assert not any(
+            isinstance(layer, keras.layers.Lambda) for layer in loaded.layers
+        )
 
 
-@pytest.mark.parametrize("field,value,hint", [
-    ("image_size", 48, "28, 32, 64, 128"),
-    ("channels", 2, "1 for grayscale or 3 for RGB"),
-    ("latent_dim", 0, "--latent-dim"),
-    ("label_smoothing", 0.9, "--label-smoothing"),
-    ("learning_rate", float("nan"), "--learning-rate"),
-    ("frozen_bn_stats", "running", "--frozen-bn-stats"),
-    ("dropout", 1.0, "--dropout"),
-])
+@pytest.mark.parametrize(
+    "field,value,hint",
+    [
+        ("image_size", 48, "28, 32, 64, 128"),
+        ("channels", 2, "1 for grayscale or 3 for RGB"),
+        ("latent_dim", 0, "--latent-dim"),
+        ("label_smoothing", 0.9, "--label-smoothing"),
+        ("learning_rate", float("nan"), "--learning-rate"),
+        ("frozen_bn_stats", "running", "--frozen-bn-stats"),
+        ("dropout", 1.0, "--dropout"),
+    ],
+)
 def test_bad_config_values_are_refused_with_the_fix(field, value, hint):
     with pytest.raises(ConfigError, match=hint) as info:
         DCGANConfig(**{field: value})

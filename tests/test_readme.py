@@ -18,16 +18,17 @@ with open(os.path.join(ROOT, "README.md")) as f:
     README = f.read()
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 # Tiny settings for the runs a block starts; the code is otherwise as shown.
-TINY = ("steps=2, batch_size=16, latent_dim=8, generator_width=8, "
-        "discriminator_width=8, num_samples=4")
+TINY = (
+    "steps=2, batch_size=16, latent_dim=8, generator_width=8, "
+    "discriminator_width=8, num_samples=4"
+)
 
 
 def commands():
     """Every `keras-dcgan ...` command of the README's shell blocks, with
     its continuation lines joined and comments dropped."""
     found = []
-    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README,
-                            flags=re.S):
+    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README, flags=re.S):
         text = re.sub(r"\\\n\s*", " ", block)
         for line in text.splitlines():
             line = line.strip().removeprefix("$ ")
@@ -47,9 +48,12 @@ def test_every_python_block_runs(index, tmp_path, monkeypatch):
     code = PYTHON_BLOCKS[index].replace("epochs=10", TINY)
     # What the lesson's snippets take as given: keras, and the two models.
     config = DCGANConfig(**conftest.TINY)
-    namespace = {"__name__": f"readme_block_{index}", "keras": keras,
-                 "generator": build_generator(config),
-                 "discriminator": build_discriminator(config)}
+    namespace = {
+        "__name__": f"readme_block_{index}",
+        "keras": keras,
+        "generator": build_generator(config),
+        "discriminator": build_discriminator(config),
+    }
     exec(compile(code, f"README.md python block {index}", "exec"), namespace)
     if "samples" in namespace:
         samples = np.asarray(namespace["samples"])

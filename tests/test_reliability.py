@@ -25,9 +25,20 @@ from keras_dcgan.runs.checkpoints import CheckpointStore
 from keras_dcgan.training import train
 from keras_dcgan.training.monitor import Monitor
 
-TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
-              "--discriminator-width", "8", "--batch-size", "16",
-              "--num-samples", "4", "--verbose", "2"]
+TINY_FLAGS = [
+    "--latent-dim",
+    "8",
+    "--generator-width",
+    "8",
+    "--discriminator-width",
+    "8",
+    "--batch-size",
+    "16",
+    "--num-samples",
+    "4",
+    "--verbose",
+    "2",
+]
 
 
 def checkpoint_steps(run):
@@ -43,14 +54,29 @@ def saved_step(run):
 def start_training(npz, run, *flags, env=None):
     """The CLI in a subprocess; stderr, where its progress lines go, goes to
     RUN.log (a pipe nobody reads would fill up and block the child)."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
-               **(env or {}))
+    env = dict(
+        os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1", **(env or {})
+    )
     start = os.path.getsize(f"{run}.log") if os.path.exists(f"{run}.log") else 0
     log = open(f"{run}.log", "a")
     process = subprocess.Popen(
-        [sys.executable, "-m", "keras_dcgan", "train", "--data", npz,
-         "--output-dir", run, *TINY_FLAGS, *flags],
-        stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "keras_dcgan",
+            "train",
+            "--data",
+            npz,
+            "--output-dir",
+            run,
+            *TINY_FLAGS,
+            *flags,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        text=True,
+        env=env,
+    )
     process.log, process.log_start = f"{run}.log", start
     return process
 
@@ -76,17 +102,33 @@ def wait_for_step(process, step=None):
 def resume(npz, run, steps):
     """`keras-dcgan train --resume` in-process: what a process killed left
     is on disk; the resume itself needs no process of its own."""
-    assert main(["train", "--data", npz, "--output-dir", run, "--resume",
-                 "--steps", str(steps), "--verbose", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz,
+                "--output-dir",
+                run,
+                "--resume",
+                "--steps",
+                str(steps),
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
 
 
-@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143),
-                                         (signal.SIGINT, 130)])
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_saves_at_a_step_boundary_and_resume_finishes(
-        tmp_path, npz_file, signum, code):
+    tmp_path, npz_file, signum, code
+):
     run = str(tmp_path / "run")
-    process = start_training(npz_file, run, "--steps", "3000",
-                             "--checkpoint-every", "100000")
+    process = start_training(
+        npz_file, run, "--steps", "3000", "--checkpoint-every", "100000"
+    )
     wait_for_step(process, 8)  # two 4-step epochs done
     process.send_signal(signum)
     process.communicate(timeout=120)
@@ -107,8 +149,9 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, npz_file):
     rng = random.Random(0)
     flags = ["--steps", "4000", "--checkpoint-every", "3"]
     for attempt in range(3):
-        process = start_training(npz_file, run, *flags,
-                                 *(["--resume"] if attempt else []))
+        process = start_training(
+            npz_file, run, *flags, *(["--resume"] if attempt else [])
+        )
         # The first run must reach a checkpoint (step 3) before its kill;
         # later ones may die anywhere, even before their first.
         wait_for_step(process, None if attempt else 4)
@@ -121,13 +164,19 @@ def test_sigkill_at_random_moments_then_resume(tmp_path, npz_file):
     assert history_steps(run) == list(range(1, before + 5))
 
 
-def test_kill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path,
-                                                               npz_file,
-                                                               caplog):
+def test_kill_during_a_checkpoint_write_keeps_the_previous_one(
+    tmp_path, npz_file, caplog
+):
     run = str(tmp_path / "run")
-    process = start_training(npz_file, run, "--steps", "20",
-                             "--checkpoint-every", "3",
-                             env={"KERAS_DCGAN_TEST_KILL_DURING_SAVE": "9"})
+    process = start_training(
+        npz_file,
+        run,
+        "--steps",
+        "20",
+        "--checkpoint-every",
+        "3",
+        env={"KERAS_DCGAN_TEST_KILL_DURING_SAVE": "9"},
+    )
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL
     leftovers = os.listdir(os.path.join(run, "checkpoints"))
@@ -136,33 +185,32 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(tmp_path,
     assert "left by an interrupted save" in caplog.text
     assert "at step 6" in caplog.text
     assert checkpoint_steps(run)[-1] == 12 and saved_step(run) == 12
-    assert not [n for n in os.listdir(os.path.join(run, "checkpoints"))
-                if "_temp" in n]
+    assert not [n for n in os.listdir(os.path.join(run, "checkpoints")) if "_temp" in n]
 
 
 def quick_run(tmp_path, tiny_config, images, steps=6, **overrides):
     run = str(tmp_path / "run")
-    config = dataclasses.replace(tiny_config, steps=steps, checkpoint_every=2,
-                                 **overrides)
+    config = dataclasses.replace(
+        tiny_config, steps=steps, checkpoint_every=2, **overrides
+    )
     train(config, images, run, verbose=0)
     return run, config
 
 
 def test_a_garbage_latest_checkpoint_falls_back_to_the_previous(
-        tmp_path, tiny_config, images, caplog):
+    tmp_path, tiny_config, images, caplog
+):
     run, config = quick_run(tmp_path, tiny_config, images)
     data = os.path.join(run, "checkpoints", "ckpt-6.data-00000-of-00001")
     with open(data, "r+b") as f:
         f.truncate(100)
-    train(dataclasses.replace(config, steps=8), images, run, resume=True,
-          verbose=0)
+    train(dataclasses.replace(config, steps=8), images, run, resume=True, verbose=0)
     assert "ckpt-6 is unreadable" in caplog.text
     assert history_steps(run) == list(range(1, 9))  # went on from step 4
     assert saved_step(run) == 8
 
 
-def test_an_unreadable_checkpoint_index_is_a_clear_error(tmp_path, tiny_config,
-                                                         images):
+def test_an_unreadable_checkpoint_index_is_a_clear_error(tmp_path, tiny_config, images):
     run, config = quick_run(tmp_path, tiny_config, images)
     index = os.path.join(run, "checkpoints", "checkpoint")
     for content in ("", "garbage {{{"):
@@ -172,45 +220,45 @@ def test_an_unreadable_checkpoint_index_is_a_clear_error(tmp_path, tiny_config,
             train(config, images, run, resume=True, verbose=0)
     assert checkpoint_steps(run) == [2, 4, 6]  # nothing deleted
     os.remove(index)  # as the message says: rebuilt from the files
-    train(dataclasses.replace(config, steps=8), images, run, resume=True,
-          verbose=0)
+    train(dataclasses.replace(config, steps=8), images, run, resume=True, verbose=0)
     assert saved_step(run) == 8
 
 
 def test_max_to_keep_holds_across_restarts(tmp_path, tiny_config, images):
     run, config = quick_run(tmp_path, tiny_config, images, max_checkpoints=2)
     assert checkpoint_steps(run) == [4, 6]
-    train(dataclasses.replace(config, steps=10), images, run, resume=True,
-          verbose=0)
+    train(dataclasses.replace(config, steps=10), images, run, resume=True, verbose=0)
     assert checkpoint_steps(run) == [8, 10]
 
 
-def test_a_non_finite_loss_stops_before_anything_is_saved(tmp_path,
-                                                          tiny_config, images):
+def test_a_non_finite_loss_stops_before_anything_is_saved(
+    tmp_path, tiny_config, images
+):
     run = str(tmp_path / "run")
     config = dataclasses.replace(tiny_config, steps=20, checkpoint_every=2)
     with pytest.raises(NonFiniteLossError, match="step 5") as info:
-        train(config, images, run, callbacks=[BreakAtStep(5, "nan")],
-              verbose=0)
+        train(config, images, run, callbacks=[BreakAtStep(5, "nan")], verbose=0)
     assert "ckpt-4" in str(info.value) and "--learning-rate" in str(info.value)
     assert checkpoint_steps(run) == [2, 4]
     assert history_steps(run) == [1, 2, 3, 4]
     assert not os.path.exists(os.path.join(run, "generator.keras"))
     # Epoch 1 (steps 1-4) ended before the bad step; epoch 2 never did.
     assert os.listdir(os.path.join(run, "samples")) == ["epoch_0001.png"]
-    train(dataclasses.replace(config, steps=6), images, run, resume=True,
-          verbose=0)  # the last good checkpoint is intact
+    train(
+        dataclasses.replace(config, steps=6), images, run, resume=True, verbose=0
+    )  # the last good checkpoint is intact
     assert saved_step(run) == 6
 
 
-def test_mode_collapse_is_flagged_and_can_stop_the_run(tmp_path, tiny_config,
-                                                       images, caplog):
+def test_mode_collapse_is_flagged_and_can_stop_the_run(
+    tmp_path, tiny_config, images, caplog
+):
     run = str(tmp_path / "run")
-    config = dataclasses.replace(tiny_config, steps=50, collapse_patience=3,
-                                 stop_on_collapse=True)
+    config = dataclasses.replace(
+        tiny_config, steps=50, collapse_patience=3, stop_on_collapse=True
+    )
     with pytest.raises(TrainingCollapsed, match="mode_collapse"):
-        train(config, images, run, callbacks=[BreakAtStep(2, "zeros")],
-              verbose=0)
+        train(config, images, run, callbacks=[BreakAtStep(2, "zeros")], verbose=0)
     assert "mode collapse" in caplog.text
     with open(os.path.join(run, "history.csv")) as f:
         events = [(r["step"], r["event"]) for r in csv.DictReader(f) if r["event"]]
@@ -225,24 +273,28 @@ def test_monitor_flags_a_discriminator_that_wins_outright():
     monitor = Monitor(patience=3)
     logs = dict(d_loss=0.001, d_of_real=0.999, d_of_fake=0.001, diversity=0.8)
     assert [monitor.check(s, logs, None) for s in (1, 2, 3, 4)] == [
-        "", "", "discriminator_wins", ""]
+        "",
+        "",
+        "discriminator_wins",
+        "",
+    ]
     assert monitor.check(5, dict(logs, d_loss=0.5), None) == ""
     assert Monitor(patience=0).check(1, logs, None) == ""
 
 
-def test_a_failed_checkpoint_write_is_a_clear_error(tmp_path, tiny_config,
-                                                    images, monkeypatch):
+def test_a_failed_checkpoint_write_is_a_clear_error(
+    tmp_path, tiny_config, images, monkeypatch
+):
     run, config = quick_run(tmp_path, tiny_config, images)
 
     def disk_full(self, checkpoint_number=None):
-        raise tf.errors.ResourceExhaustedError(None, None,
-                                               "No space left on device")
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full)
-    with pytest.raises(RunWriteError, match="No space left.*previous "
-                                            "checkpoints are intact"):
-        train(dataclasses.replace(config, steps=8), images, run, resume=True,
-              verbose=0)
+    with pytest.raises(
+        RunWriteError, match="No space left.*previous checkpoints are intact"
+    ):
+        train(dataclasses.replace(config, steps=8), images, run, resume=True, verbose=0)
     assert checkpoint_steps(run) == [2, 4, 6]
 
 
@@ -258,7 +310,8 @@ def test_planted_symlinks_are_refused(tmp_path, tiny_config, images):
 
 
 def test_checkpoint_store_needs_nothing_but_its_directory(tmp_path):
-    store = CheckpointStore(str(tmp_path / "ck"),
-                            tf.train.Checkpoint(v=tf.Variable(1.0)), 2)
+    store = CheckpointStore(
+        str(tmp_path / "ck"), tf.train.Checkpoint(v=tf.Variable(1.0)), 2
+    )
     with pytest.raises(RunError, match="no complete checkpoint"):
         store.restore_latest()

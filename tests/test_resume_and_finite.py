@@ -18,9 +18,20 @@ from keras_dcgan.errors import NonFiniteLossError, TrainingInterrupted
 from keras_dcgan.runs.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.training import train
 
-TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
-              "--discriminator-width", "8", "--batch-size", "16",
-              "--num-samples", "4", "--verbose", "0"]
+TINY_FLAGS = [
+    "--latent-dim",
+    "8",
+    "--generator-width",
+    "8",
+    "--discriminator-width",
+    "8",
+    "--batch-size",
+    "16",
+    "--num-samples",
+    "4",
+    "--verbose",
+    "0",
+]
 
 
 def checkpoint_tensors(run):
@@ -33,7 +44,8 @@ def checkpoint_tensors(run):
             out[int(name[5:-6])] = {
                 key: reader.get_tensor(key)
                 for key, dtype in reader.get_variable_to_dtype_map().items()
-                if dtype.is_floating}
+                if dtype.is_floating
+            }
     return out
 
 
@@ -57,7 +69,8 @@ class PoisonAfterStep(keras.callbacks.Callback):
 
 
 def test_nan_weights_behind_a_finite_loss_are_never_checkpointed(
-        tmp_path, tiny_config, images):
+    tmp_path, tiny_config, images
+):
     run = str(tmp_path / "run")
     config = dataclasses.replace(tiny_config, steps=10, checkpoint_every=1)
     with pytest.raises(NonFiniteLossError, match="step 3") as info:
@@ -72,11 +85,25 @@ def test_nan_weights_behind_a_finite_loss_are_never_checkpointed(
 # update overflowed, its loss was still finite).
 @pytest.mark.parametrize("learning_rate", ["1e9", "1e12"])
 def test_a_huge_learning_rate_leaves_only_finite_checkpoints(
-        tmp_path, npz_file, capsys, learning_rate):
+    tmp_path, npz_file, capsys, learning_rate
+):
     run = str(tmp_path / "run")
-    code = main(["train", "--data", npz_file, "--output-dir", run,
-                 "--learning-rate", learning_rate, "--steps", "20",
-                 "--checkpoint-every", "1", *TINY_FLAGS])
+    code = main(
+        [
+            "train",
+            "--data",
+            npz_file,
+            "--output-dir",
+            run,
+            "--learning-rate",
+            learning_rate,
+            "--steps",
+            "20",
+            "--checkpoint-every",
+            "1",
+            *TINY_FLAGS,
+        ]
+    )
     assert code == 3  # the CLI's code for a non-finite loss
     err = capsys.readouterr().err
     assert "Non-finite values at step" in err and "Traceback" not in err
@@ -84,8 +111,7 @@ def test_a_huge_learning_rate_leaves_only_finite_checkpoints(
         assert not non_finite(tensors), step
 
 
-def test_resume_skips_a_checkpoint_holding_nan(tmp_path, tiny_config, images,
-                                               caplog):
+def test_resume_skips_a_checkpoint_holding_nan(tmp_path, tiny_config, images, caplog):
     # What an older version could leave: the newest checkpoint poisoned.
     run = str(tmp_path / "run")
     config = dataclasses.replace(tiny_config, steps=4, checkpoint_every=2)
@@ -98,8 +124,7 @@ def test_resume_skips_a_checkpoint_holding_nan(tmp_path, tiny_config, images,
     kernel.assign(np.full(kernel.shape, np.nan, "float32"))
     store.save(6)
     with caplog.at_level(logging.INFO):
-        train(dataclasses.replace(config, steps=6), images, run, resume=True,
-              verbose=0)
+        train(dataclasses.replace(config, steps=6), images, run, resume=True, verbose=0)
     assert "ckpt-6 holds non-finite weights" in caplog.text
     assert "Resumed from" in caplog.text and "ckpt-4 at step 4" in caplog.text
     assert not non_finite(checkpoint_tensors(run)[6])
@@ -107,21 +132,53 @@ def test_resume_skips_a_checkpoint_holding_nan(tmp_path, tiny_config, images,
 
 def saved_learning_rates(run):
     reader = tf.train.load_checkpoint(os.path.join(run, "checkpoints"))
-    return sorted(float(reader.get_tensor(k))
-                  for k in reader.get_variable_to_dtype_map()
-                  if "learning_rate" in k)
+    return sorted(
+        float(reader.get_tensor(k))
+        for k in reader.get_variable_to_dtype_map()
+        if "learning_rate" in k
+    )
 
 
 def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
-        tmp_path, npz_file, caplog):
+    tmp_path, npz_file, caplog
+):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", npz_file, "--output-dir", run,
-                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
     assert saved_learning_rates(run) == pytest.approx([2e-4, 2e-4])
     caplog.clear()
-    assert main(["train", "--data", npz_file, "--output-dir", run, "--resume",
-                 "--steps", "4", "--learning-rate", "1e-4",
-                 "--verbose", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--resume",
+                "--steps",
+                "4",
+                "--learning-rate",
+                "1e-4",
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert "learning_rate 0.0002 -> 0.0001" in caplog.text
     assert "steps 2 -> 4" in caplog.text
     with open(os.path.join(run, "config.json")) as f:
@@ -130,15 +187,42 @@ def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
     assert saved_learning_rates(run) == pytest.approx([1e-4, 1e-4])
 
 
-def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file,
-                                                    capsys):
+def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", npz_file, "--output-dir", run,
-                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
     config_file = tmp_path / "run" / "config.json"
     before = config_file.read_text()
-    assert main(["train", "--data", npz_file, "--output-dir", run, "--resume",
-                 "--seed", "5", "--batch-size", "8"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--resume",
+                "--seed",
+                "5",
+                "--batch-size",
+                "8",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "seed: run has 0, asked 5" in err
     assert "batch_size: run has 16, asked 8" in err
@@ -147,22 +231,57 @@ def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file,
 
 def test_resume_refuses_other_data_unless_allowed(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", npz_file, "--output-dir", run,
-                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
     other = str(tmp_path / "other.npz")
     np.savez(other, x=make_images(64, seed=1))
-    assert main(["train", "--data", other, "--output-dir", run, "--resume",
-                 "--steps", "4"]) == 2
+    assert (
+        main(
+            ["train", "--data", other, "--output-dir", run, "--resume", "--steps", "4"]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "data differs" in err and "--allow-data-change" in err
     assert not os.path.exists(os.path.join(run, "checkpoints", "ckpt-4.index"))
     # The same images under another name are the same data.
     moved = str(tmp_path / "moved.npz")
     os.rename(npz_file, moved)
-    assert main(["train", "--data", moved, "--output-dir", run, "--resume",
-                 "--steps", "3"]) == 0
-    assert main(["train", "--data", other, "--output-dir", run, "--resume",
-                 "--steps", "4", "--allow-data-change"]) == 0
+    assert (
+        main(
+            ["train", "--data", moved, "--output-dir", run, "--resume", "--steps", "3"]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                other,
+                "--output-dir",
+                run,
+                "--resume",
+                "--steps",
+                "4",
+                "--allow-data-change",
+            ]
+        )
+        == 0
+    )
     with open(os.path.join(run, "data.json")) as f:
         assert other in json.load(f)["source"]
 
@@ -179,24 +298,29 @@ class SaveOptimizersAtStart(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         discriminator = self.model.layers[1]
-        tf.train.Checkpoint(discriminator_optimizer=discriminator.optimizer,
-                            generator_optimizer=self.model.optimizer
-                            ).write(self.path)
+        tf.train.Checkpoint(
+            discriminator_optimizer=discriminator.optimizer,
+            generator_optimizer=self.model.optimizer,
+        ).write(self.path)
 
 
 def optimizer_tensors(path):
     """{name: array} of the optimizer variables in a checkpoint."""
     reader = tf.train.load_checkpoint(path)
-    return {key: reader.get_tensor(key)
-            for key in reader.get_variable_to_dtype_map()
-            if key.startswith(OPTIMIZERS)}
+    return {
+        key: reader.get_tensor(key)
+        for key in reader.get_variable_to_dtype_map()
+        if key.startswith(OPTIMIZERS)
+    }
 
 
 def test_resume_under_mixed_float16_restores_the_loss_scale(
-        tmp_path, tiny_config, images):
+    tmp_path, tiny_config, images
+):
     run = str(tmp_path / "run")
-    config = dataclasses.replace(tiny_config, steps=50, checkpoint_every=100,
-                                 precision="mixed_float16")
+    config = dataclasses.replace(
+        tiny_config, steps=50, checkpoint_every=100, precision="mixed_float16"
+    )
     with pytest.raises(TrainingInterrupted):
         train(config, images, run, callbacks=[SignalAtStep(3)], verbose=0)
     saved = optimizer_tensors(os.path.join(run, "checkpoints"))
@@ -204,11 +328,17 @@ def test_resume_under_mixed_float16_restores_the_loss_scale(
         scale = saved[f"{name}/dynamic_scale/.ATTRIBUTES/VARIABLE_VALUE"]
         count = saved[f"{name}/step_counter/.ATTRIBUTES/VARIABLE_VALUE"]
         # Not the state of a fresh LossScaleOptimizer (2^15, 0 steps).
-        assert (float(scale), int(count)) != (2.0 ** 15, 0), name
+        assert (float(scale), int(count)) != (2.0**15, 0), name
 
     restored = str(tmp_path / "restored")
-    train(dataclasses.replace(config, steps=5), images, run, resume=True,
-          callbacks=[SaveOptimizersAtStart(restored)], verbose=0)
+    train(
+        dataclasses.replace(config, steps=5),
+        images,
+        run,
+        resume=True,
+        callbacks=[SaveOptimizersAtStart(restored)],
+        verbose=0,
+    )
     restored = optimizer_tensors(restored)
     assert sorted(restored) == sorted(saved)
     for key, value in saved.items():
@@ -218,11 +348,16 @@ def test_resume_under_mixed_float16_restores_the_loss_scale(
 
 
 def test_diversity_is_nan_on_constant_data_and_does_not_stop_training(
-        tmp_path, tiny_config):
+    tmp_path, tiny_config
+):
     flat = np.full((4, 28, 28, 1), 0.5, np.float32)
     fakes = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1))
     assert np.isnan(float(diversity(flat, fakes.astype(np.float32))))
     constant = from_array(np.full((32, 28, 28), 200, np.uint8), 28, 1)
-    history = train(dataclasses.replace(tiny_config, steps=3), constant,
-                    str(tmp_path / "run"), verbose=0)
+    history = train(
+        dataclasses.replace(tiny_config, steps=3),
+        constant,
+        str(tmp_path / "run"),
+        verbose=0,
+    )
     assert history["step"] == [1, 2, 3]

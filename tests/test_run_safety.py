@@ -23,9 +23,20 @@ from keras_dcgan.models import build_generator
 from keras_dcgan.runs import ownership
 from keras_dcgan.training import train
 
-TINY_FLAGS = ["--latent-dim", "8", "--generator-width", "8",
-              "--discriminator-width", "8", "--batch-size", "16",
-              "--num-samples", "4", "--verbose", "0"]
+TINY_FLAGS = [
+    "--latent-dim",
+    "8",
+    "--generator-width",
+    "8",
+    "--discriminator-width",
+    "8",
+    "--batch-size",
+    "16",
+    "--num-samples",
+    "4",
+    "--verbose",
+    "0",
+]
 VICTIM = b"precious, not the run's\n"
 
 
@@ -54,21 +65,43 @@ def one_line_error(capsys):
     return lines[0]
 
 
-@pytest.mark.parametrize("where,output_dir,flags", [
-    ("cwd", "", []), ("cwd", ".", ["--overwrite"]),
-    ("parent", "..", ["--overwrite"]), ("home", "~", ["--overwrite"])])
+@pytest.mark.parametrize(
+    "where,output_dir,flags",
+    [
+        ("cwd", "", []),
+        ("cwd", ".", ["--overwrite"]),
+        ("parent", "..", ["--overwrite"]),
+        ("home", "~", ["--overwrite"]),
+    ],
+)
 def test_the_current_parent_or_home_directory_is_never_emptied(
-        tmp_path, npz_file, monkeypatch, capsys, where, output_dir, flags):
+    tmp_path, npz_file, monkeypatch, capsys, where, output_dir, flags
+):
     project = tmp_path / "project"
     another_project(project)
     (project / "sub").mkdir()
     monkeypatch.setenv("HOME", str(project))
-    monkeypatch.chdir(project / "sub" if where == "parent" else
-                      tmp_path if where == "home" else project)
+    monkeypatch.chdir(
+        project / "sub"
+        if where == "parent"
+        else tmp_path
+        if where == "home"
+        else project
+    )
     before = snapshot(project)
-    code = main(["train", "--data", npz_file, "--output-dir",
-                 os.path.expanduser(output_dir), "--steps", "1", *flags,
-                 *TINY_FLAGS])
+    code = main(
+        [
+            "train",
+            "--data",
+            npz_file,
+            "--output-dir",
+            os.path.expanduser(output_dir),
+            "--steps",
+            "1",
+            *flags,
+            *TINY_FLAGS,
+        ]
+    )
     assert code == 2
     err = one_line_error(capsys)
     assert "--output-dir" in err and ("empty" in err or "name a new" in err)
@@ -79,8 +112,22 @@ def test_overwrite_refuses_another_tools_files(tmp_path, npz_file, capsys):
     project = tmp_path / "project"
     another_project(project)
     before = snapshot(project)
-    assert main(["train", "--data", npz_file, "--output-dir", str(project),
-                 "--overwrite", "--steps", "1", *TINY_FLAGS]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                str(project),
+                "--overwrite",
+                "--steps",
+                "1",
+                *TINY_FLAGS,
+            ]
+        )
+        == 2
+    )
     assert "not a keras_dcgan run" in one_line_error(capsys)
     assert snapshot(project) == before
 
@@ -101,18 +148,30 @@ def test_overwrite_removes_only_what_the_manifest_lists(tmp_path, images):
     content = json.loads(marker.read_text())
     content["entries"] += ["notes.txt", "../victim.txt", str(outside)]
     marker.write_text(json.dumps(content))
-    history = train(dataclasses.replace(config, steps=2), images, str(run),
-                    overwrite=True, verbose=0)
+    history = train(
+        dataclasses.replace(config, steps=2),
+        images,
+        str(run),
+        overwrite=True,
+        verbose=0,
+    )
     assert history["step"] == [1, 2]
-    for path in (run / "notes.txt", run / "model_epoch_90.pt",
-                 tmp_path / "victim.txt", outside / "kept.txt"):
+    for path in (
+        run / "notes.txt",
+        run / "model_epoch_90.pt",
+        tmp_path / "victim.txt",
+        outside / "kept.txt",
+    ):
         assert path.read_bytes() == VICTIM
     assert set(json.loads(marker.read_text())["entries"]) >= {
-        "config.json", "checkpoints", "samples", "history.csv"}
+        "config.json",
+        "checkpoints",
+        "samples",
+        "history.csv",
+    }
 
 
-def test_a_run_of_an_earlier_version_is_continued_not_deleted(tmp_path,
-                                                              images):
+def test_a_run_of_an_earlier_version_is_continued_not_deleted(tmp_path, images):
     run = tmp_path / "run"
     config = tiny_run(run, steps=2)
     os.remove(run / ownership.MARKER)  # as the previous version left it
@@ -120,8 +179,9 @@ def test_a_run_of_an_earlier_version_is_continued_not_deleted(tmp_path,
     with pytest.raises(RunError, match="not a keras_dcgan run"):
         train(config, images, str(run), overwrite=True, verbose=0)
     assert snapshot(run) == before
-    train(dataclasses.replace(config, steps=4), images, str(run), resume=True,
-          verbose=0)  # its checkpoint proves it a run: it gets the marker
+    train(
+        dataclasses.replace(config, steps=4), images, str(run), resume=True, verbose=0
+    )  # its checkpoint proves it a run: it gets the marker
     assert ownership.read_manifest(str(run))
     train(config, images, str(run), overwrite=True, verbose=0)
 
@@ -135,18 +195,46 @@ with run_lock(sys.argv[1]):
 """
 
 
-def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file,
-                                                      capsys):
+def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--data", npz_file, "--output-dir", str(run),
-                 "--steps", "2", *TINY_FLAGS]) == 0
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(run)],
-                              stdout=subprocess.PIPE, text=True)
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                str(run),
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(run)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline() == "locked\n"
         before = snapshot(run)
-        assert main(["train", "--data", npz_file, "--output-dir", str(run),
-                     "--resume", "--steps", "4", "--verbose", "0"]) == 2
+        assert (
+            main(
+                [
+                    "train",
+                    "--data",
+                    npz_file,
+                    "--output-dir",
+                    str(run),
+                    "--resume",
+                    "--steps",
+                    "4",
+                    "--verbose",
+                    "0",
+                ]
+            )
+            == 2
+        )
         err = one_line_error(capsys)
         assert f"PID {holder.pid} on host {socket.gethostname()}" in err
         assert snapshot(run) == before
@@ -154,17 +242,38 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file,
         holder.send_signal(signal.SIGKILL)
         holder.wait()
     # The OS released the killed holder's lock: the run goes on.
-    assert main(["train", "--data", npz_file, "--output-dir", str(run),
-                 "--resume", "--steps", "4", "--verbose", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                str(run),
+                "--resume",
+                "--steps",
+                "4",
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
 
 
 # Where the previous version wrote its temporary files, and final names a
 # symbolic link in the run could stand for.
-PLANTED = ["history.csv.tmp", ".tmp-generator.keras",
-           ".tmp-discriminator.keras", "config.json.tmp",
-           "losses.png.tmp.png", "progress.gif.tmp.gif",
-           "samples/epoch_0002.png.tmp.png", "samples/epoch_0002.png",
-           "samples/epoch_0099.png"]
+PLANTED = [
+    "history.csv.tmp",
+    ".tmp-generator.keras",
+    ".tmp-discriminator.keras",
+    "config.json.tmp",
+    "losses.png.tmp.png",
+    "progress.gif.tmp.gif",
+    "samples/epoch_0002.png.tmp.png",
+    "samples/epoch_0002.png",
+    "samples/epoch_0099.png",
+]
 
 
 def test_planted_links_never_redirect_a_write(tmp_path, images):
@@ -176,15 +285,19 @@ def test_planted_links_never_redirect_a_write(tmp_path, images):
     for name in PLANTED:
         (run / name).symlink_to(victim)
     (run / "checkpoints" / "ckpt-6_temp").symlink_to(victim_dir)
-    train(dataclasses.replace(config, steps=8), images, str(run), resume=True,
-          verbose=0)
+    train(
+        dataclasses.replace(config, steps=8), images, str(run), resume=True, verbose=0
+    )
     assert victim.read_bytes() == VICTIM and not os.listdir(victim_dir)
     train(config, images, str(run), overwrite=True, verbose=0)
     assert victim.read_bytes() == VICTIM
     # A link in place of one of the run's own names is refused.
     moved = tmp_path / "moved"
-    for name, target in (("history.csv", victim), (".keras_dcgan.lock", victim),
-                         ("checkpoints/best", victim_dir)):
+    for name, target in (
+        ("history.csv", victim),
+        (".keras_dcgan.lock", victim),
+        ("checkpoints/best", victim_dir),
+    ):
         if (run / name).exists():
             os.replace(run / name, moved)
         (run / name).symlink_to(target)
@@ -207,8 +320,19 @@ def test_sample_reads_a_run_without_changing_it(tmp_path):
         if remove_index:
             os.remove(checkpoints / "checkpoint")
         before = snapshot(run)
-        assert main(["sample", str(run), "--num", "4", "--output",
-                     str(tmp_path / "grid.png")]) == 0
+        assert (
+            main(
+                [
+                    "sample",
+                    str(run),
+                    "--num",
+                    "4",
+                    "--output",
+                    str(tmp_path / "grid.png"),
+                ]
+            )
+            == 0
+        )
         assert snapshot(run) == before
 
 
@@ -227,32 +351,87 @@ def test_an_exported_version_is_readable_by_a_server_user(tmp_path):
             assert os.stat(os.path.join(folder, name)).st_mode & 0o004
 
 
-def test_a_full_disk_exits_1_and_keeps_the_checkpoints(tmp_path, npz_file,
-                                                      monkeypatch, capsys):
+def test_a_full_disk_exits_1_and_keeps_the_checkpoints(
+    tmp_path, npz_file, monkeypatch, capsys
+):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", npz_file, "--output-dir", run,
-                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )
 
     def disk_full(self, checkpoint_number=None):
-        raise tf.errors.ResourceExhaustedError(None, None,
-                                               "No space left on device")
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full)
-    assert main(["train", "--data", npz_file, "--output-dir", run,
-                 "--resume", "--steps", "4", "--verbose", "0"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                run,
+                "--resume",
+                "--steps",
+                "4",
+                "--verbose",
+                "0",
+            ]
+        )
+        == 1
+    )
     err = one_line_error(capsys)
     assert "No space left" in err and "previous checkpoints are intact" in err
     assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
 
 
-def test_bad_eval_features_leave_no_half_made_run(tmp_path, npz_file,
-                                                  capsys):
+def test_bad_eval_features_leave_no_half_made_run(tmp_path, npz_file, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--data", npz_file, "--output-dir", str(run),
-                 "--steps", "2", "--eval-every", "1", "--eval-features",
-                 f"classifier:{tmp_path / 'missing.keras'}",
-                 *TINY_FLAGS]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                str(run),
+                "--steps",
+                "2",
+                "--eval-every",
+                "1",
+                "--eval-features",
+                f"classifier:{tmp_path / 'missing.keras'}",
+                *TINY_FLAGS,
+            ]
+        )
+        == 2
+    )
     assert "no such file" in one_line_error(capsys)
     assert not run.exists()
-    assert main(["train", "--data", npz_file, "--output-dir", str(run),
-                 "--steps", "2", *TINY_FLAGS]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                npz_file,
+                "--output-dir",
+                str(run),
+                "--steps",
+                "2",
+                *TINY_FLAGS,
+            ]
+        )
+        == 0
+    )

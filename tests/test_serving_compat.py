@@ -36,18 +36,23 @@ pytestmark = pytest.mark.serving
 SERVING_TENSORFLOW = "2.20"
 VENV = os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
-    "keras_dcgan_serving_venv", f"tensorflow-{SERVING_TENSORFLOW}")
+    "keras_dcgan_serving_venv",
+    f"tensorflow-{SERVING_TENSORFLOW}",
+)
 # Written last: a folder without it is a half-made environment, made again.
 STAMP = os.path.join(VENV, "keras_dcgan_installed.txt")
 
 
 def _run(command: list[str], what: str) -> str:
-    result = subprocess.run(command, check=False, capture_output=True,
-                            text=True, timeout=3600)
+    result = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=3600
+    )
     if result.returncode:
-        pytest.fail(f"{what} failed (exit {result.returncode}): "
-                    f"{' '.join(command)}\n{result.stderr[-3000:]}",
-                    pytrace=False)
+        pytest.fail(
+            f"{what} failed (exit {result.returncode}): "
+            f"{' '.join(command)}\n{result.stderr[-3000:]}",
+            pytrace=False,
+        )
     return result.stdout.strip()
 
 
@@ -62,11 +67,20 @@ def serving_python() -> str:
         return python
     shutil.rmtree(VENV, ignore_errors=True)
     _run([sys.executable, "-m", "venv", VENV], "Making the venv")
-    _run([python, "-m", "pip", "install", "--quiet",
-          "--disable-pip-version-check", f"tensorflow=={SERVING_TENSORFLOW}.*"],
-         f"Installing tensorflow=={SERVING_TENSORFLOW}.* from PyPI (it needs "
-         "PyPI; offline, set KERAS_DCGAN_SERVING_PYTHON to a Python that has "
-         "it)")
+    _run(
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"tensorflow=={SERVING_TENSORFLOW}.*",
+        ],
+        f"Installing tensorflow=={SERVING_TENSORFLOW}.* from PyPI (it needs "
+        "PyPI; offline, set KERAS_DCGAN_SERVING_PYTHON to a Python that has "
+        "it)",
+    )
     version = "import tensorflow as tf; print(tf.__version__)"
     write_text(STAMP, _run([python, "-c", version], "Importing TensorFlow"))
     return python
@@ -74,8 +88,11 @@ def serving_python() -> str:
 
 def serving_env() -> dict:
     # Nothing of this project may leak in: TF Serving has only the SavedModel.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+    }
     return dict(env, PYTHONNOUSERSITE="1")
 
 
@@ -97,19 +114,19 @@ def exported(tmp_path_factory):
     output = [w for w in generator.weights if w.path.endswith("kernel")][-1]
     output.assign(output * 100.0)
     base = tmp_path_factory.mktemp("serving")
-    return generator, export.export_saved_model(generator, str(base),
-                                                max_batch=MAX_BATCH)
+    return generator, export.export_saved_model(
+        generator, str(base), max_batch=MAX_BATCH
+    )
 
 
-def test_export_serves_identically_in_the_tensorflow_of_tf_serving(
-        exported, tmp_path):
+def test_export_serves_identically_in_the_tensorflow_of_tf_serving(exported, tmp_path):
     generator, path = exported
     python = serving_python()
     z = latent.sample_latents(5, TINY["latent_dim"], seed=0)
     out, arrays = serve_in(python, path, z, str(tmp_path), env=serving_env())
     assert out["tensorflow"].startswith(SERVING_TENSORFLOW + "."), (
-        f"{python} has TensorFlow {out['tensorflow']}, not "
-        f"{SERVING_TENSORFLOW}.x")
+        f"{python} has TensorFlow {out['tensorflow']}, not {SERVING_TENSORFLOW}.x"
+    )
     # TensorFlow 2.21 serves exactly the floats of eager Keras (measured on
     # this export); any difference in the older version is worth seeing.
     check_served(generator, z, out, arrays, float_atol=0.0)

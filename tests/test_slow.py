@@ -16,28 +16,55 @@ from keras_dcgan.quality.evaluation import evaluate_generator
 from keras_dcgan.quality.features import ClassifierExtractor
 from keras_dcgan.runs import load_generator
 
-MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data",
-                     "mnist_test_10k.npz")
+MNIST = os.path.join(
+    os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_test_10k.npz"
+)
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.isfile(MNIST),
-                       reason="needs ../shared/data/mnist_test_10k.npz"),
+    pytest.mark.skipif(
+        not os.path.isfile(MNIST), reason="needs ../shared/data/mnist_test_10k.npz"
+    ),
 ]
 
 
 def test_readme_mnist_run_makes_digits_of_every_class(tmp_path):
     run = str(tmp_path / "run")
-    assert main(["train", "--data", MNIST, "--image-size", "28",
-                 "--channels", "1", "--epochs", "10", "--batch-size", "128",
-                 "--seed", "0", "--output-dir", run, "--verbose", "0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                MNIST,
+                "--image-size",
+                "28",
+                "--channels",
+                "1",
+                "--epochs",
+                "10",
+                "--batch-size",
+                "128",
+                "--seed",
+                "0",
+                "--output-dir",
+                run,
+                "--verbose",
+                "0",
+            ]
+        )
+        == 0
+    )
     with np.load(MNIST) as f:
         x, y = f["x"], f["y"]
     path = str(tmp_path / "clf.keras")
     train_classifier(x[..., None], y.astype("int64"), path, epochs=3)
     extractor = ClassifierExtractor(path)
-    report = evaluate_generator(load_generator(run),
-                                from_array(load_array(MNIST), 28, 1),
-                                extractor, num=2000, metric_names=("is",))
+    report = evaluate_generator(
+        load_generator(run),
+        from_array(load_array(MNIST), 28, 1),
+        extractor,
+        num=2000,
+        metric_names=("is",),
+    )
     # Measured 5.3 at this budget (real images: 9.5); noise scores ~1.4.
     assert report["is"]["value"] > 3.5

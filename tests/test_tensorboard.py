@@ -16,17 +16,16 @@ def summaries(run):
         for event in tf.compat.v1.train.summary_iterator(path):
             for value in event.summary.value:
                 found.setdefault(value.tag, []).append(
-                    (event.step, value.metadata.plugin_data.plugin_name))
+                    (event.step, value.metadata.plugin_data.plugin_name)
+                )
     return found
 
 
-def test_a_run_shows_its_grids_and_hyperparameters(tmp_path, tiny_config,
-                                                   images):
+def test_a_run_shows_its_grids_and_hyperparameters(tmp_path, tiny_config, images):
     run = str(tmp_path / "run")
     train(dataclasses.replace(tiny_config, epochs=2), images, run, verbose=0)
     found = summaries(run)
     assert [step for step, _ in found["samples"]] == [1, 2]
     assert found["samples"][0][1] == "images"
-    assert any(plugin == "hparams" for values in found.values()
-               for _, plugin in values)
+    assert any(plugin == "hparams" for values in found.values() for _, plugin in values)
     assert "config" in found and "g_loss" in found

@@ -20,12 +20,20 @@ def test_a_run_writes_everything_a_user_opens(tmp_path, tiny_config, images):
     history = train(config, images, run, verbose=0)
     assert history["step"] == list(range(1, 9))
     assert history_steps(run) == list(range(1, 9))
-    for name in ("config.json", "losses.png", "progress.gif", "generator.keras",
-                 "discriminator.keras", "samples/epoch_0001.png",
-                 "samples/epoch_0002.png", "checkpoints/checkpoint"):
+    for name in (
+        "config.json",
+        "losses.png",
+        "progress.gif",
+        "generator.keras",
+        "discriminator.keras",
+        "samples/epoch_0001.png",
+        "samples/epoch_0002.png",
+        "checkpoints/checkpoint",
+    ):
         assert os.path.getsize(os.path.join(run, name)) > 0, name
-    generator = keras.saving.load_model(os.path.join(run, "generator.keras"),
-                                        safe_mode=True)
+    generator = keras.saving.load_model(
+        os.path.join(run, "generator.keras"), safe_mode=True
+    )
     images_out = generator(np.random.normal(size=(4, 8)).astype("float32"))
     assert images_out.shape == (4, 28, 28, 1)
     assert np.all(np.abs(images_out) <= 1.0)
@@ -34,8 +42,12 @@ def test_a_run_writes_everything_a_user_opens(tmp_path, tiny_config, images):
 
 def test_resume_continues_at_the_saved_step(tmp_path, tiny_config, images):
     run = str(tmp_path / "run")
-    train(dataclasses.replace(tiny_config, steps=6, checkpoint_every=3),
-          images, run, verbose=0)
+    train(
+        dataclasses.replace(tiny_config, steps=6, checkpoint_every=3),
+        images,
+        run,
+        verbose=0,
+    )
     resumed = dataclasses.replace(tiny_config, steps=10, checkpoint_every=3)
     history = train(resumed, images, run, resume=True, verbose=0)
     assert history["step"] == list(range(1, 11))
@@ -43,16 +55,20 @@ def test_resume_continues_at_the_saved_step(tmp_path, tiny_config, images):
     generator, discriminator = restore_models(run)
     reader = tf.train.load_checkpoint(os.path.join(run, "checkpoints"))
     assert reader.get_tensor("state/step/.ATTRIBUTES/VARIABLE_VALUE") == 10
-    assert reader.get_tensor(
-        "generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE") == 10
+    assert (
+        reader.get_tensor("generator_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE")
+        == 10
+    )
 
 
-def test_resumed_run_equals_an_uninterrupted_one(tmp_path, tiny_config, images,
-                                                 op_determinism):
+def test_resumed_run_equals_an_uninterrupted_one(
+    tmp_path, tiny_config, images, op_determinism
+):
     config = dataclasses.replace(tiny_config, steps=7, checkpoint_every=1)
     train(config, images, str(tmp_path / "straight"), verbose=0)
-    train(dataclasses.replace(config, steps=3), images,
-          str(tmp_path / "split"), verbose=0)
+    train(
+        dataclasses.replace(config, steps=3), images, str(tmp_path / "split"), verbose=0
+    )
     train(config, images, str(tmp_path / "split"), resume=True, verbose=0)
     straight = load_generator(str(tmp_path / "straight")).weights
     split = load_generator(str(tmp_path / "split")).weights
@@ -72,8 +88,13 @@ def test_non_empty_output_dir_is_refused(tmp_path, tiny_config, images):
 def test_overwrite_replaces_a_previous_run(tmp_path, tiny_config, images):
     run = str(tmp_path / "run")
     train(dataclasses.replace(tiny_config, steps=3), images, run, verbose=0)
-    history = train(dataclasses.replace(tiny_config, steps=2), images, run,
-                    overwrite=True, verbose=0)
+    history = train(
+        dataclasses.replace(tiny_config, steps=2),
+        images,
+        run,
+        overwrite=True,
+        verbose=0,
+    )
     assert history_steps(run) == [1, 2] and history["step"] == [1, 2]
 
 
@@ -111,12 +132,16 @@ class StopAfter(keras.callbacks.Callback):
         self.epochs += 1
 
 
-def test_keras_callbacks_see_every_step_and_can_stop(tmp_path, tiny_config,
-                                                     images):
+def test_keras_callbacks_see_every_step_and_can_stop(tmp_path, tiny_config, images):
     callback = StopAfter(5)
     run = str(tmp_path / "run")
-    train(dataclasses.replace(tiny_config, epochs=10), images, run,
-          callbacks=[callback], verbose=0)
+    train(
+        dataclasses.replace(tiny_config, epochs=10),
+        images,
+        run,
+        callbacks=[callback],
+        verbose=0,
+    )
     assert [b for b, _ in callback.seen] == [0, 1, 2, 3, 0]  # per epoch
     assert "g_loss" in callback.seen[0][1] and "d_of_real" in callback.seen[0][1]
     assert callback.epochs == 2

@@ -15,7 +15,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 # Before TensorFlow is imported: its C++ start-up chatter is not for users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,8 +41,10 @@ def version() -> str:
         except metadata.PackageNotFoundError:
             return "not installed"
 
-    return (f"keras-dcgan {__version__} (TensorFlow {installed('tensorflow')}"
-            f", Keras {installed('keras')})")
+    return (
+        f"keras-dcgan {__version__} (TensorFlow {installed('tensorflow')}"
+        f", Keras {installed('keras')})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="keras-dcgan",
         description="Train, sample, export and evaluate DCGANs "
-                    "(Radford et al., 2015) on Keras 3.")
+        "(Radford et al., 2015) on Keras 3.",
+    )
     parser.add_argument("--version", action="version", version=version())
     commands = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
@@ -73,7 +76,7 @@ def check_args(args: argparse.Namespace) -> None:
             module.CHECKS[args.command](args)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs `keras-dcgan ARGS`; returns the exit code."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(format="%(message)s")
@@ -96,6 +99,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("keras-dcgan: interrupted", file=sys.stderr)
         return 130
     except OSError as e:  # disk full, permissions: say so, no traceback
-        print(f"keras-dcgan: error: {e}. Free space or fix permissions; "
-              "files written before are intact.", file=sys.stderr)
+        print(
+            f"keras-dcgan: error: {e}. Free space or fix permissions; "
+            "files written before are intact.",
+            file=sys.stderr,
+        )
         return 1

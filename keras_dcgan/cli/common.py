@@ -18,8 +18,7 @@ class RangeHelp(argparse.HelpFormatter):
         if hasattr(action.type, "minimum"):
             text += f" ({action.type.minimum} to {action.type.maximum})"
         shown = action.default is not None and action.default is not False
-        if shown and action.default != argparse.SUPPRESS and \
-                "default" not in text:
+        if shown and action.default != argparse.SUPPRESS and "default" not in text:
             text += f" (default: {action.default})"
         return text
 
@@ -37,8 +36,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Prints `message` in one line and exits with code 2."""
         text = " ".join(message.split()).rstrip(".")
-        self.exit(2, f"keras-dcgan: error: {text}; see "
-                     f"`{self.prog} --help`.\n")
+        self.exit(2, f"keras-dcgan: error: {text}; see `{self.prog} --help`.\n")
 
 
 def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
@@ -50,15 +48,17 @@ def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
     Example:
         >>> parser.add_argument("--num", type=bounded_int(1, 100_000))
     """
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:  # also digit strings too long to convert
             raise argparse.ArgumentTypeError(
-                f"{text[:40]!r} is not an integer; use one from {minimum} to "
-                f"{maximum}.") from None
-        return limits.check_int(value, minimum, maximum,
-                                error=argparse.ArgumentTypeError)
+                f"{text[:40]!r} is not an integer; use one from {minimum} to {maximum}."
+            ) from None
+        return limits.check_int(
+            value, minimum, maximum, error=argparse.ArgumentTypeError
+        )
 
     parse.minimum, parse.maximum = minimum, maximum
     return parse
@@ -73,27 +73,31 @@ def finite_float(minimum: float, maximum: float) -> Callable[[str], float]:
     Example:
         >>> parser.add_argument("--noise", type=finite_float(0.0, 10.0))
     """
+
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"{text[:40]!r} is not a number; use one from {minimum} to "
-                f"{maximum}.") from None
-        return limits.check_float(value, minimum, maximum,
-                                  error=argparse.ArgumentTypeError)
+                f"{text[:40]!r} is not a number; use one from {minimum} to {maximum}."
+            ) from None
+        return limits.check_float(
+            value, minimum, maximum, error=argparse.ArgumentTypeError
+        )
 
     parse.minimum, parse.maximum = minimum, maximum
     return parse
 
 
-def add_seed(parser: argparse.ArgumentParser,
-             default: int | None = None) -> None:
+def add_seed(parser: argparse.ArgumentParser, default: int | None = None) -> None:
     """The `--seed` flag, with the range `DCGANConfig.seed` accepts."""
     random = "" if default is not None else "; random if not given"
-    parser.add_argument("--seed", type=bounded_int(0, limits.MAX_SEED),
-                        default=default,
-                        help=f"same seed, same result{random}")
+    parser.add_argument(
+        "--seed",
+        type=bounded_int(0, limits.MAX_SEED),
+        default=default,
+        help=f"same seed, same result{random}",
+    )
 
 
 def checkpoint_choice(text: str):
@@ -109,17 +113,21 @@ def checkpoint_choice(text: str):
     except ValueError:  # not an integer, or a negative or huge one
         raise argparse.ArgumentTypeError(
             f"{text[:40]!r}: use latest (the newest checkpoint), best (the "
-            "one --eval-every keeps) or a step number, e.g. 1200") from None
+            "one --eval-every keeps) or a step number, e.g. 1200"
+        ) from None
 
 
 def add_checkpoint(parser: argparse.ArgumentParser) -> None:
     """The `--checkpoint` flag of every command that reads a generator."""
     parser.add_argument(
-        "--checkpoint", type=checkpoint_choice, default=None,
+        "--checkpoint",
+        type=checkpoint_choice,
+        default=None,
         metavar="latest|best|STEP",
         help="read this checkpoint's generator: latest, best (kept by "
-             "train --eval-every) or a step; default: generator.keras, "
-             "else the newest checkpoint")
+        "train --eval-every) or a step; default: generator.keras, "
+        "else the newest checkpoint",
+    )
 
 
 def check_output(flag: str, path: str, allowed: tuple) -> None:
@@ -137,14 +145,18 @@ def check_output(flag: str, path: str, allowed: tuple) -> None:
     from keras_dcgan.errors import DataError
 
     if os.path.splitext(path)[1].lower() not in allowed:
-        raise DataError(f"{flag} {path!r}: use a file name ending in "
-                        f"{' or '.join(allowed)}.")
+        raise DataError(
+            f"{flag} {path!r}: use a file name ending in {' or '.join(allowed)}."
+        )
     if os.path.isdir(path):
         raise DataError(f"{flag} {path} is a folder; name a file in it.")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise DataError(f"{flag} {path}: the folder {folder} does not exist; "
-                        "create it first or write somewhere else.")
+        raise DataError(
+            f"{flag} {path}: the folder {folder} does not exist; "
+            "create it first or write somewhere else."
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise DataError(f"{flag} {path}: the folder {folder} is not "
-                        "writable; choose another.")
+        raise DataError(
+            f"{flag} {path}: the folder {folder} is not writable; choose another."
+        )

@@ -20,45 +20,69 @@ logger = logging.getLogger("keras_dcgan")
 def add_parsers(commands) -> None:
     """The `evaluate` and `train-classifier` subcommands."""
     evaluate = commands.add_parser(
-        "evaluate", help="FID, KID, IS and precision/recall of a run")
+        "evaluate", help="FID, KID, IS and precision/recall of a run"
+    )
     evaluate.add_argument("run", help="run directory")
     add_checkpoint(evaluate)
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name of the real images")
     source.add_argument("--data", help="real images: .npz/.npy or folder")
     evaluate.add_argument("--data-dir", help="TFDS data directory")
-    evaluate.add_argument("--num", type=bounded_int(2, limits.MAX_IMAGES),
-                          default=10_000,
-                          help="images of each set scored")
-    evaluate.add_argument("--features", default="inception",
-                          help="inception (ImageNet InceptionV3) or "
-                               "classifier:PATH (a .keras classifier)")
-    evaluate.add_argument("--metrics", default="fid,kid,is,pr",
-                          help="comma-separated subset of fid,kid,is,pr")
-    evaluate.add_argument("--batch-size", default=100,
-                          type=bounded_int(1, limits.MAX_EVAL_BATCH),
-                          help="images per forward pass of the extractor")
+    evaluate.add_argument(
+        "--num",
+        type=bounded_int(2, limits.MAX_IMAGES),
+        default=10_000,
+        help="images of each set scored",
+    )
+    evaluate.add_argument(
+        "--features",
+        default="inception",
+        help="inception (ImageNet InceptionV3) or "
+        "classifier:PATH (a .keras classifier)",
+    )
+    evaluate.add_argument(
+        "--metrics",
+        default="fid,kid,is,pr",
+        help="comma-separated subset of fid,kid,is,pr",
+    )
+    evaluate.add_argument(
+        "--batch-size",
+        default=100,
+        type=bounded_int(1, limits.MAX_EVAL_BATCH),
+        help="images per forward pass of the extractor",
+    )
     add_seed(evaluate, default=0)
-    evaluate.add_argument("--stats-cache",
-                          help="FILE.npz reusing the real statistics")
+    evaluate.add_argument("--stats-cache", help="FILE.npz reusing the real statistics")
     evaluate.add_argument("--output", help="write the report to FILE.json")
 
     classify = commands.add_parser(
-        "train-classifier", help="a small CNN for --features classifier:PATH")
+        "train-classifier", help="a small CNN for --features classifier:PATH"
+    )
     source = classify.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name with a label feature")
     source.add_argument("--data", help=".npz with images x and labels y")
     classify.add_argument("--data-dir", help="TFDS data directory")
     classify.add_argument("--output", required=True, help="PATH.keras")
-    classify.add_argument("--epochs", default=5,
-                          type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS),
-                          help="passes over the labelled images")
-    classify.add_argument("--image-size", type=int, choices=IMAGE_SIZES,
-                          default=None, help="image side (default: from the "
-                                             "data)")
-    classify.add_argument("--channels", type=int, choices=[1, 3],
-                          default=None, help="1 gray or 3 RGB (default: from "
-                                             "the data)")
+    classify.add_argument(
+        "--epochs",
+        default=5,
+        type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS),
+        help="passes over the labelled images",
+    )
+    classify.add_argument(
+        "--image-size",
+        type=int,
+        choices=IMAGE_SIZES,
+        default=None,
+        help="image side (default: from the data)",
+    )
+    classify.add_argument(
+        "--channels",
+        type=int,
+        choices=[1, 3],
+        default=None,
+        help="1 gray or 3 RGB (default: from the data)",
+    )
     add_seed(classify, default=0)
 
 
@@ -67,7 +91,8 @@ def metric_names(args) -> tuple:
     from keras_dcgan.quality import evaluation
 
     return evaluation.check_metrics(
-        [m.strip() for m in args.metrics.split(",") if m.strip()])
+        [m.strip() for m in args.metrics.split(",") if m.strip()]
+    )
 
 
 def check_evaluate(args) -> None:
@@ -86,14 +111,26 @@ def run_evaluate(args) -> int:
     names = metric_names(args)
     config = runs.load_run_config(args.run)
     extractor = features.make_extractor(args.features)
-    images = data.load_images(config.image_size, config.channels,
-                              dataset=args.dataset, data=args.data,
-                              data_dir=args.data_dir)
+    images = data.load_images(
+        config.image_size,
+        config.channels,
+        dataset=args.dataset,
+        data=args.data,
+        data_dir=args.data_dir,
+    )
     logger.info("Real images: %s", images.description)
     report = evaluation.evaluate_run(
-        args.run, images, extractor, args.num, args.seed, args.batch_size,
-        names, args.stats_cache, source=args.data or f"tfds:{args.dataset}",
-        checkpoint=args.checkpoint)
+        args.run,
+        images,
+        extractor,
+        args.num,
+        args.seed,
+        args.batch_size,
+        names,
+        args.stats_cache,
+        source=args.data or f"tfds:{args.dataset}",
+        checkpoint=args.checkpoint,
+    )
     text = json.dumps(report, indent=2)
     print(text)
     if args.output:
@@ -105,22 +142,38 @@ def run_evaluate(args) -> int:
 def run_train_classifier(args) -> int:
     from keras_dcgan.quality import classifier
 
-    x, y = classifier.load_labelled(args.image_size, args.channels,
-                                    data=args.data, dataset=args.dataset,
-                                    data_dir=args.data_dir)
-    logger.info("Labelled images: %d of %s, %d classes.", len(x),
-                "x".join(map(str, x.shape[1:])), int(y.max()) + 1)
+    x, y = classifier.load_labelled(
+        args.image_size,
+        args.channels,
+        data=args.data,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+    )
+    logger.info(
+        "Labelled images: %d of %s, %d classes.",
+        len(x),
+        "x".join(map(str, x.shape[1:])),
+        int(y.max()) + 1,
+    )
     _, accuracy = classifier.train_classifier(
-        x, y, args.output, epochs=args.epochs, seed=args.seed,
+        x,
+        y,
+        args.output,
+        epochs=args.epochs,
+        seed=args.seed,
         verbose=2 if sys.stdout.isatty() else 0,
-        source=args.data or f"tfds:{args.dataset}")
-    logger.info("Saved %s (validation accuracy %s).", args.output,
-                "n/a" if accuracy is None else f"{accuracy:.4f}")
+        source=args.data or f"tfds:{args.dataset}",
+    )
+    logger.info(
+        "Saved %s (validation accuracy %s).",
+        args.output,
+        "n/a" if accuracy is None else f"{accuracy:.4f}",
+    )
     return 0
 
 
-HANDLERS = {"evaluate": run_evaluate,
-            "train-classifier": run_train_classifier}
-CHECKS = {"evaluate": check_evaluate,
-          "train-classifier": lambda args: check_output(
-              "--output", args.output, (".keras",))}
+HANDLERS = {"evaluate": run_evaluate, "train-classifier": run_train_classifier}
+CHECKS = {
+    "evaluate": check_evaluate,
+    "train-classifier": lambda args: check_output("--output", args.output, (".keras",)),
+}

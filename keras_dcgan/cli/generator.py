@@ -18,7 +18,8 @@ def index_list(text: str) -> list:
         return [int(i) for i in text.split(",")]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: give comma-separated latent indices, e.g. 0,4,7")
+            f"{text!r}: give comma-separated latent indices, e.g. 0,4,7"
+        ) from None
 
 
 def add_parsers(commands) -> None:
@@ -26,66 +27,115 @@ def add_parsers(commands) -> None:
     sample = commands.add_parser("sample", help="images from a trained run")
     sample.add_argument("run", help="run directory")
     common.add_checkpoint(sample)
-    sample.add_argument("--num", type=common.bounded_int(1, limits.MAX_IMAGES),
-                        default=64, help="images")
-    sample.add_argument("--output", required=True,
-                        help="FILE.png (a grid) or FILE.npz (uint8 array x)")
+    sample.add_argument(
+        "--num",
+        type=common.bounded_int(1, limits.MAX_IMAGES),
+        default=64,
+        help="images",
+    )
+    sample.add_argument(
+        "--output", required=True, help="FILE.png (a grid) or FILE.npz (uint8 array x)"
+    )
     common.add_seed(sample)
-    sample.add_argument("--save-latents", metavar="FILE.npy",
-                        help="also save the latents (for `arithmetic`)")
+    sample.add_argument(
+        "--save-latents",
+        metavar="FILE.npy",
+        help="also save the latents (for `arithmetic`)",
+    )
 
-    export = commands.add_parser("export", help="SavedModel for TF Serving, "
-                                 "or TFLite")
+    export = commands.add_parser("export", help="SavedModel for TF Serving, or TFLite")
     export.add_argument("run", help="run directory")
     common.add_checkpoint(export)
-    export.add_argument("--output-dir", required=True,
-                        help="model base path; versions go in BASE/N")
-    export.add_argument("--version", default=None,
-                        type=common.bounded_int(1, limits.MAX_VERSION),
-                        help="integer version (default: the next one)")
-    export.add_argument("--max-batch", default=1024,
-                        type=common.bounded_int(1, limits.MAX_INT32),
-                        help="largest batch a request may ask for")
-    export.add_argument("--format", choices=["saved_model", "tflite"],
-                        default="saved_model",
-                        help="tflite writes BASE/generator.tflite")
+    export.add_argument(
+        "--output-dir", required=True, help="model base path; versions go in BASE/N"
+    )
+    export.add_argument(
+        "--version",
+        default=None,
+        type=common.bounded_int(1, limits.MAX_VERSION),
+        help="integer version (default: the next one)",
+    )
+    export.add_argument(
+        "--max-batch",
+        default=1024,
+        type=common.bounded_int(1, limits.MAX_INT32),
+        help="largest batch a request may ask for",
+    )
+    export.add_argument(
+        "--format",
+        choices=["saved_model", "tflite"],
+        default="saved_model",
+        help="tflite writes BASE/generator.tflite",
+    )
 
     walk = commands.add_parser("interpolate", help="walks in latent space")
     walk.add_argument("run", help="run directory")
     common.add_checkpoint(walk)
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
-    walk.add_argument("--rows", default=8, help="walks",
-                      type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2))
-    walk.add_argument("--steps", default=10, help="images per walk",
-                      type=common.bounded_int(2, limits.MAX_GRID_IMAGES))
-    walk.add_argument("--method", choices=["slerp", "lerp"], default="slerp",
-                      help="slerp follows the sphere Gaussian latents lie "
-                           "near; lerp the straight line")
+    walk.add_argument(
+        "--rows",
+        default=8,
+        help="walks",
+        type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2),
+    )
+    walk.add_argument(
+        "--steps",
+        default=10,
+        help="images per walk",
+        type=common.bounded_int(2, limits.MAX_GRID_IMAGES),
+    )
+    walk.add_argument(
+        "--method",
+        choices=["slerp", "lerp"],
+        default="slerp",
+        help="slerp follows the sphere Gaussian latents lie "
+        "near; lerp the straight line",
+    )
     common.add_seed(walk)
 
-    arith = commands.add_parser("arithmetic", help="vector arithmetic on "
-                                "saved latents: A - B + C")
+    arith = commands.add_parser(
+        "arithmetic", help="vector arithmetic on saved latents: A - B + C"
+    )
     arith.add_argument("run", help="run directory")
     common.add_checkpoint(arith)
-    arith.add_argument("--latents", required=True,
-                       help="FILE.npy from `sample --save-latents`")
-    arith.add_argument("--plus", action="append", type=index_list,
-                       required=True, metavar="I,J,K",
-                       help="latents to average and add (repeatable)")
-    arith.add_argument("--minus", action="append", type=index_list,
-                       default=[], metavar="I,J,K",
-                       help="latents to average and subtract (repeatable)")
+    arith.add_argument(
+        "--latents", required=True, help="FILE.npy from `sample --save-latents`"
+    )
+    arith.add_argument(
+        "--plus",
+        action="append",
+        type=index_list,
+        required=True,
+        metavar="I,J,K",
+        help="latents to average and add (repeatable)",
+    )
+    arith.add_argument(
+        "--minus",
+        action="append",
+        type=index_list,
+        default=[],
+        metavar="I,J,K",
+        help="latents to average and subtract (repeatable)",
+    )
     arith.add_argument("--output", required=True, help="FILE.png")
-    arith.add_argument("--variations", default=8,
-                       type=common.bounded_int(1, limits.MAX_VARIATIONS),
-                       help="copies of the result with uniform noise")
-    arith.add_argument("--noise", default=0.25,
-                       type=common.finite_float(0.0, limits.MAX_NOISE),
-                       help="half-width of that noise")
+    arith.add_argument(
+        "--variations",
+        default=8,
+        type=common.bounded_int(1, limits.MAX_VARIATIONS),
+        help="copies of the result with uniform noise",
+    )
+    arith.add_argument(
+        "--noise",
+        default=0.25,
+        type=common.finite_float(0.0, limits.MAX_NOISE),
+        help="half-width of that noise",
+    )
     common.add_seed(arith)
 
-    near = commands.add_parser("nearest", help="samples beside their "
-                               "nearest training images (memorisation check)")
+    near = commands.add_parser(
+        "nearest",
+        help="samples beside their nearest training images (memorisation check)",
+    )
     near.add_argument("run", help="run directory")
     common.add_checkpoint(near)
     source = near.add_mutually_exclusive_group(required=True)
@@ -93,11 +143,18 @@ def add_parsers(commands) -> None:
     source.add_argument("--data", help=".npz/.npy image array or folder")
     near.add_argument("--data-dir", help="TFDS data directory")
     near.add_argument("--output", required=True, help="FILE.png")
-    near.add_argument("--num", default=16, help="samples",
-                      type=common.bounded_int(1, limits.MAX_NEAREST))
-    near.add_argument("--neighbours", default=3,
-                      type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
-                      help="training images shown per sample")
+    near.add_argument(
+        "--num",
+        default=16,
+        help="samples",
+        type=common.bounded_int(1, limits.MAX_NEAREST),
+    )
+    near.add_argument(
+        "--neighbours",
+        default=3,
+        type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
+        help="training images shown per sample",
+    )
     common.add_seed(near)
 
 
@@ -105,11 +162,12 @@ def check_sample(args) -> None:
     from keras_dcgan.errors import DataError
 
     common.check_output("--output", args.output, (".png", ".npz"))
-    if args.output.lower().endswith(".png") and \
-            args.num > limits.MAX_GRID_IMAGES:
-        raise DataError(f"--num {args.num}: a .png grid holds at most "
-                        f"{limits.MAX_GRID_IMAGES} images; write a .npz "
-                        "array for more.")
+    if args.output.lower().endswith(".png") and args.num > limits.MAX_GRID_IMAGES:
+        raise DataError(
+            f"--num {args.num}: a .png grid holds at most "
+            f"{limits.MAX_GRID_IMAGES} images; write a .npz "
+            "array for more."
+        )
     if args.save_latents:
         common.check_output("--save-latents", args.save_latents, (".npy",))
 
@@ -125,8 +183,7 @@ def run_sample(args) -> int:
     logger.info("Wrote %d images to %s.", len(images), args.output)
     if args.save_latents:
         latent.save_latents(z, args.save_latents)
-        logger.info("Wrote their latents to %s (image i = row i).",
-                    args.save_latents)
+        logger.info("Wrote their latents to %s (image i = row i).", args.save_latents)
     return 0
 
 
@@ -137,8 +194,9 @@ def check_export(args) -> None:
         raise RunError("--output-dir is empty; name the model's base folder.")
     path = os.path.join(args.output_dir, "generator.tflite")
     if args.format == "tflite" and os.path.lexists(path):
-        raise RunError(f"{path} exists already; choose another "
-                       "--output-dir or remove it first.")
+        raise RunError(
+            f"{path} exists already; choose another --output-dir or remove it first."
+        )
 
 
 def run_export(args) -> int:
@@ -148,10 +206,12 @@ def run_export(args) -> int:
     generator = runs.load_generator(args.run, args.checkpoint)
     if args.format == "tflite":
         path = export.export_tflite(
-            generator, os.path.join(args.output_dir, "generator.tflite"))
+            generator, os.path.join(args.output_dir, "generator.tflite")
+        )
     else:
-        path = export.export_saved_model(generator, args.output_dir,
-                                         args.version, args.max_batch)
+        path = export.export_saved_model(
+            generator, args.output_dir, args.version, args.max_batch
+        )
     print(path)
     return 0
 
@@ -168,11 +228,17 @@ def run_interpolate(args) -> int:
     from keras_dcgan.generator import explore
 
     generator = runs.load_generator(args.run, args.checkpoint)
-    walks = explore.interpolation_grid(generator, args.rows, args.steps,
-                                       args.method, args.seed)
+    walks = explore.interpolation_grid(
+        generator, args.rows, args.steps, args.method, args.seed
+    )
     explore.save_interpolation(walks, args.output)
-    logger.info("Wrote %d %s walks of %d steps to %s.", args.rows,
-                args.method, args.steps, args.output)
+    logger.info(
+        "Wrote %d %s walks of %d steps to %s.",
+        args.rows,
+        args.method,
+        args.steps,
+        args.output,
+    )
     return 0
 
 
@@ -189,11 +255,13 @@ def run_arithmetic(args) -> int:
 
     generator = runs.load_generator(args.run, args.checkpoint)
     z = latent.load_latents(args.latents, generator.input_shape[-1])
-    result = explore.latent_arithmetic(z, args.plus, args.minus,
-                                       args.variations, args.noise, args.seed)
+    result = explore.latent_arithmetic(
+        z, args.plus, args.minus, args.variations, args.noise, args.seed
+    )
     explore.save_arithmetic(generator, result, args.output)
-    logger.info("Wrote the arithmetic of %d groups to %s.",
-                len(result.groups), args.output)
+    logger.info(
+        "Wrote the arithmetic of %d groups to %s.", len(result.groups), args.output
+    )
     return 0
 
 
@@ -205,27 +273,38 @@ def run_nearest(args) -> int:
 
     generator = runs.load_generator(args.run, args.checkpoint)
     size, channels = generator.output_shape[1], generator.output_shape[-1]
-    source = data.load_images(size, channels, dataset=args.dataset,
-                              data=args.data, data_dir=args.data_dir)
+    source = data.load_images(
+        size, channels, dataset=args.dataset, data=args.data, data_dir=args.data_dir
+    )
     train = np.concatenate(list(source.dataset.batch(4096).as_numpy_iterator()))
-    samples = latent.generate(generator, latent.sample_latents(
-        args.num, generator.input_shape[-1], args.seed))
-    indices, distances = nearest.nearest_neighbours(samples, train,
-                                                    args.neighbours)
+    samples = latent.generate(
+        generator, latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
+    )
+    indices, distances = nearest.nearest_neighbours(samples, train, args.neighbours)
     nearest.save_nearest(samples, train, indices, args.output)
     reference = nearest.training_distances(train, seed=args.seed)
-    print(f"mean distance sample -> nearest training image: "
-          f"{distances[:, 0].mean():.3f}\n"
-          f"mean distance training image -> nearest other training image: "
-          f"{reference['nearest']:.3f}\n"
-          f"mean distance between two random training images: "
-          f"{reference['pairwise']:.3f}")
+    print(
+        f"mean distance sample -> nearest training image: "
+        f"{distances[:, 0].mean():.3f}\n"
+        f"mean distance training image -> nearest other training image: "
+        f"{reference['nearest']:.3f}\n"
+        f"mean distance between two random training images: "
+        f"{reference['pairwise']:.3f}"
+    )
     return 0
 
 
-HANDLERS = {"sample": run_sample, "export": run_export, "interpolate": run_interpolate,
-            "arithmetic": run_arithmetic, "nearest": run_nearest}
-CHECKS = {"sample": check_sample, "export": check_export, "interpolate": check_interpolate,
-          "arithmetic": check_arithmetic,
-          "nearest": lambda args: common.check_output(
-              "--output", args.output, (".png",))}
+HANDLERS = {
+    "sample": run_sample,
+    "export": run_export,
+    "interpolate": run_interpolate,
+    "arithmetic": run_arithmetic,
+    "nearest": run_nearest,
+}
+CHECKS = {
+    "sample": check_sample,
+    "export": check_export,
+    "interpolate": check_interpolate,
+    "arithmetic": check_arithmetic,
+    "nearest": lambda args: common.check_output("--output", args.output, (".png",)),
+}

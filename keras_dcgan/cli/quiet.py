@@ -18,20 +18,32 @@ import sys
 import tempfile
 
 # Lines TensorFlow writes on every start; nothing to act on.
-ALWAYS = ("All log messages before absl::InitializeLog()",
-          "oneDNN custom operations are on",
-          "cpu_feature_guard", "This TensorFlow binary is optimized",
-          "To enable the following instructions")
+ALWAYS = (
+    "All log messages before absl::InitializeLog()",
+    "oneDNN custom operations are on",
+    "cpu_feature_guard",
+    "This TensorFlow binary is optimized",
+    "To enable the following instructions",
+)
 # Lines about CUDA: noise where there is no NVIDIA device, news where there is.
-CUDA = ("cudart_stub", "Could not find cuda drivers", "cuInit",
-        "cuda_platform", "cuda_dnn", "cuda_fft", "cuda_blas",
-        "computation placer already registered")
+CUDA = (
+    "cudart_stub",
+    "Could not find cuda drivers",
+    "cuInit",
+    "cuda_platform",
+    "cuda_dnn",
+    "cuda_fft",
+    "cuda_blas",
+    "computation placer already registered",
+)
 
 
 def has_nvidia_device() -> bool:
     """Whether the machine shows an NVIDIA driver or device."""
-    return any(os.path.exists(p) for p in ("/proc/driver/nvidia",
-                                           "/dev/nvidia0", "/dev/nvidiactl"))
+    return any(
+        os.path.exists(p)
+        for p in ("/proc/driver/nvidia", "/dev/nvidia0", "/dev/nvidiactl")
+    )
 
 
 def is_noise(line: str, gpu: bool) -> bool:
@@ -60,8 +72,7 @@ def import_tensorflow_quietly() -> None:
     Does nothing when TensorFlow is already imported, or when the user asks
     for its logs (`TF_CPP_MIN_LOG_LEVEL` set to 0).
     """
-    if "tensorflow" in sys.modules or os.environ.get(
-            "TF_CPP_MIN_LOG_LEVEL") == "0":
+    if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
     with tempfile.TemporaryFile(mode="w+b") as captured:
         with _stderr_to(captured):
@@ -71,7 +82,8 @@ def import_tensorflow_quietly() -> None:
         captured.seek(0)
         text = captured.read().decode(errors="replace")
     gpu = has_nvidia_device()
-    kept = [line for line in text.splitlines()
-            if line.strip() and not is_noise(line, gpu)]
+    kept = [
+        line for line in text.splitlines() if line.strip() and not is_noise(line, gpu)
+    ]
     if kept:
         print("\n".join(kept), file=sys.stderr)

@@ -23,14 +23,12 @@ CONFIG_FLAGS = {
     "--channels": ("channels", int, {}),
     "--latent-dim": ("latent_dim", int, {"aliases": ["--nz"]}),
     "--generator-width": ("generator_width", int, {"aliases": ["--ngf"]}),
-    "--discriminator-width": ("discriminator_width", int,
-                              {"aliases": ["--ndf"]}),
+    "--discriminator-width": ("discriminator_width", int, {"aliases": ["--ndf"]}),
     "--dropout": ("dropout", float, {}),
     "--learning-rate": ("learning_rate", float, {}),
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
-    "--frozen-bn-stats": ("frozen_bn_stats", str,
-                          {"choices": ["batch", "moving"]}),
+    "--frozen-bn-stats": ("frozen_bn_stats", str, {"choices": ["batch", "moving"]}),
     "--batch-size": ("batch_size", int, {}),
     "--epochs": ("epochs", int, {}),
     "--steps": ("steps", int, {}),
@@ -44,8 +42,11 @@ CONFIG_FLAGS = {
     "--max-bad-fraction": ("max_bad_fraction", float, {}),
     "--max-image-pixels": ("max_image_pixels", int, {}),
     "--collapse-patience": ("collapse_patience", int, {}),
-    "--stop-on-collapse": ("stop_on_collapse", None,
-                           {"action": "store_const", "const": True}),
+    "--stop-on-collapse": (
+        "stop_on_collapse",
+        None,
+        {"action": "store_const", "const": True},
+    ),
     "--eval-every": ("eval_every", int, {}),
     "--eval-features": ("eval_features", str, {}),
     "--eval-metric": ("eval_metric", str, {}),
@@ -57,14 +58,34 @@ CONFIG_FLAGS = {
 
 # How `train --help` groups the config flags, so that it fits a screen.
 GROUPS = {
-    "model": ("image_size", "channels", "latent_dim", "generator_width",
-              "discriminator_width", "dropout"),
-    "optimisation": ("learning_rate", "beta_1", "label_smoothing",
-                     "frozen_bn_stats", "batch_size", "epochs", "steps",
-                     "seed"),
+    "model": (
+        "image_size",
+        "channels",
+        "latent_dim",
+        "generator_width",
+        "discriminator_width",
+        "dropout",
+    ),
+    "optimisation": (
+        "learning_rate",
+        "beta_1",
+        "label_smoothing",
+        "frozen_bn_stats",
+        "batch_size",
+        "epochs",
+        "steps",
+        "seed",
+    ),
     "data": ("center_crop", "max_bad_fraction", "max_image_pixels"),
-    "run": ("checkpoint_every", "max_checkpoints", "log_every",
-            "num_samples", "collapse_patience", "stop_on_collapse"),
+    "run": (
+        "checkpoint_every",
+        "checkpoint_minutes",
+        "max_checkpoints",
+        "log_every",
+        "num_samples",
+        "collapse_patience",
+        "stop_on_collapse",
+    ),
     "evaluation": ("eval_every", "eval_features", "eval_metric", "eval_num"),
     "speed": ("precision", "jit_compile", "strategy"),
 }
@@ -84,19 +105,25 @@ def _config_flag_help(field: str, helps: dict, defaults: dict) -> str:
 def add_parsers(commands) -> None:
     """Adds `train`."""
     train = commands.add_parser(
-        "train", help="train a DCGAN",
+        "train",
+        help="train a DCGAN",
         description="Train a DCGAN and write its run directory. Each config "
-                    "flag sets the DCGANConfig field of the same name.")
+        "flag sets the DCGANConfig field of the same name.",
+    )
     source = train.add_mutually_exclusive_group()
-    source.add_argument("--dataset", help="TFDS name (mnist, fashion_mnist, "
-                        "cifar10, celeb_a, ...) or 'digits' (offline default)")
+    source.add_argument(
+        "--dataset",
+        help="TFDS name (mnist, fashion_mnist, "
+        "cifar10, celeb_a, ...) or 'digits' (offline default)",
+    )
     source.add_argument("--data", help=".npz/.npy image array or image folder")
     train.add_argument("--data-dir", help="TFDS data directory")
     train.add_argument("--output-dir", required=True, help="run directory")
     helps = field_help()
     defaults = {f.name: f.default for f in dataclasses.fields(DCGANConfig)}
-    groups = {name: train.add_argument_group(f"{name} (DCGANConfig)")
-              for name in GROUPS}
+    groups = {
+        name: train.add_argument_group(f"{name} (DCGANConfig)") for name in GROUPS
+    }
     group_of = {f: g for g, fields in GROUPS.items() for f in fields}
     for flag, (field, kind, extra) in CONFIG_FLAGS.items():
         extra = dict(extra)
@@ -106,30 +133,48 @@ def add_parsers(commands) -> None:
             if "choices" not in extra:
                 extra["metavar"] = {int: "N", float: "X"}.get(kind, "TEXT")
         groups[group_of[field]].add_argument(
-            *names, dest=field, default=None,
-            help=_config_flag_help(field, helps, defaults), **extra)
+            *names,
+            dest=field,
+            default=None,
+            help=_config_flag_help(field, helps, defaults),
+            **extra,
+        )
     mode = train.add_mutually_exclusive_group()
-    mode.add_argument("--resume", action="store_true",
-                      help="continue the run in --output-dir")
-    mode.add_argument("--overwrite", action="store_true",
-                      help="replace the run in --output-dir")
-    train.add_argument("--allow-data-change", action="store_true",
-                       help="--resume with data that differs from the run's "
-                            "(refused by default)")
-    train.add_argument("--dry-run", action="store_true",
-                       help="check data and flags, build the models, write "
-                            "nothing")
-    train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=None,
-                       help="0 quiet, 1 progress bar, 2 a plain line every "
-                            "1%% of the steps and each minute")
+    mode.add_argument(
+        "--resume", action="store_true", help="continue the run in --output-dir"
+    )
+    mode.add_argument(
+        "--overwrite", action="store_true", help="replace the run in --output-dir"
+    )
+    train.add_argument(
+        "--allow-data-change",
+        action="store_true",
+        help="--resume with data that differs from the run's (refused by default)",
+    )
+    train.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check data and flags, build the models, write nothing",
+    )
+    train.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=None,
+        help="0 quiet, 1 progress bar, 2 a plain line every "
+        "1%% of the steps and each minute",
+    )
 
 
 def config_from_args(args) -> DCGANConfig:
     """The run's config: flags over defaults, or over the run's on resume."""
     from keras_dcgan import data, runs
 
-    given = {field: getattr(args, field) for field, _, _ in CONFIG_FLAGS.values()
-             if getattr(args, field) is not None}
+    given = {
+        field: getattr(args, field)
+        for field, _, _ in CONFIG_FLAGS.values()
+        if getattr(args, field) is not None
+    }
     if args.resume:
         saved = runs.load_run_config(args.output_dir)
         config = dataclasses.replace(saved, **given)
@@ -140,6 +185,7 @@ def config_from_args(args) -> DCGANConfig:
     given.setdefault("channels", channels)
     return DCGANConfig(**given)
 
+
 def run_train(args) -> int:
     from keras_dcgan import data, training
     from keras_dcgan.devices import distribute, kernels
@@ -148,21 +194,34 @@ def run_train(args) -> int:
     # First: a multi-worker strategy must exist before any TensorFlow work.
     strategy = distribute.make_strategy(config.strategy)
     logger.info(kernels.describe(strategy, config.jit_compile))
-    images = data.load_images(config.image_size, config.channels,
-                              dataset=args.dataset, data=args.data,
-                              data_dir=args.data_dir,
-                              center_crop=config.center_crop,
-                              max_bad_fraction=config.max_bad_fraction,
-                              max_image_pixels=config.max_image_pixels)
+    images = data.load_images(
+        config.image_size,
+        config.channels,
+        dataset=args.dataset,
+        data=args.data,
+        data_dir=args.data_dir,
+        center_crop=config.center_crop,
+        max_bad_fraction=config.max_bad_fraction,
+        max_image_pixels=config.max_image_pixels,
+    )
     logger.info("Data: %s", images.description)
     if args.dry_run:
         return dry_run(args, config, images, strategy)
-    verbose = args.verbose if args.verbose is not None else (
-        1 if sys.stdout.isatty() else 2)
-    training.train(config, images, args.output_dir, resume=args.resume,
-                   overwrite=args.overwrite, verbose=verbose, strategy=strategy,
-                   allow_data_change=args.allow_data_change)
+    verbose = (
+        args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    )
+    training.train(
+        config,
+        images,
+        args.output_dir,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        verbose=verbose,
+        strategy=strategy,
+        allow_data_change=args.allow_data_change,
+    )
     return 0
+
 
 def dry_run(args, config, images, strategy) -> int:
     """Makes every check the real run makes, builds the models, writes
@@ -174,8 +233,7 @@ def dry_run(args, config, images, strategy) -> int:
     from keras_dcgan.training.loop import checked_fingerprint
 
     runs.check_run_dir(args.output_dir, args.resume, args.overwrite)
-    checked_fingerprint(images, args.output_dir, args.resume,
-                        args.allow_data_change)
+    checked_fingerprint(images, args.output_dir, args.resume, args.allow_data_change)
     if config.eval_every:
         features.make_extractor(config.eval_features)
     gan = DCGAN(config, strategy=strategy)
@@ -183,21 +241,36 @@ def dry_run(args, config, images, strategy) -> int:
     gan.discriminator.summary()
     steps = images.num_images // config.batch_size
     total = config.steps or config.epochs * steps
-    logger.info("Dry run: %d steps (%d per epoch) at batch %d over %d "
-                "replica(s), XLA %s, oneDNN %s; config %s. Nothing written.",
-                total, steps, config.batch_size, strategy.num_replicas_in_sync,
-                "on" if gan.jit_compile else "off",
-                "on" if onednn_enabled() else "off", dataclasses.asdict(config))
-    action = ("resume the run in" if args.resume else "replace the run in"
-              if args.overwrite else "start a new run in")
+    logger.info(
+        "Dry run: %d steps (%d per epoch) at batch %d over %d "
+        "replica(s), XLA %s, oneDNN %s; config %s. Nothing written.",
+        total,
+        steps,
+        config.batch_size,
+        strategy.num_replicas_in_sync,
+        "on" if gan.jit_compile else "off",
+        "on" if onednn_enabled() else "off",
+        dataclasses.asdict(config),
+    )
+    action = (
+        "resume the run in"
+        if args.resume
+        else "replace the run in"
+        if args.overwrite
+        else "start a new run in"
+    )
     logger.info("The real run would %s %s.", action, args.output_dir)
     return 0
+
 
 def check_train(args) -> None:
     """Validates every flag given, before TensorFlow is imported (a typo is
     answered in a second): against the run's config.json on --resume."""
-    given = {field: getattr(args, field) for field, _, _ in CONFIG_FLAGS.values()
-             if getattr(args, field) is not None}
+    given = {
+        field: getattr(args, field)
+        for field, _, _ in CONFIG_FLAGS.values()
+        if getattr(args, field) is not None
+    }
     saved = os.path.join(args.output_dir, "config.json")
     if args.resume and os.path.isfile(saved):
         dataclasses.replace(DCGANConfig.from_json(saved), **given)

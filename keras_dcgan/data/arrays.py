@@ -13,7 +13,6 @@ import math
 import os
 import stat
 import zipfile
-from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -48,7 +47,7 @@ class ArrayHeader:
 
     shape: tuple
     dtype: np.dtype
-    member: Optional[str]
+    member: str | None
     stored_bytes: int
 
     @property
@@ -57,7 +56,7 @@ class ArrayHeader:
         return math.prod(self.shape) * self.dtype.itemsize
 
 
-def load_array(path: str, name: Optional[str] = None) -> np.ndarray:
+def load_array(path: str, name: str | None = None) -> np.ndarray:
     """Reads images from `.npy` or `.npz` (`x`, `x_train`, `images`, or the
     first array), or the `.npz` member `name`.
 
@@ -73,24 +72,27 @@ def load_array(path: str, name: Optional[str] = None) -> np.ndarray:
     try:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:
-        raise DataError(f"--data {path}: cannot read it as a NumPy array "
-                        f"without pickle ({e}). Save plain numeric arrays "
-                        "with np.savez.") from e
+        raise DataError(
+            f"--data {path}: cannot read it as a NumPy array "
+            f"without pickle ({e}). Save plain numeric arrays "
+            "with np.savez."
+        ) from e
     except (OSError, EOFError) as e:
-        raise DataError(f"--data {path}: not a readable .npy/.npz file "
-                        f"({e}).") from e
+        raise DataError(f"--data {path}: not a readable .npy/.npz file ({e}).") from e
     if isinstance(loaded, np.ndarray):
         return loaded
     with loaded:
         try:
             return loaded[header.member]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise DataError(f"--data {path}: array {header.member!r} cannot "
-                            f"be read without pickle ({e}); save plain "
-                            "numeric arrays with np.savez.") from e
+            raise DataError(
+                f"--data {path}: array {header.member!r} cannot "
+                f"be read without pickle ({e}); save plain "
+                "numeric arrays with np.savez."
+            ) from e
 
 
-def read_header(path: str, name: Optional[str] = None) -> ArrayHeader:
+def read_header(path: str, name: str | None = None) -> ArrayHeader:
     """The header of the array `load_array(path, name)` would read.
 
     Reads a few hundred bytes whatever the array's size; opens nothing but a
@@ -111,8 +113,9 @@ def read_header(path: str, name: Optional[str] = None) -> ArrayHeader:
             return _npz_header(f, path, name)
         f.seek(0)
         if name is not None:
-            raise DataError(f"--data {path}: a .npy holds one array; "
-                            f"{name!r} needs a .npz file.")
+            raise DataError(
+                f"--data {path}: a .npy holds one array; {name!r} needs a .npz file."
+            )
         return _npy_header(f, path, None, size)
 
 
@@ -123,8 +126,7 @@ def array_names(path: str) -> list:
         with zipfile.ZipFile(path) as archive:
             return [n.removesuffix(".npy") for n in archive.namelist()]
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"--data {path}: not a readable .npz file "
-                        f"({e}).") from e
+        raise DataError(f"--data {path}: not a readable .npz file ({e}).") from e
 
 
 def check_fits(header: ArrayHeader, path: str) -> None:
@@ -132,20 +134,24 @@ def check_fits(header: ArrayHeader, path: str) -> None:
     where = path if header.member is None else f"{path} ({header.member})"
     described = f"{header.shape} {header.dtype}"
     if any(d < 0 for d in header.shape):
-        raise DataError(f"--data {where}: corrupt header (shape "
-                        f"{header.shape}); save the array again.")
+        raise DataError(
+            f"--data {where}: corrupt header (shape "
+            f"{header.shape}); save the array again."
+        )
     available = available_memory_bytes()
     if header.nbytes > available:
         raise DataError(
             f"--data {where}: the array {described} needs "
             f"{format_bytes(header.nbytes)} of memory, more than the "
             f"{format_bytes(available)} available; use an image folder, "
-            "which streams, or fewer or smaller images.")
+            "which streams, or fewer or smaller images."
+        )
     if header.nbytes > header.stored_bytes:
         raise DataError(
             f"--data {where}: truncated: the header declares {described} "
             f"({format_bytes(header.nbytes)}), the file holds "
-            f"{format_bytes(header.stored_bytes)}; save the array again.")
+            f"{format_bytes(header.stored_bytes)}; save the array again."
+        )
 
 
 def _regular_file_size(path: str) -> int:
@@ -154,36 +160,36 @@ def _regular_file_size(path: str) -> int:
     except OSError as e:
         raise DataError(f"--data {path}: cannot read it ({e.strerror}).") from e
     if not stat.S_ISREG(info.st_mode):
-        raise DataError(f"--data {path}: not a regular file "
-                        f"({special_file_kind(info.st_mode)}); give a "
-                        ".npz/.npy file or an image folder.")
+        raise DataError(
+            f"--data {path}: not a regular file "
+            f"({special_file_kind(info.st_mode)}); give a "
+            ".npz/.npy file or an image folder."
+        )
     return info.st_size
 
 
-def _npz_header(f, path: str, name: Optional[str]) -> ArrayHeader:
+def _npz_header(f, path: str, name: str | None) -> ArrayHeader:
     try:
         with zipfile.ZipFile(f) as archive:
-            infos = {i.filename.removesuffix(".npy"): i
-                     for i in archive.infolist()}
+            infos = {i.filename.removesuffix(".npy"): i for i in archive.infolist()}
             if not infos:
-                raise DataError(f"--data {path}: the .npz file holds no "
-                                "array.")
+                raise DataError(f"--data {path}: the .npz file holds no array.")
             if name is None:
-                name = next((n for n in ARRAY_NAMES if n in infos),
-                            next(iter(infos)))
+                name = next((n for n in ARRAY_NAMES if n in infos), next(iter(infos)))
             if name not in infos:
-                raise DataError(f"--data {path}: no array {name!r} (arrays "
-                                f"present: {', '.join(infos)}).")
+                raise DataError(
+                    f"--data {path}: no array {name!r} (arrays "
+                    f"present: {', '.join(infos)})."
+                )
             with archive.open(infos[name]) as member:
-                return _npy_header(member, f"{path} ({name})", name,
-                                   infos[name].file_size)
+                return _npy_header(
+                    member, f"{path} ({name})", name, infos[name].file_size
+                )
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-        raise DataError(f"--data {path}: not a readable .npz file "
-                        f"({e}).") from e
+        raise DataError(f"--data {path}: not a readable .npz file ({e}).") from e
 
 
-def _npy_header(f, where: str, member: Optional[str],
-                size: int) -> ArrayHeader:
+def _npy_header(f, where: str, member: str | None, size: int) -> ArrayHeader:
     try:
         version = np.lib.format.read_magic(f)
         if version == (1, 0):
@@ -193,18 +199,26 @@ def _npy_header(f, where: str, member: Optional[str],
         else:
             raise ValueError(f".npy format version {version} is not read here")
     except (ValueError, EOFError) as e:
-        raise DataError(f"--data {where}: not a NumPy array ({e}); save "
-                        "plain numeric arrays with np.save or np.savez.") from e
+        raise DataError(
+            f"--data {where}: not a NumPy array ({e}); save "
+            "plain numeric arrays with np.save or np.savez."
+        ) from e
     if dtype.hasobject:
-        raise DataError(f"--data {where}: an array of dtype {dtype} cannot "
-                        "be read without pickle and is refused; save plain "
-                        "numeric arrays with np.savez.")
+        raise DataError(
+            f"--data {where}: an array of dtype {dtype} cannot "
+            "be read without pickle and is refused; save plain "
+            "numeric arrays with np.savez."
+        )
     return ArrayHeader(tuple(shape), dtype, member, size - f.tell())
 
 
-def from_array(x: np.ndarray, image_size: int, channels: int,
-               description: str = "array",
-               center_crop: Optional[int] = None) -> ImageData:
+def from_array(
+    x: np.ndarray,
+    image_size: int,
+    channels: int,
+    description: str = "array",
+    center_crop: int | None = None,
+) -> ImageData:
     """Validates, converts and resizes an image array.
 
     Args:
@@ -226,36 +240,45 @@ def from_array(x: np.ndarray, image_size: int, channels: int,
     x = as_uint8(check_array(x, description), description)
     if x.ndim == 3:
         x = x[..., None]
-    chunks = [resize_images(tf.convert_to_tensor(x[i:i + 4096]), image_size,
-                            channels, center_crop).numpy()
-              for i in range(0, len(x), 4096)]
+    chunks = [
+        resize_images(
+            tf.convert_to_tensor(x[i : i + 4096]), image_size, channels, center_crop
+        ).numpy()
+        for i in range(0, len(x), 4096)
+    ]
     x = np.concatenate(chunks)
-    return ImageData(tf.data.Dataset.from_tensor_slices(x), len(x),
-                     f"{description}: {len(x)} images")
+    return ImageData(
+        tf.data.Dataset.from_tensor_slices(x), len(x), f"{description}: {len(x)} images"
+    )
 
 
 def check_array(x: np.ndarray, description: str) -> np.ndarray:
     """Refuses arrays that are not images, with the reason and the fix."""
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number)
-                                 or x.dtype == bool):
-        raise DataError(f"{description}: array dtype {x.dtype} is not "
-                        "numeric; store images as uint8 or float.")
+    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise DataError(
+            f"{description}: array dtype {x.dtype} is not "
+            "numeric; store images as uint8 or float."
+        )
     if x.ndim not in (3, 4) or (x.ndim == 4 and x.shape[-1] not in (1, 3, 4)):
         raise DataError(
             f"{description}: array shape {x.shape} is not images; expected "
-            "[N, H, W] or [N, H, W, C] with C = 1, 3 or 4.")
+            "[N, H, W] or [N, H, W, C] with C = 1, 3 or 4."
+        )
     if len(x) == 0:
         raise DataError(f"{description}: the array holds no images.")
     if min(x.shape[1:3]) < MIN_SOURCE_SIDE:
         raise DataError(
             f"{description}: images of {x.shape[1]}x{x.shape[2]} px are "
             f"smaller than the {MIN_SOURCE_SIDE} px minimum; use larger "
-            "images.")
+            "images."
+        )
     if np.issubdtype(x.dtype, np.complexfloating):
         raise DataError(f"{description}: complex arrays are not images.")
     if np.issubdtype(x.dtype, np.floating) and not np.all(np.isfinite(x)):
-        raise DataError(f"{description}: the array has NaN or infinite "
-                        "values; clean or drop those images first.")
+        raise DataError(
+            f"{description}: the array has NaN or infinite "
+            "values; clean or drop those images first."
+        )
     return x
 
 
@@ -272,8 +295,12 @@ def as_uint8(x: np.ndarray, description: str) -> np.ndarray:
     elif low >= 0.0 and high <= 255.0:
         scaled = x
     else:
-        logger.warning("%s: values in [%g, %g]; scaling min..max to 0..255.",
-                       description, low, high)
+        logger.warning(
+            "%s: values in [%g, %g]; scaling min..max to 0..255.",
+            description,
+            low,
+            high,
+        )
         scaled = (x - low) * (255.0 / max(high - low, 1e-12))
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 

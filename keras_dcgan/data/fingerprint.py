@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -46,8 +45,12 @@ def data_fingerprint(images: ImageData, source: str) -> dict:
         image = np.ascontiguousarray(image)
         shape = list(image.shape)
         digest.update(image.tobytes())
-    return {"source": source, "num_images": int(images.num_images),
-            "shape": shape, "sha256": digest.hexdigest()}
+    return {
+        "source": source,
+        "num_images": int(images.num_images),
+        "shape": shape,
+        "sha256": digest.hexdigest(),
+    }
 
 
 def save_fingerprint(fingerprint: dict, path: str) -> None:
@@ -55,7 +58,7 @@ def save_fingerprint(fingerprint: dict, path: str) -> None:
     write_text(path, json.dumps(fingerprint, indent=2, sort_keys=True) + "\n")
 
 
-def load_fingerprint(path: str) -> Optional[dict]:
+def load_fingerprint(path: str) -> dict | None:
     """The saved fingerprint, or None when the run predates them."""
     if not os.path.isfile(path):
         return None
@@ -76,12 +79,16 @@ def check_same_data(saved: dict, new: dict, allow_change: bool) -> list:
     Raises:
         DataError: The data differs and `allow_change` is False.
     """
-    diffs = [f"{key} {saved.get(key)!r} -> {new.get(key)!r}"
-             for key in COMPARED if saved.get(key) != new.get(key)]
+    diffs = [
+        f"{key} {saved.get(key)!r} -> {new.get(key)!r}"
+        for key in COMPARED
+        if saved.get(key) != new.get(key)
+    ]
     if diffs and not allow_change:
         raise DataError(
             f"--resume: the data differs from the run's ({saved.get('source')}"
             f" -> {new.get('source')}: " + "; ".join(diffs) + "). Give the "
             "run's own data, or pass --allow-data-change to go on with this "
-            "data on purpose.")
+            "data on purpose."
+        )
     return diffs

@@ -18,7 +18,6 @@ import os
 import stat
 import threading
 import warnings
-from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -57,10 +56,12 @@ def find_images(folder: str) -> list:
     seen_dirs, paths = {_identity(folder)}, []
     for root, dirs, names in os.walk(folder, followlinks=True):
         dirs.sort()
-        dirs[:] = [d for d in dirs if _first_visit(os.path.join(root, d),
-                                                   seen_dirs)]
-        paths.extend(os.path.join(root, name) for name in names
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
+        dirs[:] = [d for d in dirs if _first_visit(os.path.join(root, d), seen_dirs)]
+        paths.extend(
+            os.path.join(root, name)
+            for name in names
+            if name.lower().endswith(IMAGE_EXTENSIONS)
+        )
     return sorted(paths)
 
 
@@ -80,10 +81,14 @@ def _first_visit(path: str, seen: set) -> bool:
     return True
 
 
-def load_folder(folder: str, image_size: int, channels: int,
-                center_crop: Optional[int] = None,
-                max_bad_fraction: float = 0.1,
-                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> ImageData:
+def load_folder(
+    folder: str,
+    image_size: int,
+    channels: int,
+    center_crop: int | None = None,
+    max_bad_fraction: float = 0.1,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> ImageData:
     """Loads every usable image below `folder`.
 
     Args:
@@ -107,24 +112,33 @@ def load_folder(folder: str, image_size: int, channels: int,
     if not paths:
         raise DataError(
             f"--data {folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})"
-            " in this folder or below it.")
+            " in this folder or below it."
+        )
     candidates, skipped = screen_files(paths, max_image_pixels)
     total = len(candidates) + len(skipped)  # each real file once
     decode = _decoder(image_size, channels, center_crop)
     keep = len(candidates) * image_size**2 * channels <= cache_budget_bytes()
     good, pixels = _decode_all(candidates, decode, keep)
     good_set = set(good)
-    skipped.update({p: why_unusable(p, max_image_pixels)
-                    for p in candidates if p not in good_set})
+    skipped.update(
+        {p: why_unusable(p, max_image_pixels) for p in candidates if p not in good_set}
+    )
     skipped = dict(sorted(skipped.items()))
     _check_bad_files(folder, total, skipped, max_bad_fraction)
     if keep:
         ds = tf.data.Dataset.from_tensor_slices(pixels)
     else:
-        logger.warning("%s: %d decoded images exceed the memory cache budget;"
-                       " decoding them again every epoch.", folder, len(good))
-        ds = tf.data.Dataset.from_tensor_slices(good).map(
-            decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+        logger.warning(
+            "%s: %d decoded images exceed the memory cache budget;"
+            " decoding them again every epoch.",
+            folder,
+            len(good),
+        )
+        ds = (
+            tf.data.Dataset.from_tensor_slices(good)
+            .map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+            .ignore_errors()
+        )
     description = f"{folder}: {len(good)} images"
     if skipped:
         description += f" ({len(skipped)} unusable files skipped)"
@@ -172,18 +186,18 @@ def _stat(path: str) -> tuple:
         return None, f"unreadable or a broken link ({e.strerror})"
 
 
-def _screen(path: str, info: os.stat_result,
-            max_image_pixels: int) -> Optional[str]:
+def _screen(path: str, info: os.stat_result, max_image_pixels: int) -> str | None:
     """Why `path` (whose stat is `info`) must not be decoded, or None."""
     if not stat.S_ISREG(info.st_mode):
-        return (f"not a regular file ({special_file_kind(info.st_mode)}); "
-                "never opened")
+        return f"not a regular file ({special_file_kind(info.st_mode)}); never opened"
     if info.st_size == 0:
         return "empty file (0 bytes)"
     if info.st_size > MAX_FILE_BYTES:
-        return (f"{format_bytes(info.st_size)}, over the "
-                f"{format_bytes(MAX_FILE_BYTES)} per-file limit; recompress "
-                "or downscale it")
+        return (
+            f"{format_bytes(info.st_size)}, over the "
+            f"{format_bytes(MAX_FILE_BYTES)} per-file limit; recompress "
+            "or downscale it"
+        )
     try:
         width, height = _header_size(path)
     except PermissionError as e:
@@ -191,12 +205,13 @@ def _screen(path: str, info: os.stat_result,
     except _PIL_ERRORS as e:
         return _pil_reason(e)
     if width * height > max_image_pixels:
-        return (f"{width}x{height} px, over the {max_image_pixels:,} pixel "
-                "limit; raise --max-image-pixels if it is a real image and "
-                "the machine has the memory")
+        return (
+            f"{width}x{height} px, over the {max_image_pixels:,} pixel "
+            "limit; raise --max-image-pixels if it is a real image and "
+            "the machine has the memory"
+        )
     if min(width, height) < MIN_SOURCE_SIDE:
-        return (f"too small ({width}x{height} px, minimum "
-                f"{MIN_SOURCE_SIDE} px)")
+        return f"too small ({width}x{height} px, minimum {MIN_SOURCE_SIDE} px)"
     return None
 
 
@@ -221,16 +236,18 @@ def _header_size(path: str) -> tuple:
                     Image.MAX_IMAGE_PIXELS = saved
 
 
-def _decoder(image_size: int, channels: int, center_crop: Optional[int]):
+def _decoder(image_size: int, channels: int, center_crop: int | None):
     def decode(path):
         # Always 3 channels out of the decoder (GIF has no gray mode, RGBA
         # drops alpha), then converted like every other source.
-        image = tf.io.decode_image(tf.io.read_file(path), channels=3,
-                                   expand_animations=False)
+        image = tf.io.decode_image(
+            tf.io.read_file(path), channels=3, expand_animations=False
+        )
         image.set_shape([None, None, 3])
         small = tf.reduce_min(tf.shape(image)[:2]) < MIN_SOURCE_SIDE
-        with tf.control_dependencies([tf.debugging.Assert(
-                tf.logical_not(small), ["image too small"])]):
+        with tf.control_dependencies(
+            [tf.debugging.Assert(tf.logical_not(small), ["image too small"])]
+        ):
             image = tf.identity(image)
         return resize_images(image, image_size, channels, center_crop)
 
@@ -252,8 +269,7 @@ def _decode_all(paths: list, decode, keep_pixels: bool):
     return good, pixels
 
 
-def why_unusable(path: str,
-                 max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> str:
+def why_unusable(path: str, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> str:
     """A short reason why an image file could not be used."""
     from PIL import Image
 
@@ -280,18 +296,24 @@ def _pil_reason(error: Exception) -> str:
 def _check_bad_files(folder, total, skipped, max_bad_fraction) -> None:
     if not skipped:
         return
-    listing = "\n".join(f"  {p}: {why}" for p, why in
-                        list(skipped.items())[:LISTED])
+    listing = "\n".join(f"  {p}: {why}" for p, why in list(skipped.items())[:LISTED])
     more = len(skipped) - LISTED
     if more > 0:
         listing += f"\n  ... and {more} more"
     if len(skipped) == total:
-        raise DataError(f"--data {folder}: none of the {total} image "
-                        f"files can be used:\n{listing}")
+        raise DataError(
+            f"--data {folder}: none of the {total} image files can be used:\n{listing}"
+        )
     if len(skipped) > max_bad_fraction * total:
         raise DataError(
             f"--data {folder}: {len(skipped)} of {total} image files "
             f"are unusable, more than the {max_bad_fraction:.0%} allowed:\n"
-            f"{listing}\nFix or remove them, or raise --max-bad-fraction.")
-    logger.warning("%s: skipped %d of %d image files that cannot be used:\n%s",
-                   folder, len(skipped), total, listing)
+            f"{listing}\nFix or remove them, or raise --max-bad-fraction."
+        )
+    logger.warning(
+        "%s: skipped %d of %d image files that cannot be used:\n%s",
+        folder,
+        len(skipped),
+        total,
+        listing,
+    )

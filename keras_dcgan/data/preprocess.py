@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import os
 import stat
-from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -50,8 +49,9 @@ def to_uint8(images) -> np.ndarray:
     return np.clip(np.round((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def resize_images(images: tf.Tensor, image_size: int, channels: int,
-                  center_crop: Optional[int] = None) -> tf.Tensor:
+def resize_images(
+    images: tf.Tensor, image_size: int, channels: int, center_crop: int | None = None
+) -> tf.Tensor:
     """uint8 [..., H, W, C] -> uint8 [..., size, size, channels].
 
     Converts channels (gray, RGB, RGBA), crops a centered square (the whole
@@ -65,9 +65,10 @@ def resize_images(images: tf.Tensor, image_size: int, channels: int,
     if center_crop:
         side = tf.minimum(side, center_crop)
     top, left = (height - side) // 2, (width - side) // 2
-    images = images[..., top:top + side, left:left + side, :]
-    resized = tf.image.resize(images, (image_size, image_size),
-                              method="bilinear", antialias=True)
+    images = images[..., top : top + side, left : left + side, :]
+    resized = tf.image.resize(
+        images, (image_size, image_size), method="bilinear", antialias=True
+    )
     return tf.cast(tf.clip_by_value(tf.round(resized), 0, 255), tf.uint8)
 
 
@@ -80,8 +81,9 @@ def match_channels(images: tf.Tensor, channels: int) -> tf.Tensor:
         return images
     if channels == 3:
         return tf.image.grayscale_to_rgb(images)
-    return tf.cast(tf.round(tf.image.rgb_to_grayscale(
-        tf.cast(images, tf.float32))), tf.uint8)
+    return tf.cast(
+        tf.round(tf.image.rgb_to_grayscale(tf.cast(images, tf.float32))), tf.uint8
+    )
 
 
 def cache_budget_bytes() -> int:
@@ -94,9 +96,13 @@ def cache_budget_bytes() -> int:
 
 
 # Where containers (cgroup v2, then v1) publish their memory limit and use.
-_CGROUP_MEMORY = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                  ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                   "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+_CGROUP_MEMORY = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    (
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+    ),
+)
 
 
 def available_memory_bytes() -> int:
@@ -107,8 +113,9 @@ def available_memory_bytes() -> int:
     """
     try:
         with open("/proc/meminfo") as f:
-            kib = next(int(line.split()[1]) for line in f
-                       if line.startswith("MemAvailable:"))
+            kib = next(
+                int(line.split()[1]) for line in f if line.startswith("MemAvailable:")
+            )
         available = kib * 1024
     except (OSError, StopIteration, ValueError, IndexError):
         try:
@@ -155,14 +162,19 @@ def open_regular(path: str):
 
 def special_file_kind(mode: int) -> str:
     """What a file that is not a regular file is, from its `st_mode`."""
-    kinds = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"),
-             (stat.S_ISDIR, "directory"))
+    kinds = (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISDIR, "directory"),
+    )
     return next((name for test, name in kinds if test(mode)), "special file")
 
 
-def cached_if_it_fits(ds: tf.data.Dataset, count: int, image_size: int,
-                      channels: int, description: str) -> tf.data.Dataset:
+def cached_if_it_fits(
+    ds: tf.data.Dataset, count: int, image_size: int, channels: int, description: str
+) -> tf.data.Dataset:
     """Caches decoded images in memory when they fit, and says so if not."""
     needed = count * image_size * image_size * channels
     budget = cache_budget_bytes()
@@ -170,6 +182,9 @@ def cached_if_it_fits(ds: tf.data.Dataset, count: int, image_size: int,
         return ds.cache()
     logger.warning(
         "%s: %.1f GiB of decoded images exceed the %.1f GiB memory cache "
-        "budget; decoding them again every epoch.", description,
-        needed / 2**30, budget / 2**30)
+        "budget; decoding them again every epoch.",
+        description,
+        needed / 2**30,
+        budget / 2**30,
+    )
     return ds

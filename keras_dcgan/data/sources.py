@@ -11,7 +11,6 @@ order as an uninterrupted one.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import tensorflow as tf
 
@@ -27,12 +26,17 @@ SHUFFLE_BUFFER_MAX = 60_000
 __all__ = ["OFFLINE_DEFAULT", "epoch_batches", "load_images", "suggest_shape"]
 
 
-def load_images(image_size: int, channels: int, *,
-                dataset: Optional[str] = None, data: Optional[str] = None,
-                data_dir: Optional[str] = None,
-                center_crop: Optional[int] = None,
-                max_bad_fraction: float = 0.1,
-                max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> ImageData:
+def load_images(
+    image_size: int,
+    channels: int,
+    *,
+    dataset: str | None = None,
+    data: str | None = None,
+    data_dir: str | None = None,
+    center_crop: int | None = None,
+    max_bad_fraction: float = 0.1,
+    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS,
+) -> ImageData:
     """Loads a TFDS dataset by name, an array file or an image folder.
 
     With neither `dataset` nor `data`, loads the offline default: the 1,797
@@ -69,24 +73,45 @@ def load_images(image_size: int, channels: int, *,
         if not os.path.exists(data):
             raise DataError(f"--data {data}: no such file or directory.")
         if os.path.isdir(data):
-            return load_folder(data, image_size, channels, center_crop,
-                               max_bad_fraction, max_image_pixels)
-        return from_array(load_array(data), image_size, channels,
-                          description=data, center_crop=center_crop)
+            return load_folder(
+                data,
+                image_size,
+                channels,
+                center_crop,
+                max_bad_fraction,
+                max_image_pixels,
+            )
+        return from_array(
+            load_array(data),
+            image_size,
+            channels,
+            description=data,
+            center_crop=center_crop,
+        )
     if dataset in (None, OFFLINE_DEFAULT):
-        return from_array(digits(), image_size, channels, center_crop=center_crop,
-                          description="scikit-learn digits (offline default)")
+        return from_array(
+            digits(),
+            image_size,
+            channels,
+            center_crop=center_crop,
+            description="scikit-learn digits (offline default)",
+        )
     return load_tfds(dataset, image_size, channels, data_dir, center_crop)
 
 
 # Natural (image_size, channels) of well-known TFDS datasets.
-_TFDS_SHAPES = {"mnist": (28, 1), "fashion_mnist": (28, 1), "kmnist": (28, 1),
-                "emnist": (28, 1), "cifar10": (32, 3), "cifar100": (32, 3),
-                "svhn_cropped": (32, 3)}
+_TFDS_SHAPES = {
+    "mnist": (28, 1),
+    "fashion_mnist": (28, 1),
+    "kmnist": (28, 1),
+    "emnist": (28, 1),
+    "cifar10": (32, 3),
+    "cifar100": (32, 3),
+    "svhn_cropped": (32, 3),
+}
 
 
-def suggest_shape(dataset: Optional[str] = None,
-                  data: Optional[str] = None) -> tuple:
+def suggest_shape(dataset: str | None = None, data: str | None = None) -> tuple:
     """A sensible (image_size, channels) for a source when none is given.
 
     28x28 grayscale sources (MNIST-like, the digits default) -> (28, 1);
@@ -106,8 +131,9 @@ def suggest_shape(dataset: Optional[str] = None,
     return _TFDS_SHAPES.get(dataset.split("/")[0].split(":")[0], (64, 3))
 
 
-def epoch_batches(images: ImageData, batch_size: int, seed: int, epoch: int,
-                  skip_batches: int = 0) -> tf.data.Dataset:
+def epoch_batches(
+    images: ImageData, batch_size: int, seed: int, epoch: int, skip_batches: int = 0
+) -> tf.data.Dataset:
     """One epoch of shuffled float32 batches in [-1, 1].
 
     The order depends only on (`seed`, `epoch`), so skipping the batches a
@@ -124,8 +150,9 @@ def epoch_batches(images: ImageData, batch_size: int, seed: int, epoch: int,
         A `tf.data.Dataset` of float32 [batch_size, H, W, C].
     """
     buffer = max(1, min(images.num_images, SHUFFLE_BUFFER_MAX))
-    ds = images.dataset.shuffle(buffer, seed=seed * 100_003 + epoch,
-                                reshuffle_each_iteration=False)
+    ds = images.dataset.shuffle(
+        buffer, seed=seed * 100_003 + epoch, reshuffle_each_iteration=False
+    )
     ds = ds.batch(batch_size, drop_remainder=True)
     if skip_batches:
         ds = ds.skip(skip_batches)

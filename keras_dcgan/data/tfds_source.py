@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-from typing import Optional
 
 import tensorflow as tf
 
@@ -13,9 +12,13 @@ from keras_dcgan.errors import DataError
 TFDS_HOST = "storage.googleapis.com"  # TFDS's own mirror
 
 
-def load_tfds(name: str, image_size: int, channels: int,
-              data_dir: Optional[str] = None,
-              center_crop: Optional[int] = None) -> ImageData:
+def load_tfds(
+    name: str,
+    image_size: int,
+    channels: int,
+    data_dir: str | None = None,
+    center_crop: int | None = None,
+) -> ImageData:
     """The "train" split of a TFDS dataset, resized and converted.
 
     A dataset that is not prepared is downloaded when there is network;
@@ -35,9 +38,10 @@ def load_tfds(name: str, image_size: int, channels: int,
     ds = train_split(builder, name)
     key = image_feature(builder.info.features, name)
     count = _count(builder, ds)
-    ds = ds.map(lambda ex: resize_images(ex[key], image_size, channels,
-                                         center_crop),
-                num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(
+        lambda ex: resize_images(ex[key], image_size, channels, center_crop),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     description = f"TFDS {name}: {count} images"
     ds = cached_if_it_fits(ds, count, image_size, channels, description)
     return ImageData(ds, count, description)
@@ -61,8 +65,10 @@ def open_builder(name: str, data_dir: str | None = None):
     try:
         return tfds.builder(name, data_dir=data_dir)
     except Exception as e:  # unknown names raise several types
-        raise DataError(f"--dataset {name}: not a TFDS dataset ({e}). Use a "
-                        "TFDS name such as mnist, or --data PATH.") from e
+        raise DataError(
+            f"--dataset {name}: not a TFDS dataset ({e}). Use a "
+            "TFDS name such as mnist, or --data PATH."
+        ) from e
 
 
 def train_split(builder, name: str) -> tf.data.Dataset:
@@ -91,7 +97,8 @@ def _download(builder, name: str) -> None:
             f"--dataset {name}: not prepared in {builder.data_dir} and "
             f"cannot be downloaded ({reason}). Prepare it where there is "
             "network (`tfds build`) and point --data-dir at it, or pass the "
-            "images as --data FILE.npz or --data FOLDER.")
+            "images as --data FILE.npz or --data FOLDER."
+        )
 
     # Without network TFDS retries for minutes; a 3 s probe fails in time.
     try:
@@ -121,5 +128,4 @@ def image_feature(features, name: str) -> str:
     for key, feature in features.items():
         if isinstance(feature, tfds.features.Image):
             return key
-    raise DataError(f"--dataset {name}: has no image feature; pick an image "
-                    "dataset.")
+    raise DataError(f"--dataset {name}: has no image feature; pick an image dataset.")

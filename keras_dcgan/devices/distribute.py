@@ -51,8 +51,10 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
             not there.
     """
     if name not in STRATEGIES:
-        raise StrategyError(f"strategy={name!r} is not supported; use one of "
-                            f"{', '.join(STRATEGIES)} (--strategy).")
+        raise StrategyError(
+            f"strategy={name!r} is not supported; use one of "
+            f"{', '.join(STRATEGIES)} (--strategy)."
+        )
     if name not in _STRATEGIES:
         _STRATEGIES[name] = _make(name)
     return _STRATEGIES[name]
@@ -72,13 +74,14 @@ def _make(name: str) -> tf.distribute.Strategy:
             return tf.distribute.MirroredStrategy()
         return tf.distribute.get_strategy()
     if name == "one_device":
-        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus
-                                               else "/cpu:0")
+        return tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
     if name == "mirrored":
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
         if len(devices) == 1:
-            logger.warning("--strategy mirrored found one device (%s): "
-                           "training runs on it alone.", devices[0])
+            logger.warning(
+                "--strategy mirrored found one device (%s): training runs on it alone.",
+                devices[0],
+            )
         return tf.distribute.MirroredStrategy(devices)
     raise AssertionError(name)
 
@@ -88,10 +91,11 @@ def _multi_worker() -> tf.distribute.Strategy:
     if not config:
         raise StrategyError(
             "--strategy multi_worker needs the TF_CONFIG environment variable "
-            "on every worker, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
-            "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": "
-            "\"worker\", \"index\": 0}}' (README, \"Several GPUs and "
-            "machines\").")
+            'on every worker, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+            '["host1:12345", "host2:12345"]}, "task": {"type": '
+            '"worker", "index": 0}}\' (README, "Several GPUs and '
+            'machines").'
+        )
     try:
         json.loads(config)
     except ValueError as e:
@@ -102,7 +106,8 @@ def _multi_worker() -> tf.distribute.Strategy:
         raise StrategyError(
             f"MultiWorkerMirroredStrategy could not start ({e}); make it "
             "before any other TensorFlow work (keras_dcgan.make_strategy "
-            "first thing in the program).") from None
+            "first thing in the program)."
+        ) from None
 
 
 def _tpu() -> tf.distribute.Strategy:
@@ -113,15 +118,18 @@ def _tpu() -> tf.distribute.Strategy:
     if not name and not local:
         raise StrategyError(
             "--strategy tpu found no TPU (no TPU_NAME, no local TPU device); "
-            "run on a TPU VM or set TPU_NAME, or pick another --strategy.")
+            "run on a TPU VM or set TPU_NAME, or pick another --strategy."
+        )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
-            tpu=name or "local")
+            tpu=name or "local"
+        )
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
-        raise StrategyError(f"--strategy tpu: the TPU {name or 'local'} "
-                            f"could not be used ({e}).") from None
+        raise StrategyError(
+            f"--strategy tpu: the TPU {name or 'local'} could not be used ({e})."
+        ) from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -142,8 +150,9 @@ def split_batch(strategy: tf.distribute.Strategy, tensor):
     Every worker holds the same global batch (same data, seed and order);
     each replica takes its own slice, by its global replica index.
     """
-    if (not is_distributed(strategy)
-            or isinstance(tensor, tf.distribute.DistributedValues)):
+    if not is_distributed(strategy) or isinstance(
+        tensor, tf.distribute.DistributedValues
+    ):
         return tensor
     count = strategy.num_replicas_in_sync
 
@@ -169,7 +178,8 @@ def vector_logs(train_step):
     """
 
     def step(data):
-        return {name: tf.reshape(value, [1])
-                for name, value in train_step(data).items()}
+        return {
+            name: tf.reshape(value, [1]) for name, value in train_step(data).items()
+        }
 
     return step

@@ -50,14 +50,18 @@ def onednn_enabled() -> bool:
 
 def hint_onednn() -> None:
     """Logs how to get oneDNN's kernels where TensorFlow started without."""
-    if ("TF_ENABLE_ONEDNN_OPTS" not in os.environ and not onednn_enabled()
-            and platform.machine() in ("x86_64", "AMD64")
-            and not tf.config.list_physical_devices("GPU")):
+    if (
+        "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+        and not onednn_enabled()
+        and platform.machine() in ("x86_64", "AMD64")
+        and not tf.config.list_physical_devices("GPU")
+    ):
         logger.info(
             "TensorFlow was imported before keras_dcgan and runs without "
             "oneDNN's CPU kernels; for a faster step import keras_dcgan "
             "first, or set TF_ENABLE_ONEDNN_OPTS=1 before importing "
-            "TensorFlow.")
+            "TensorFlow."
+        )
 
 
 def describe(strategy, jit_compile: str = "auto") -> str:
@@ -74,14 +78,18 @@ def describe(strategy, jit_compile: str = "auto") -> str:
     import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")
-    where = (f"{len(gpus)} GPU(s)" if gpus else "CPU (no GPU found)")
+    where = f"{len(gpus)} GPU(s)" if gpus else "CPU (no GPU found)"
     replicas = strategy.num_replicas_in_sync
     if replicas > 1:
         where += f", {replicas} replicas"
-    xla = resolve_jit_compile(None if jit_compile == "auto"
-                              else jit_compile == "on") and replicas == 1
-    return (f"Device: {where}; oneDNN kernels "
-            f"{'on' if onednn_enabled() else 'off'}; XLA {'on' if xla else 'off'}.")
+    xla = (
+        resolve_jit_compile(None if jit_compile == "auto" else jit_compile == "on")
+        and replicas == 1
+    )
+    return (
+        f"Device: {where}; oneDNN kernels "
+        f"{'on' if onednn_enabled() else 'off'}; XLA {'on' if xla else 'off'}."
+    )
 
 
 def _op_determinism_enabled() -> bool:
@@ -94,7 +102,8 @@ def _op_determinism_enabled() -> bool:
 def _has_avx512() -> bool:
     try:
         with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and "avx512f" in line.split()
-                       for line in f)
+            return any(
+                line.startswith("flags") and "avx512f" in line.split() for line in f
+            )
     except OSError:  # not Linux: assume a modern x86 CPU has it
         return True

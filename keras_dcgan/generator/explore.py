@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -64,15 +64,20 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
     if method == "lerp" or np.sin(omega) < 1e-6:
         points = (1.0 - t) * z0 + t * z1
     else:
-        points = (np.sin((1.0 - t) * omega) * z0 +
-                  np.sin(t * omega) * z1) / np.sin(omega)
+        points = (np.sin((1.0 - t) * omega) * z0 + np.sin(t * omega) * z1) / np.sin(
+            omega
+        )
     points[0], points[-1] = z0, z1  # exact ends, free of rounding
     return points.astype(np.float32)
 
 
-def interpolation_grid(generator: keras.Model, rows: int = 8, steps: int = 10,
-                       method: str = "slerp",
-                       seed: Optional[int] = None) -> np.ndarray:
+def interpolation_grid(
+    generator: keras.Model,
+    rows: int = 8,
+    steps: int = 10,
+    method: str = "slerp",
+    seed: int | None = None,
+) -> np.ndarray:
     """Images along `rows` walks between random pairs of latents.
 
     Args:
@@ -94,27 +99,30 @@ def interpolation_grid(generator: keras.Model, rows: int = 8, steps: int = 10,
     """
     check_grid(rows, steps)
     ends = sample_latents(2 * rows, generator.input_shape[-1], seed)
-    z = np.concatenate([interpolate(ends[2 * r], ends[2 * r + 1], steps,
-                                    method) for r in range(rows)])
+    z = np.concatenate(
+        [interpolate(ends[2 * r], ends[2 * r + 1], steps, method) for r in range(rows)]
+    )
     return generate(generator, z).reshape(
-        (rows, steps) + tuple(generator.output_shape[1:]))
+        (rows, steps) + tuple(generator.output_shape[1:])
+    )
 
 
 def check_grid(rows: int, steps: int) -> None:
     """Refuses `rows` walks of `steps` images that would not fit one
     picture (`limits.MAX_GRID_IMAGES`), with a `DataError`."""
-    limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows",
-                     DataError)
+    limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
     limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
     if rows * steps > limits.MAX_GRID_IMAGES:
         raise DataError(
             f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
             f"picture holds at most {limits.MAX_GRID_IMAGES}. Ask for fewer "
-            "rows or steps, or make several pictures with other --seed.")
+            "rows or steps, or make several pictures with other --seed."
+        )
 
 
-def save_interpolation(images: np.ndarray, path: str,
-                       seconds_per_frame: float = 0.1) -> None:
+def save_interpolation(
+    images: np.ndarray, path: str, seconds_per_frame: float = 0.1
+) -> None:
     """Writes walks [rows, steps, H, W, C] as a PNG grid or an animated GIF.
 
     The PNG has one walk per row; the GIF shows all walks side by side,
@@ -127,17 +135,24 @@ def save_interpolation(images: np.ndarray, path: str,
     """
     rows, steps = images.shape[:2]
     if path.lower().endswith(".gif"):
-        frames = [to_pil(image_grid(images[:, s], columns=rows))
-                  for s in list(range(steps)) + list(range(steps - 2, 0, -1))]
-        frames = [f.resize((f.width * 2, f.height * 2), Image.NEAREST)
-                  for f in frames]
+        frames = [
+            to_pil(image_grid(images[:, s], columns=rows))
+            for s in list(range(steps)) + list(range(steps - 2, 0, -1))
+        ]
+        frames = [f.resize((f.width * 2, f.height * 2), Image.NEAREST) for f in frames]
         with atomic_write(path) as tmp:
-            frames[0].save(tmp, format="GIF", save_all=True,
-                           append_images=frames[1:], loop=0,
-                           duration=int(seconds_per_frame * 1000))
+            frames[0].save(
+                tmp,
+                format="GIF",
+                save_all=True,
+                append_images=frames[1:],
+                loop=0,
+                duration=int(seconds_per_frame * 1000),
+            )
     else:
-        save_png(image_grid(images.reshape((-1,) + images.shape[2:]),
-                            columns=steps), path)
+        save_png(
+            image_grid(images.reshape((-1,) + images.shape[2:]), columns=steps), path
+        )
 
 
 @dataclasses.dataclass
@@ -160,10 +175,14 @@ class Arithmetic:
     variations: np.ndarray
 
 
-def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
-                      minus_groups: Sequence[Sequence[int]] = (),
-                      num_variations: int = 8, noise: float = 0.25,
-                      seed: Optional[int] = None) -> Arithmetic:
+def latent_arithmetic(
+    latents,
+    plus_groups: Sequence[Sequence[int]],
+    minus_groups: Sequence[Sequence[int]] = (),
+    num_variations: int = 8,
+    noise: float = 0.25,
+    seed: int | None = None,
+) -> Arithmetic:
     """Averages groups of latents and adds / subtracts the averages.
 
     With plus groups A, C and minus group B this is the paper's A - B + C.
@@ -195,24 +214,28 @@ def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
     """
     latents = np.asarray(latents, np.float32)
     if latents.ndim != 2:
-        raise DataError(f"latents of shape {latents.shape}: expected "
-                        "[N, latent_dim], as saved by --save-latents.")
+        raise DataError(
+            f"latents of shape {latents.shape}: expected "
+            "[N, latent_dim], as saved by --save-latents."
+        )
     check_groups(plus_groups, minus_groups)
-    limits.check_int(num_variations, 1, limits.MAX_VARIATIONS, "--variations",
-                     DataError)
+    limits.check_int(
+        num_variations, 1, limits.MAX_VARIATIONS, "--variations", DataError
+    )
     limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
-        order += [(1, g) for g in plus_groups[i:i + 1]]
-        order += [(-1, g) for g in minus_groups[i:i + 1]]
+        order += [(1, g) for g in plus_groups[i : i + 1]]
+        order += [(-1, g) for g in minus_groups[i : i + 1]]
     groups = []
-    for sign, indices in order:
+    for _sign, indices in order:
         bad = [i for i in indices if not -len(latents) <= i < len(latents)]
         if not indices or bad:
             raise DataError(
                 f"Group {list(indices)}: indices {bad or 'missing'}; the "
                 f"latents file holds {len(latents)} vectors (0 to "
-                f"{len(latents) - 1}).")
+                f"{len(latents) - 1})."
+            )
         groups.append(latents[list(indices)])
     means = np.stack([g.mean(axis=0) for g in groups])
     signs = [sign for sign, _ in order]
@@ -220,12 +243,18 @@ def latent_arithmetic(latents, plus_groups: Sequence[Sequence[int]],
     rng = np.random.default_rng(seed)
     jitter = rng.uniform(-noise, noise, (num_variations, result.size))
     variations = np.concatenate([result[None], result + jitter])
-    return Arithmetic(groups, signs, means.astype(np.float32),
-                      result.astype(np.float32), variations.astype(np.float32))
+    return Arithmetic(
+        groups,
+        signs,
+        means.astype(np.float32),
+        result.astype(np.float32),
+        variations.astype(np.float32),
+    )
 
 
-def check_groups(plus_groups: Sequence[Sequence[int]],
-                 minus_groups: Sequence[Sequence[int]] = ()) -> None:
+def check_groups(
+    plus_groups: Sequence[Sequence[int]], minus_groups: Sequence[Sequence[int]] = ()
+) -> None:
     """Refuses, with a `DataError`, no plus group, or more groups (or
     larger ones) than one figure shows: `limits.MAX_GROUPS`,
     `limits.MAX_GROUP_SIZE`."""
@@ -233,17 +262,20 @@ def check_groups(plus_groups: Sequence[Sequence[int]],
         raise DataError("Give at least one --plus group of indices.")
     groups = list(plus_groups) + list(minus_groups)
     if len(groups) > limits.MAX_GROUPS:
-        raise DataError(f"{len(groups)} groups of --plus/--minus: use at "
-                        f"most {limits.MAX_GROUPS} (one row of the figure "
-                        "each).")
+        raise DataError(
+            f"{len(groups)} groups of --plus/--minus: use at "
+            f"most {limits.MAX_GROUPS} (one row of the figure "
+            "each)."
+        )
     for group in groups:
         if not 1 <= len(group) <= limits.MAX_GROUP_SIZE:
-            raise DataError(f"A group of {len(group)} indices: give 1 to "
-                            f"{limits.MAX_GROUP_SIZE} per --plus/--minus.")
+            raise DataError(
+                f"A group of {len(group)} indices: give 1 to "
+                f"{limits.MAX_GROUP_SIZE} per --plus/--minus."
+            )
 
 
-def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
-                    path: str) -> None:
+def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -> None:
     """Draws the paper's latent-arithmetic figure into a PNG, atomically.
 
     One row per group: its images, then the image of its average latent
@@ -259,24 +291,38 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    rows = [(generate(generator, g), generate(generator, m[None])[0],
-             "+" if s > 0 else "\u2212")
-            for g, m, s in zip(arithmetic.groups, arithmetic.means,
-                               arithmetic.signs)]
+    rows = [
+        (
+            generate(generator, g),
+            generate(generator, m[None])[0],
+            "+" if s > 0 else "\u2212",
+        )
+        for g, m, s in zip(arithmetic.groups, arithmetic.means, arithmetic.signs)
+    ]
     result = generate(generator, arithmetic.variations)
-    fig, axes = plt.subplots(len(rows) + 1, 2, figsize=(9, 1.4 * len(rows) + 2),
-                             gridspec_kw={"width_ratios": [3, 1]},
-                             squeeze=False)
-    for i, ((members, mean, sign), (left, right)) in enumerate(zip(rows,
-                                                                   axes)):
-        _show(left, image_grid(members, columns=len(members)),
-              f"{chr(65 + i)} ({sign}): its latents")
+    fig, axes = plt.subplots(
+        len(rows) + 1,
+        2,
+        figsize=(9, 1.4 * len(rows) + 2),
+        gridspec_kw={"width_ratios": [3, 1]},
+        squeeze=False,
+    )
+    for i, ((members, mean, sign), (left, right)) in enumerate(zip(rows, axes)):
+        _show(
+            left,
+            image_grid(members, columns=len(members)),
+            f"{chr(65 + i)} ({sign}): its latents",
+        )
         _show(right, image_grid(mean[None]), f"{chr(65 + i)}: their average")
-    expression = " ".join(("" if i == 0 and s > 0 else
-                           ("+ " if s > 0 else "\u2212 ")) + chr(65 + i)
-                          for i, s in enumerate(arithmetic.signs))
-    _show(axes[-1][0], image_grid(result[1:], columns=len(result) - 1),
-          "the result plus uniform noise")
+    expression = " ".join(
+        ("" if i == 0 and s > 0 else ("+ " if s > 0 else "\u2212 ")) + chr(65 + i)
+        for i, s in enumerate(arithmetic.signs)
+    )
+    _show(
+        axes[-1][0],
+        image_grid(result[1:], columns=len(result) - 1),
+        "the result plus uniform noise",
+    )
     _show(axes[-1][1], image_grid(result[:1]), f"= {expression}")
     fig.tight_layout()
     with atomic_write(path) as tmp:
@@ -285,7 +331,12 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic,
 
 
 def _show(ax, picture: np.ndarray, title: str) -> None:
-    ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture,
-              cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    ax.imshow(
+        picture[..., 0] if picture.shape[-1] == 1 else picture,
+        cmap="gray",
+        vmin=0,
+        vmax=255,
+        interpolation="nearest",
+    )
     ax.set_title(title, fontsize=9)
     ax.axis("off")

@@ -25,7 +25,6 @@ import logging
 import os
 import re
 import tempfile
-from typing import Optional
 
 import keras
 import numpy as np
@@ -75,26 +74,29 @@ def seeded_latents(num_images, latent_dim: int, seed) -> tf.Tensor:
 
 def png_bytes(images: tf.Tensor) -> tf.Tensor:
     """uint8 images [N, H, W, C] -> string [N], one PNG file each."""
-    return tf.map_fn(tf.io.encode_png, images,
-                     fn_output_signature=tf.TensorSpec([], tf.string))
+    return tf.map_fn(
+        tf.io.encode_png, images, fn_output_signature=tf.TensorSpec([], tf.string)
+    )
 
 
 def _check_batch(size, max_batch: int, what: str):
     """Graph assertions on a batch size; they raise InvalidArgumentError."""
     return [
         tf.debugging.assert_less_equal(
-            size, tf.constant(max_batch, size.dtype),
+            size,
+            tf.constant(max_batch, size.dtype),
             message=f"{what} is larger than the max_batch of this export "
-                    f"({max_batch}); split the request."),
+            f"({max_batch}); split the request.",
+        ),
         tf.debugging.assert_greater_equal(
-            size, tf.constant(1, size.dtype),
-            message=f"{what} must be at least 1."),
+            size, tf.constant(1, size.dtype), message=f"{what} must be at least 1."
+        ),
     ]
 
 
-def build_archive(generator: keras.Model,
-                  max_batch: int = DEFAULT_MAX_BATCH
-                  ) -> keras.export.ExportArchive:
+def build_archive(
+    generator: keras.Model, max_batch: int = DEFAULT_MAX_BATCH
+) -> keras.export.ExportArchive:
     """An `ExportArchive` holding the generator and both signatures.
 
     Args:
@@ -118,27 +120,35 @@ def build_archive(generator: keras.Model,
         checks = _check_batch(tf.shape(z)[0], max_batch, "the batch of z")
         with tf.control_dependencies(checks):
             z = tf.debugging.check_numerics(
-                z, "z holds NaN or infinite values; send finite floats")
+                z, "z holds NaN or infinite values; send finite floats"
+            )
         images = generator(z, training=False)
         pixels = uint8_images(images)
-        return {"images": pixels, "images_float": images,
-                "images_bytes": png_bytes(pixels)}
+        return {
+            "images": pixels,
+            "images_float": images,
+            "images_bytes": png_bytes(pixels),
+        }
 
     def generate(num_images, seed):
-        with tf.control_dependencies(
-                _check_batch(num_images, max_batch, "num_images")):
+        with tf.control_dependencies(_check_batch(num_images, max_batch, "num_images")):
             z = seeded_latents(num_images, latent_dim, seed)
         pixels = uint8_images(generator(z, training=False))
         return {"images": pixels, "images_bytes": png_bytes(pixels)}
 
     archive.add_endpoint(
-        name="serving_default", fn=serve,
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32,
-                                       name="z")])
+        name="serving_default",
+        fn=serve,
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
+    )
     archive.add_endpoint(
-        name="generate", fn=generate,
-        input_signature=[tf.TensorSpec([], tf.int32, name="num_images"),
-                         tf.TensorSpec([], tf.int64, name="seed")])
+        name="generate",
+        fn=generate,
+        input_signature=[
+            tf.TensorSpec([], tf.int32, name="num_images"),
+            tf.TensorSpec([], tf.int64, name="seed"),
+        ],
+    )
     return archive
 
 
@@ -151,15 +161,20 @@ def next_version(base_dir: str) -> int:
     """1 + the largest integer-named folder in `base_dir` (1 if none)."""
     if not os.path.isdir(base_dir):
         return 1
-    versions = [int(name) for name in os.listdir(base_dir)
-                if re.fullmatch(r"\d+", name)
-                and os.path.isdir(os.path.join(base_dir, name))]
+    versions = [
+        int(name)
+        for name in os.listdir(base_dir)
+        if re.fullmatch(r"\d+", name) and os.path.isdir(os.path.join(base_dir, name))
+    ]
     return max(versions, default=0) + 1
 
 
-def export_saved_model(generator: keras.Model, base_dir: str,
-                       version: Optional[int] = None,
-                       max_batch: int = DEFAULT_MAX_BATCH) -> str:
+def export_saved_model(
+    generator: keras.Model,
+    base_dir: str,
+    version: int | None = None,
+    max_batch: int = DEFAULT_MAX_BATCH,
+) -> str:
     """Writes the generator as a TF Serving SavedModel `base_dir/version`.
 
     The model is written to a temporary folder inside `base_dir` (a name TF
@@ -184,12 +199,16 @@ def export_saved_model(generator: keras.Model, base_dir: str,
         >>> export_saved_model(runs.load_generator("runs/mnist"), "serving")
         'serving/1'
     """
-    if version is not None and (isinstance(version, bool) or
-                                not isinstance(version, int) or
-                                not 1 <= version <= limits.MAX_VERSION):
-        raise RunError(f"--version {version!r}: use a positive integer up to "
-                       f"{limits.MAX_VERSION}; TF Serving only loads int64 "
-                       "version folders.")
+    if version is not None and (
+        isinstance(version, bool)
+        or not isinstance(version, int)
+        or not 1 <= version <= limits.MAX_VERSION
+    ):
+        raise RunError(
+            f"--version {version!r}: use a positive integer up to "
+            f"{limits.MAX_VERSION}; TF Serving only loads int64 "
+            "version folders."
+        )
     _check_max_batch(max_batch)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise RunError(f"--output-dir {base_dir} is a file; name a folder.")
@@ -198,16 +217,22 @@ def export_saved_model(generator: keras.Model, base_dir: str,
     if os.path.exists(target):
         raise RunError(
             f"{target} exists already; exports are never overwritten. Pass "
-            "another --version, or leave it out to use the next one.")
+            "another --version, or leave it out to use the next one."
+        )
     os.makedirs(base_dir, exist_ok=True)
     try:
         with atomic_dir(target) as tmp:
             build_archive(generator, max_batch).write_out(tmp, verbose=False)
     except FileExistsError:  # another export won the race
-        raise RunError(f"{target} appeared while exporting; not replaced. "
-                       "Export again.") from None
-    logger.info("Exported the generator to %s (signatures serving_default, "
-                "generate; max batch %d).", target, max_batch)
+        raise RunError(
+            f"{target} appeared while exporting; not replaced. Export again."
+        ) from None
+    logger.info(
+        "Exported the generator to %s (signatures serving_default, "
+        "generate; max batch %d).",
+        target,
+        max_batch,
+    )
     return target
 
 
@@ -237,12 +262,11 @@ def export_tflite(generator: keras.Model, path: str) -> str:
     archive.add_endpoint(
         name="serving_default",
         fn=lambda z: {"images_float": generator(z, training=False)},
-        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32,
-                                       name="z")])
+        input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
+    )
     with tempfile.TemporaryDirectory() as saved_model:
         archive.write_out(saved_model, verbose=False)
-        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(
-            saved_model).convert()
+        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         f.write(flatbuffer)

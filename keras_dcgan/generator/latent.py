@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import keras
 import numpy as np
@@ -14,8 +13,7 @@ from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
 
 
-def sample_latents(num: int, latent_dim: int,
-                   seed: Optional[int] = None) -> np.ndarray:
+def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.ndarray:
     """Standard-normal latent vectors, the distribution G was trained on.
 
     Args:
@@ -58,11 +56,17 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
             f"{len(z)} images of {generator.output_shape[1:]} would take "
             f"{size / 2**30:.1f} GiB, above the "
             f"{limits.MAX_GENERATED_BYTES / 2**30:.0f} GiB one call makes; "
-            "ask for fewer (--num) and call again.")
-    out = [to_uint8(generator(z[i:i + batch_size], training=False))
-           for i in range(0, len(z), batch_size)]
-    return np.concatenate(out) if out else np.zeros(
-        (0,) + tuple(generator.output_shape[1:]), np.uint8)
+            "ask for fewer (--num) and call again."
+        )
+    out = [
+        to_uint8(generator(z[i : i + batch_size], training=False))
+        for i in range(0, len(z), batch_size)
+    ]
+    return (
+        np.concatenate(out)
+        if out
+        else np.zeros((0,) + tuple(generator.output_shape[1:]), np.uint8)
+    )
 
 
 def save_latents(z, path: str) -> None:
@@ -100,23 +104,27 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
         # read, so a file claiming 10^12 vectors costs nothing.
         z = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
-        raise DataError(f"--latents {path}: cannot read it as a .npy array "
-                        f"({e}). {fix}") from e
-    if not isinstance(z, np.ndarray) or z.ndim != 2 or \
-            z.shape[1] != latent_dim or z.shape[0] > limits.MAX_IMAGES:
+        raise DataError(
+            f"--latents {path}: cannot read it as a .npy array ({e}). {fix}"
+        ) from e
+    if (
+        not isinstance(z, np.ndarray)
+        or z.ndim != 2
+        or z.shape[1] != latent_dim
+        or z.shape[0] > limits.MAX_IMAGES
+    ):
         if hasattr(z, "close"):
             z.close()  # an .npz archive
         raise DataError(
             f"--latents {path}: shape {getattr(z, 'shape', None)}, expected "
             f"[N, {latent_dim}] with N <= {limits.MAX_IMAGES} for this "
             "generator; save them with `keras-dcgan sample RUN "
-            "--save-latents` from the same run.")
+            "--save-latents` from the same run."
+        )
     try:
         z = np.array(z, dtype=np.float32)
     except (TypeError, ValueError) as e:  # strings, structured dtypes
-        raise DataError(f"--latents {path}: {z.dtype} is not numbers. "
-                        f"{fix}") from e
+        raise DataError(f"--latents {path}: {z.dtype} is not numbers. {fix}") from e
     if not np.isfinite(z).all():
-        raise DataError(f"--latents {path} holds NaN or infinite values. "
-                        f"{fix}")
+        raise DataError(f"--latents {path} holds NaN or infinite values. {fix}")
     return z

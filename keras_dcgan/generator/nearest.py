@@ -8,7 +8,6 @@ differs from an exact copy by 0 and from an all-inverted one by 28.
 from __future__ import annotations
 
 import logging
-from typing import Optional
 
 import numpy as np
 
@@ -49,20 +48,22 @@ def nearest_neighbours(samples, train_images, k: int = 1):
         raise DataError(
             f"Samples have {samples.shape[1]} values per image, training "
             f"images {train.shape[1]}; load the data at the run's image "
-            "size and channels.")
+            "size and channels."
+        )
     if not 1 <= k <= len(train):
         raise DataError(f"k={k}: use 1 to {len(train)} (the training set).")
     best_d = np.full((len(samples), 0), np.inf, np.float32)
     best_i = np.zeros((len(samples), 0), np.int64)
-    sample_sq = (samples ** 2).sum(1, keepdims=True)
+    sample_sq = (samples**2).sum(1, keepdims=True)
     for start in range(0, len(train), CHUNK):
-        chunk = train[start:start + CHUNK]
+        chunk = train[start : start + CHUNK]
         # |a-b|^2 = |a|^2 + |b|^2 - 2ab: one matmul instead of N*M loops.
-        d2 = sample_sq + (chunk ** 2).sum(1)[None] - 2.0 * samples @ chunk.T
+        d2 = sample_sq + (chunk**2).sum(1)[None] - 2.0 * samples @ chunk.T
         best_d = np.concatenate([best_d, d2], axis=1)
         best_i = np.concatenate(
-            [best_i, np.broadcast_to(np.arange(start, start + len(chunk)),
-                                     d2.shape)], axis=1)
+            [best_i, np.broadcast_to(np.arange(start, start + len(chunk)), d2.shape)],
+            axis=1,
+        )
         keep = np.argsort(best_d, axis=1, kind="stable")[:, :k]
         best_d = np.take_along_axis(best_d, keep, 1)
         best_i = np.take_along_axis(best_i, keep, 1)
@@ -72,8 +73,7 @@ def nearest_neighbours(samples, train_images, k: int = 1):
     return best_i, exact.astype(np.float32)
 
 
-def training_distances(train_images, num: int = 500,
-                       seed: Optional[int] = 0) -> dict:
+def training_distances(train_images, num: int = 500, seed: int | None = 0) -> dict:
     """Reference distances within the training set.
 
     Args:
@@ -95,13 +95,15 @@ def training_distances(train_images, num: int = 500,
     # Column 0 is the image itself (distance 0) unless it has a duplicate.
     nearest = float(dist[:, 1].mean())
     other = rng.choice(len(train), len(picked))
-    pairwise = float(np.linalg.norm(_flat(train[picked]) - _flat(train[other]),
-                                    axis=1).mean())
+    pairwise = float(
+        np.linalg.norm(_flat(train[picked]) - _flat(train[other]), axis=1).mean()
+    )
     return {"nearest": nearest, "pairwise": pairwise}
 
 
-def save_nearest(samples, train_images, indices, path: str,
-                 rows_per_panel: int = 8) -> None:
+def save_nearest(
+    samples, train_images, indices, path: str, rows_per_panel: int = 8
+) -> None:
     """Writes samples beside their neighbours as a PNG, atomically.
 
     Each line: a generated image, a gap, then its nearest training images,
@@ -121,15 +123,14 @@ def save_nearest(samples, train_images, indices, path: str,
     line_w = pad + w + gap + k * (w + pad)
     panels = -(-n // rows_per_panel)
     rows = min(n, rows_per_panel)
-    picture = np.full((pad + rows * (h + pad), panels * (line_w + gap), c),
-                      0, np.uint8)
+    picture = np.full((pad + rows * (h + pad), panels * (line_w + gap), c), 0, np.uint8)
     for i in range(n):
         top = pad + (i % rows_per_panel) * (h + pad)
         left = (i // rows_per_panel) * (line_w + gap) + pad
-        picture[top:top + h, left:left + w] = samples[i]
+        picture[top : top + h, left : left + w] = samples[i]
         # A mid-grey bar between the sample and its neighbours.
-        picture[top:top + h, left + w + 2:left + w + gap - 2] = 128
+        picture[top : top + h, left + w + 2 : left + w + gap - 2] = 128
         for j in range(k):
             x = left + w + gap + j * (w + pad)
-            picture[top:top + h, x:x + w] = train_images[indices[i, j]]
+            picture[top : top + h, x : x + w] = train_images[indices[i, j]]
     save_png(picture, path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Optional
 
 import keras
 import numpy as np
@@ -32,10 +31,14 @@ logger = logging.getLogger(__name__)
 LABEL_KEYS = ("y", "y_train", "labels", "label")
 
 
-def load_labelled(image_size: Optional[int] = None,
-                  channels: Optional[int] = None, *,
-                  data: Optional[str] = None, dataset: Optional[str] = None,
-                  data_dir: Optional[str] = None) -> tuple:
+def load_labelled(
+    image_size: int | None = None,
+    channels: int | None = None,
+    *,
+    data: str | None = None,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+) -> tuple:
     """Images and integer labels from a `.npz` (`x` + `y`) or a TFDS dataset.
 
     Args:
@@ -53,15 +56,13 @@ def load_labelled(image_size: Optional[int] = None,
         >>> x, y = load_labelled(data="mnist_test_10k.npz")
     """
     if bool(data) == bool(dataset):
-        raise DataError("train-classifier: give exactly one of --data or "
-                        "--dataset.")
+        raise DataError("train-classifier: give exactly one of --data or --dataset.")
     size, chans = data_lib.suggest_shape(dataset=dataset, data=data)
     image_size, channels = image_size or size, channels or chans
     if data:
         x, y = _npz_labelled(data)
         images = data_lib.from_array(x, image_size, channels, description=data)
-        x = np.concatenate(list(
-            images.dataset.batch(4096).as_numpy_iterator()))
+        x = np.concatenate(list(images.dataset.batch(4096).as_numpy_iterator()))
     else:
         x, y = _tfds_labelled(dataset, image_size, channels, data_dir)
     return x, _check_labels(y, len(x), data or dataset)
@@ -69,45 +70,53 @@ def load_labelled(image_size: Optional[int] = None,
 
 def _npz_labelled(path: str) -> tuple:
     if not path.endswith(".npz") or not os.path.isfile(path):
-        raise DataError(f"--data {path}: train-classifier needs a .npz file "
-                        "with images (x) and labels (y).")
+        raise DataError(
+            f"--data {path}: train-classifier needs a .npz file "
+            "with images (x) and labels (y)."
+        )
     x = data_lib.load_array(path)
     names = array_names(path)
     key = next((k for k in LABEL_KEYS if k in names), None)
     if key is None:
-        raise DataError(f"--data {path}: no labels; store them as 'y' "
-                        f"(arrays present: {', '.join(names)}).")
+        raise DataError(
+            f"--data {path}: no labels; store them as 'y' "
+            f"(arrays present: {', '.join(names)})."
+        )
     return x, data_lib.load_array(path, name=key)
 
 
 def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:
     builder = tfds_source.open_builder(name, data_dir)
     if "label" not in builder.info.features:
-        raise DataError(f"--dataset {name}: has no 'label' feature; use a "
-                        "labelled dataset or --data FILE.npz with y.")
+        raise DataError(
+            f"--dataset {name}: has no 'label' feature; use a "
+            "labelled dataset or --data FILE.npz with y."
+        )
     ds = tfds_source.train_split(builder, name)
     key = tfds_source.image_feature(builder.info.features, name)
-    ds = ds.map(lambda ex: (data_lib.resize_images(ex[key], image_size,
-                                                   channels), ex["label"]),
-                num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(
+        lambda ex: (data_lib.resize_images(ex[key], image_size, channels), ex["label"]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
     xs, ys = zip(*ds.batch(4096).as_numpy_iterator())
     return np.concatenate(xs), np.concatenate(ys)
 
 
 def _check_labels(y, count: int, source: str) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
-    if len(y) != count or not np.issubdtype(y.dtype, np.integer) or \
-            y.min() < 0:
-        raise DataError(f"{source}: labels must be {count} non-negative "
-                        f"integers, one per image; got {y.dtype} {y.shape}.")
+    if len(y) != count or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise DataError(
+            f"{source}: labels must be {count} non-negative "
+            f"integers, one per image; got {y.dtype} {y.shape}."
+        )
     if len(np.unique(y)) < 2:
-        raise DataError(f"{source}: labels hold one class only; a classifier "
-                        "needs at least two.")
+        raise DataError(
+            f"{source}: labels hold one class only; a classifier needs at least two."
+        )
     return y.astype(np.int64)
 
 
-def build_classifier(image_size: int, channels: int,
-                     num_classes: int) -> keras.Model:
+def build_classifier(image_size: int, channels: int, num_classes: int) -> keras.Model:
     """Two conv blocks, a 128-unit feature layer, a softmax.
 
     Takes pixels in [0, 255]; the Rescaling layer maps them to [-1, 1].
@@ -115,22 +124,28 @@ def build_classifier(image_size: int, channels: int,
     inputs = keras.Input((image_size, image_size, channels), name="pixels")
     x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inputs)
     for filters in (32, 64):
-        x = keras.layers.Conv2D(filters, 3, padding="same",
-                                activation="relu")(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
         x = keras.layers.MaxPooling2D()(x)
     x = keras.layers.Flatten()(x)
     x = keras.layers.Dropout(0.3)(x)
     x = keras.layers.Dense(128, activation="relu", name="features")(x)
-    outputs = keras.layers.Dense(num_classes, activation="softmax",
-                                 name="probabilities")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", name="probabilities"
+    )(x)
     return keras.Model(inputs, outputs, name="domain_classifier")
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray,
-                     output: Optional[str] = None, epochs: int = 5,
-                     batch_size: int = 128, validation_split: float = 0.1,
-                     seed: int = 0, verbose: int = 0,
-                     source: str = "array") -> tuple:
+def train_classifier(
+    images: np.ndarray,
+    labels: np.ndarray,
+    output: str | None = None,
+    epochs: int = 5,
+    batch_size: int = 128,
+    validation_split: float = 0.1,
+    seed: int = 0,
+    verbose: int = 0,
+    source: str = "array",
+) -> tuple:
     """Trains the domain classifier and saves it (atomically) with a sidecar.
 
     Args:
@@ -154,8 +169,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray,
     """
     if output and not output.endswith(".keras"):
         raise DataError(f"--output {output}: name a .keras file.")
-    limits.check_int(epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs",
-                     DataError)
+    limits.check_int(epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError)
     limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     if images.ndim == 3:
         images = images[..., None]
@@ -164,24 +178,40 @@ def train_classifier(images: np.ndarray, labels: np.ndarray,
     x, y = images[order].astype(np.float32), labels[order]
     held = int(round(len(x) * validation_split))
     model = build_classifier(x.shape[1], x.shape[3], int(y.max()) + 1)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    validation = (x[len(x) - held:], y[len(x) - held:]) if held else None
-    history = model.fit(x[:len(x) - held], y[:len(x) - held],
-                        validation_data=validation, epochs=epochs,
-                        batch_size=batch_size, verbose=verbose)
-    accuracy = (float(history.history["val_accuracy"][-1])
-                if held else None)
-    logger.info("Classifier: %d classes, validation accuracy %s.",
-                int(y.max()) + 1,
-                "n/a" if accuracy is None else f"{accuracy:.4f}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    validation = (x[len(x) - held :], y[len(x) - held :]) if held else None
+    history = model.fit(
+        x[: len(x) - held],
+        y[: len(x) - held],
+        validation_data=validation,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
+    accuracy = float(history.history["val_accuracy"][-1]) if held else None
+    logger.info(
+        "Classifier: %d classes, validation accuracy %s.",
+        int(y.max()) + 1,
+        "n/a" if accuracy is None else f"{accuracy:.4f}",
+    )
     if output:
         save_model(model, output)
-        _write_json(sidecar_path(output), {
-            "input_range": [0, 255], "image_size": int(x.shape[1]),
-            "channels": int(x.shape[3]), "classes": int(y.max()) + 1,
-            "val_accuracy": accuracy, "epochs": epochs, "source": source})
+        _write_json(
+            sidecar_path(output),
+            {
+                "input_range": [0, 255],
+                "image_size": int(x.shape[1]),
+                "channels": int(x.shape[3]),
+                "classes": int(y.max()) + 1,
+                "val_accuracy": accuracy,
+                "epochs": epochs,
+                "source": source,
+            },
+        )
     return model, accuracy
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterable, Optional, Sequence, Union
+from collections.abc import Iterable, Sequence
 
 import keras
 import numpy as np
@@ -37,32 +37,39 @@ def check_metrics(names: Sequence[str]) -> tuple:
     """Validates metric names (fid, kid, is, pr); returns them as a tuple."""
     unknown = sorted(set(names) - set(ALL_METRICS))
     if unknown or not names:
-        raise DataError(f"--metrics {','.join(names)}: unknown {unknown}; "
-                        f"choose from {','.join(ALL_METRICS)}.")
+        raise DataError(
+            f"--metrics {','.join(names)}: unknown {unknown}; "
+            f"choose from {','.join(ALL_METRICS)}."
+        )
     return tuple(names)
 
 
-def _real_batches(images: Union[ImageData, np.ndarray], num: int,
-                  batch_size: int, seed: int) -> Iterable[np.ndarray]:
+def _real_batches(
+    images: ImageData | np.ndarray, num: int, batch_size: int, seed: int
+) -> Iterable[np.ndarray]:
     # A seeded sample: --num below the source size must not take just its
     # start (MNIST's test set, for one, has cleaner writers first).
     if isinstance(images, np.ndarray):
         order = np.arange(len(images))
         if num < len(images):
-            order = np.sort(np.random.default_rng(seed).choice(
-                len(images), num, replace=False))
+            order = np.sort(
+                np.random.default_rng(seed).choice(len(images), num, replace=False)
+            )
         for i in range(0, len(order), batch_size):
-            yield images[order[i:i + batch_size]]
+            yield images[order[i : i + batch_size]]
         return
     ds = images.dataset.shuffle(min(images.num_images, 60_000), seed=seed)
-    for batch in ds.take(num).batch(batch_size).as_numpy_iterator():
-        yield batch
+    yield from ds.take(num).batch(batch_size).as_numpy_iterator()
 
 
-def compute_real_stats(images: Union[ImageData, np.ndarray],
-                       extractor: FeatureExtractor, num: int = 10_000,
-                       batch_size: int = 100, seed: int = 0,
-                       source: str = "array") -> RealStats:
+def compute_real_stats(
+    images: ImageData | np.ndarray,
+    extractor: FeatureExtractor,
+    num: int = 10_000,
+    batch_size: int = 100,
+    seed: int = 0,
+    source: str = "array",
+) -> RealStats:
     """Feature statistics of up to `num` real images.
 
     Args:
@@ -86,34 +93,45 @@ def compute_real_stats(images: Union[ImageData, np.ndarray],
     return RealStats.from_stats(stats, extractor.id, source)
 
 
-def real_stats(images: Union[ImageData, np.ndarray],
-               extractor: FeatureExtractor, num: int = 10_000,
-               batch_size: int = 100, seed: int = 0, source: str = "array",
-               cache: Optional[str] = None) -> RealStats:
+def real_stats(
+    images: ImageData | np.ndarray,
+    extractor: FeatureExtractor,
+    num: int = 10_000,
+    batch_size: int = 100,
+    seed: int = 0,
+    source: str = "array",
+    cache: str | None = None,
+) -> RealStats:
     """`compute_real_stats`, reusing `cache` when it matches the inputs.
 
     A cache made by another extractor, source or image count is ignored
     (with a log line) and overwritten.
     """
     total = images.num_images if isinstance(images, ImageData) else len(images)
-    expect = {"extractor_id": extractor.id, "num_images": min(num, total),
-              "source": source}
+    expect = {
+        "extractor_id": extractor.id,
+        "num_images": min(num, total),
+        "source": source,
+    }
     cached = load_real_stats(cache, expect) if cache else None
     if cached is not None:
         return cached
-    stats = compute_real_stats(images, extractor, num, batch_size, seed,
-                               source)
+    stats = compute_real_stats(images, extractor, num, batch_size, seed, source)
     if cache:
         save_real_stats(stats, cache)
         logger.info("Cached real statistics in %s.", cache)
     return stats
 
 
-def evaluate_generator(generator: keras.Model,
-                       real: Union[RealStats, ImageData, np.ndarray],
-                       extractor: FeatureExtractor, num: int = 10_000,
-                       seed: int = 0, batch_size: int = 100,
-                       metric_names: Sequence[str] = ALL_METRICS) -> dict:
+def evaluate_generator(
+    generator: keras.Model,
+    real: RealStats | ImageData | np.ndarray,
+    extractor: FeatureExtractor,
+    num: int = 10_000,
+    seed: int = 0,
+    batch_size: int = 100,
+    metric_names: Sequence[str] = ALL_METRICS,
+) -> dict:
     """Scores `num` generated images against real images or statistics.
 
     Cheap to call repeatedly (e.g. every N training steps): build the
@@ -143,17 +161,17 @@ def evaluate_generator(generator: keras.Model,
     if not isinstance(real, RealStats):
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
-        raise DataError(f"real statistics come from {real.extractor_id}, "
-                        f"not {extractor.id}; recompute them with this "
-                        "extractor.")
-    fake, probabilities = _fake_features(generator, extractor, num, seed,
-                                         batch_size)
+        raise DataError(
+            f"real statistics come from {real.extractor_id}, "
+            f"not {extractor.id}; recompute them with this "
+            "extractor."
+        )
+    fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return _score(real, fake, probabilities, metric_names, seed)
 
 
 def _check_batch_size(batch_size) -> None:
-    limits.check_int(batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size",
-                     DataError)
+    limits.check_int(batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError)
 
 
 def _fake_features(generator, extractor, num, seed, batch_size):
@@ -163,16 +181,16 @@ def _fake_features(generator, extractor, num, seed, batch_size):
     probabilities = []
     z = sample_latents(num, generator.input_shape[-1], seed)
     for i in range(0, num, batch_size):
-        features, probs = extractor(generate(generator, z[i:i + batch_size],
-                                             batch_size))
+        features, probs = extractor(
+            generate(generator, z[i : i + batch_size], batch_size)
+        )
         stats.update(features)
         if probs is not None:
             probabilities.append(probs)
     return stats, (np.concatenate(probabilities) if probabilities else None)
 
 
-def _score(real: RealStats, fake: FeatureStats,
-           probabilities, names, seed) -> dict:
+def _score(real: RealStats, fake: FeatureStats, probabilities, names, seed) -> dict:
     results = {}
     timer = time.perf_counter()
     if "fid" in names:
@@ -182,12 +200,19 @@ def _score(real: RealStats, fake: FeatureStats,
                 "FID from %d real and %d generated images of %d features: "
                 "with no more images than features the covariances are "
                 "singular and FID is mostly noise; raise --num.",
-                real.num_images, fake.count, dims)
-        results["fid"] = {"value": metrics.frechet_distance(
-            real.mu, real.sigma, fake.mean(), fake.covariance())}
+                real.num_images,
+                fake.count,
+                dims,
+            )
+        results["fid"] = {
+            "value": metrics.frechet_distance(
+                real.mu, real.sigma, fake.mean(), fake.covariance()
+            )
+        }
     if "kid" in names:
         results["kid"] = metrics.kernel_inception_distance(
-            real.features, fake.kept(), seed=seed)
+            real.features, fake.kept(), seed=seed
+        )
     if "is" in names:
         if probabilities is None:
             logger.warning("Extractor gives no probabilities; skipping IS.")
@@ -199,13 +224,18 @@ def _score(real: RealStats, fake: FeatureStats,
     return results
 
 
-def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
-                 extractor: FeatureExtractor, num: int = 10_000,
-                 seed: int = 0, batch_size: int = 100,
-                 metric_names: Sequence[str] = ALL_METRICS,
-                 stats_cache: Optional[str] = None,
-                 source: str = "array",
-                 checkpoint: str | int | None = None) -> dict:
+def evaluate_run(
+    run_dir: str,
+    images: ImageData | np.ndarray,
+    extractor: FeatureExtractor,
+    num: int = 10_000,
+    seed: int = 0,
+    batch_size: int = 100,
+    metric_names: Sequence[str] = ALL_METRICS,
+    stats_cache: str | None = None,
+    source: str = "array",
+    checkpoint: str | int | None = None,
+) -> dict:
     """Scores a run's generator; the report `keras-dcgan evaluate` writes.
 
     Args:
@@ -234,12 +264,16 @@ def evaluate_run(run_dir: str, images: Union[ImageData, np.ndarray],
     start = time.perf_counter()
     metric_names = check_metrics(metric_names)
     generator = load_generator(run_dir, checkpoint)
-    real = real_stats(images, extractor, num, batch_size, seed, source,
-                      stats_cache)
-    scores = evaluate_generator(generator, real, extractor, num, seed,
-                                batch_size, metric_names)
-    return {"run_dir": run_dir, "checkpoint": checkpoint,
-            "extractor": extractor.id,
-            "num_images": num, "real_images": real.num_images,
-            "metrics": scores,
-            "seconds": round(time.perf_counter() - start, 2)}
+    real = real_stats(images, extractor, num, batch_size, seed, source, stats_cache)
+    scores = evaluate_generator(
+        generator, real, extractor, num, seed, batch_size, metric_names
+    )
+    return {
+        "run_dir": run_dir,
+        "checkpoint": checkpoint,
+        "extractor": extractor.id,
+        "num_images": num,
+        "real_images": real.num_images,
+        "metrics": scores,
+        "seconds": round(time.perf_counter() - start, 2),
+    }

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -47,13 +47,16 @@ class FeatureExtractor:
         """Features (float32 [N, d]) and probabilities ([N, K] or None)."""
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4:
-            raise DataError(f"feature extractor {self.id}: expected uint8 "
-                            f"images [N, H, W, C]; got {images.dtype} "
-                            f"{images.shape}. Convert with data.to_uint8.")
+            raise DataError(
+                f"feature extractor {self.id}: expected uint8 "
+                f"images [N, H, W, C]; got {images.dtype} "
+                f"{images.shape}. Convert with data.to_uint8."
+            )
         features, probabilities = self._extract(images)
-        return (np.asarray(features, np.float32),
-                None if probabilities is None
-                else np.asarray(probabilities, np.float32))
+        return (
+            np.asarray(features, np.float32),
+            None if probabilities is None else np.asarray(probabilities, np.float32),
+        )
 
     def _extract(self, images: np.ndarray) -> tuple:
         raise NotImplementedError
@@ -80,20 +83,23 @@ class InceptionExtractor(FeatureExtractor):
         >>> features, probabilities = extractor(uint8_images)
     """
 
-    def __init__(self, weights: Optional[str] = "imagenet",
-                 image_size: int = INCEPTION_SIZE):
+    def __init__(
+        self, weights: str | None = "imagenet", image_size: int = INCEPTION_SIZE
+    ):
         self.image_size = image_size
-        name = weights if weights in ("imagenet", None) else \
-            os.path.basename(weights)
+        name = weights if weights in ("imagenet", None) else os.path.basename(weights)
         size = "" if image_size == INCEPTION_SIZE else f"@{image_size}"
         self.id = f"inception_v3:{name}{size}"
         if weights not in ("imagenet", None) and not os.path.isfile(weights):
-            raise DataError(f"--features inception: weights file {weights} "
-                            "does not exist.")
+            raise DataError(
+                f"--features inception: weights file {weights} does not exist."
+            )
         try:
             base = keras.applications.InceptionV3(
-                include_top=True, weights=weights,
-                input_shape=(image_size, image_size, 3))
+                include_top=True,
+                weights=weights,
+                input_shape=(image_size, image_size, 3),
+            )
         except Exception as e:  # download failures raise many types
             if weights != "imagenet":
                 raise
@@ -102,14 +108,15 @@ class InceptionExtractor(FeatureExtractor):
                 f"weights ({type(e).__name__}: {e}). Run once where there is "
                 "network so Keras caches them in ~/.keras/models, or use "
                 "--features classifier:PATH (see `keras-dcgan "
-                "train-classifier`).") from e
+                "train-classifier`)."
+            ) from e
         self._model = keras.Model(
-            base.inputs, [base.get_layer(INCEPTION_POOL).output, base.output])
+            base.inputs, [base.get_layer(INCEPTION_POOL).output, base.output]
+        )
 
     def _extract(self, images: np.ndarray) -> tuple:
         x = resize_images(tf.convert_to_tensor(images), self.image_size, 3)
-        x = keras.applications.inception_v3.preprocess_input(
-            tf.cast(x, tf.float32))
+        x = keras.applications.inception_v3.preprocess_input(tf.cast(x, tf.float32))
         features, probabilities = self._model(x, training=False)
         return features.numpy(), probabilities.numpy()
 
@@ -130,32 +137,35 @@ class ClassifierExtractor(FeatureExtractor):
         >>> features, probabilities = extractor(uint8_images)
     """
 
-    def __init__(self, path: str,
-                 input_range: Optional[Sequence[float]] = None):
+    def __init__(self, path: str, input_range: Sequence[float] | None = None):
         if not os.path.isfile(path):
-            raise DataError(f"--features classifier:{path}: no such file. "
-                            "Train one with `keras-dcgan train-classifier`.")
+            raise DataError(
+                f"--features classifier:{path}: no such file. "
+                "Train one with `keras-dcgan train-classifier`."
+            )
         try:
-            model = keras.saving.load_model(path, compile=False,
-                                            safe_mode=True)
+            model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as e:  # Keras raises many types on bad files
             raise DataError(
                 f"--features classifier:{path}: cannot load it as a Keras "
-                f"model ({type(e).__name__}: {e}).") from e
+                f"model ({type(e).__name__}: {e})."
+            ) from e
         self.id = f"classifier:{os.path.basename(path)}"
-        self.input_range = tuple(input_range or read_sidecar(path).get(
-            "input_range", (0, 255)))
+        self.input_range = tuple(
+            input_range or read_sidecar(path).get("input_range", (0, 255))
+        )
         shape = model.input_shape
         if len(shape) != 4 or shape[1] is None or shape[3] not in (1, 3):
-            raise DataError(f"--features classifier:{path}: input shape "
-                            f"{shape} is not images [N, H, W, 1 or 3].")
+            raise DataError(
+                f"--features classifier:{path}: input shape "
+                f"{shape} is not images [N, H, W, 1 or 3]."
+            )
         self.image_size, self.channels = shape[1], shape[3]
         self._model = _with_penultimate(model, path)
         self._softmax = _ends_in_softmax(model)
 
     def _extract(self, images: np.ndarray) -> tuple:
-        x = resize_images(tf.convert_to_tensor(images), self.image_size,
-                          self.channels)
+        x = resize_images(tf.convert_to_tensor(images), self.image_size, self.channels)
         low, high = self.input_range
         x = tf.cast(x, tf.float32) * ((high - low) / 255.0) + low
         features, outputs = self._model(x, training=False)
@@ -174,8 +184,7 @@ def read_sidecar(model_path: str) -> dict:
     """A classifier's sidecar metadata, or {} (logged) when there is none."""
     path = sidecar_path(model_path)
     if not os.path.isfile(path):
-        logger.info("No %s; assuming the classifier takes pixels in "
-                    "[0, 255].", path)
+        logger.info("No %s; assuming the classifier takes pixels in [0, 255].", path)
         return {}
     with open(path) as f:
         return json.load(f)
@@ -183,8 +192,10 @@ def read_sidecar(model_path: str) -> dict:
 
 def _with_penultimate(model: keras.Model, path: str) -> keras.Model:
     if len(model.layers) < 2:
-        raise DataError(f"--features classifier:{path}: the model has no "
-                        "penultimate layer to take features from.")
+        raise DataError(
+            f"--features classifier:{path}: the model has no "
+            "penultimate layer to take features from."
+        )
     if isinstance(model, keras.Sequential):
         # A loaded Sequential's layer outputs are not always wired into a
         # graph in Keras 3; calling the layers on a new Input always is.
@@ -201,8 +212,10 @@ def _ends_in_softmax(model: keras.Model) -> bool:
     activation = getattr(model.layers[-1], "activation", None)
     name = getattr(activation, "__name__", "")
     if name != "softmax" and type(model.layers[-1]).__name__ != "Softmax":
-        logger.info("Classifier's last layer is not a softmax; applying one "
-                    "to its outputs for the classifier score.")
+        logger.info(
+            "Classifier's last layer is not a softmax; applying one "
+            "to its outputs for the classifier score."
+        )
         return False
     return True
 
@@ -216,6 +229,8 @@ def make_extractor(spec: str) -> FeatureExtractor:
     if spec == "inception":
         return InceptionExtractor()
     if spec.startswith("classifier:") and len(spec) > len("classifier:"):
-        return ClassifierExtractor(spec[len("classifier:"):])
-    raise DataError(f"--features {spec}: use 'inception' or "
-                    "'classifier:PATH' (a .keras classifier).")
+        return ClassifierExtractor(spec[len("classifier:") :])
+    raise DataError(
+        f"--features {spec}: use 'inception' or "
+        "'classifier:PATH' (a .keras classifier)."
+    )

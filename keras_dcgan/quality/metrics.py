@@ -53,32 +53,39 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     mu2 = np.atleast_1d(mu2).astype(np.float64)
     sigma1 = np.atleast_2d(sigma1).astype(np.float64)
     sigma2 = np.atleast_2d(sigma2).astype(np.float64)
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or \
-            sigma1.shape != (mu1.size, mu1.size):
+    if (
+        mu1.shape != mu2.shape
+        or sigma1.shape != sigma2.shape
+        or sigma1.shape != (mu1.size, mu1.size)
+    ):
         raise MetricsError(
             f"statistics do not match: means {mu1.shape} and {mu2.shape}, "
             f"covariances {sigma1.shape} and {sigma2.shape}. Both sets must "
-            "come from the same feature extractor.")
+            "come from the same feature extractor."
+        )
     diff = mu1 - mu2
     covmean, singular = _sqrtm(sigma1 @ sigma2)
     if singular or not np.all(np.isfinite(covmean)):
         # Dead features (e.g. ReLU units never active) make covariances
         # singular; a small ridge gives a well-defined root.
-        logger.info("FID: product of covariances is near-singular; adding "
-                    "%g to the diagonals.", eps)
+        logger.info(
+            "FID: product of covariances is near-singular; adding %g to the diagonals.",
+            eps,
+        )
         offset = np.eye(len(mu1)) * eps
         covmean, _ = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         imag = np.max(np.abs(np.diagonal(covmean).imag))
-        if not np.allclose(np.diagonal(covmean).imag, 0,
-                           atol=SQRTM_IMAG_TOLERANCE):
+        if not np.allclose(np.diagonal(covmean).imag, 0, atol=SQRTM_IMAG_TOLERANCE):
             raise MetricsError(
                 f"FID: matrix square root has imaginary part {imag:.3g}; the "
                 "covariances are numerically unusable. Use more images than "
-                "feature dimensions.")
+                "feature dimensions."
+            )
         covmean = covmean.real
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2)
-                 - 2.0 * np.trace(covmean))
+    return float(
+        diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
+    )
 
 
 def _sqrtm(matrix: np.ndarray) -> tuple:
@@ -86,8 +93,7 @@ def _sqrtm(matrix: np.ndarray) -> tuple:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", scipy.linalg.LinAlgWarning)
         root = scipy.linalg.sqrtm(matrix)
-    singular = any(issubclass(w.category, scipy.linalg.LinAlgWarning)
-                   for w in caught)
+    singular = any(issubclass(w.category, scipy.linalg.LinAlgWarning) for w in caught)
     return root, singular
 
 
@@ -105,9 +111,13 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     return float(xx + yy - 2.0 * k_xy.mean())
 
 
-def kernel_inception_distance(real, fake, subset_size: int = KID_SUBSET_SIZE,
-                              num_subsets: int = KID_SUBSETS,
-                              seed: int = 0) -> dict:
+def kernel_inception_distance(
+    real,
+    fake,
+    subset_size: int = KID_SUBSET_SIZE,
+    num_subsets: int = KID_SUBSETS,
+    seed: int = 0,
+) -> dict:
     """KID (Binkowski et al., 2018): unbiased polynomial-kernel MMD^2.
 
     Averaged over `num_subsets` random subsets of min(`subset_size`, n) rows
@@ -129,16 +139,26 @@ def kernel_inception_distance(real, fake, subset_size: int = KID_SUBSET_SIZE,
     real, fake = np.asarray(real), np.asarray(fake)
     size = min(subset_size, len(real), len(fake))
     if size < 2 or real.shape[1:] != fake.shape[1:]:
-        raise MetricsError(f"KID needs at least 2 feature rows of equal size "
-                           f"per set; got {real.shape} and {fake.shape}.")
+        raise MetricsError(
+            f"KID needs at least 2 feature rows of equal size "
+            f"per set; got {real.shape} and {fake.shape}."
+        )
     rng = np.random.default_rng(seed)
-    values = np.array([
-        polynomial_mmd2(real[rng.choice(len(real), size, replace=False)],
-                        fake[rng.choice(len(fake), size, replace=False)])
-        for _ in range(num_subsets)])
+    values = np.array(
+        [
+            polynomial_mmd2(
+                real[rng.choice(len(real), size, replace=False)],
+                fake[rng.choice(len(fake), size, replace=False)],
+            )
+            for _ in range(num_subsets)
+        ]
+    )
     std = float(values.std(ddof=1)) if num_subsets > 1 else 0.0
-    return {"value": float(values.mean()), "std": std,
-            "stderr": float(std / np.sqrt(num_subsets))}
+    return {
+        "value": float(values.mean()),
+        "std": std,
+        "stderr": float(std / np.sqrt(num_subsets)),
+    }
 
 
 def inception_score(probabilities, splits: int = 10) -> dict:
@@ -160,24 +180,30 @@ def inception_score(probabilities, splits: int = 10) -> dict:
         {'value': 10.000000000000002, 'std': 0.0}
     """
     p = np.asarray(probabilities, np.float64)
-    if p.ndim != 2 or len(p) == 0 or np.any(p < 0) or \
-            not np.allclose(p.sum(axis=1), 1.0, atol=1e-3):
-        raise MetricsError(f"Inception Score needs probabilities [n, classes] "
-                           f"whose rows sum to 1; got shape {p.shape}. Pass "
-                           "softmax outputs, not logits.")
+    if (
+        p.ndim != 2
+        or len(p) == 0
+        or np.any(p < 0)
+        or not np.allclose(p.sum(axis=1), 1.0, atol=1e-3)
+    ):
+        raise MetricsError(
+            f"Inception Score needs probabilities [n, classes] "
+            f"whose rows sum to 1; got shape {p.shape}. Pass "
+            "softmax outputs, not logits."
+        )
     scores = []
     for part in np.array_split(p, max(1, min(splits, len(p)))):
         marginal = part.mean(axis=0)
         # 0 * log 0 = 0: empty classes add nothing.
-        logs = np.log(np.where(part > 0, part, 1.0)) - \
-            np.log(np.where(marginal > 0, marginal, 1.0))
+        logs = np.log(np.where(part > 0, part, 1.0)) - np.log(
+            np.where(marginal > 0, marginal, 1.0)
+        )
         scores.append(np.exp(np.mean(np.sum(part * logs, axis=1))))
     return {"value": float(np.mean(scores)), "std": float(np.std(scores))}
 
 
 def _pairwise_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    sq = (np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :]
-          - 2.0 * a @ b.T)
+    sq = np.sum(a * a, axis=1)[:, None] + np.sum(b * b, axis=1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.maximum(sq, 0.0))
 
 
@@ -185,24 +211,26 @@ def _knn_radii(x: np.ndarray, k: int, batch_size: int) -> np.ndarray:
     """Distance of each row to its k-th nearest other row."""
     radii = np.empty(len(x))
     for i in range(0, len(x), batch_size):
-        d = _pairwise_distances(x[i:i + batch_size], x)
+        d = _pairwise_distances(x[i : i + batch_size], x)
         # Column k, not k - 1: each row's nearest neighbour is itself.
-        radii[i:i + batch_size] = np.partition(d, k, axis=1)[:, k]
+        radii[i : i + batch_size] = np.partition(d, k, axis=1)[:, k]
     return radii
 
 
-def _coverage(manifold: np.ndarray, radii: np.ndarray, probes: np.ndarray,
-              batch_size: int) -> float:
+def _coverage(
+    manifold: np.ndarray, radii: np.ndarray, probes: np.ndarray, batch_size: int
+) -> float:
     """Fraction of `probes` inside at least one ball around `manifold`."""
     inside = 0
     for i in range(0, len(probes), batch_size):
-        d = _pairwise_distances(probes[i:i + batch_size], manifold)
+        d = _pairwise_distances(probes[i : i + batch_size], manifold)
         inside += int(np.sum(np.any(d <= radii[None, :], axis=1)))
     return inside / len(probes)
 
 
-def precision_recall(real, fake, k: int = PR_NEIGHBOURS,
-                     batch_size: int = 1000) -> dict:
+def precision_recall(
+    real, fake, k: int = PR_NEIGHBOURS, batch_size: int = 1000
+) -> dict:
     """Improved precision and recall (Kynkaanniemi et al., 2019).
 
     Each set's manifold is the union of balls around its points reaching
@@ -224,10 +252,14 @@ def precision_recall(real, fake, k: int = PR_NEIGHBOURS,
     """
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     if min(len(real), len(fake)) <= k or real.shape[1:] != fake.shape[1:]:
-        raise MetricsError(f"precision/recall with k={k} needs more than {k} "
-                           f"feature rows of equal size per set; got "
-                           f"{real.shape} and {fake.shape}.")
+        raise MetricsError(
+            f"precision/recall with k={k} needs more than {k} "
+            f"feature rows of equal size per set; got "
+            f"{real.shape} and {fake.shape}."
+        )
     real_radii = _knn_radii(real, k, batch_size)
     fake_radii = _knn_radii(fake, k, batch_size)
-    return {"precision": _coverage(real, real_radii, fake, batch_size),
-            "recall": _coverage(fake, fake_radii, real, batch_size)}
+    return {
+        "precision": _coverage(real, real_radii, fake, batch_size),
+        "recall": _coverage(fake, fake_radii, real, batch_size),
+    }

@@ -13,7 +13,6 @@ import dataclasses
 import json
 import logging
 import os
-from typing import Optional
 
 import numpy as np
 
@@ -23,7 +22,6 @@ from keras_dcgan.errors import MetricsError
 logger = logging.getLogger(__name__)
 
 MAX_KEPT_FEATURES = 10_000
-
 
 
 class FeatureStats:
@@ -53,9 +51,11 @@ class FeatureStats:
         """Adds a batch of feature rows [n, d]."""
         x = np.asarray(features, dtype=np.float64)
         if x.ndim != 2 or not np.all(np.isfinite(x)):
-            raise MetricsError(f"features must be finite [n, d]; got shape "
-                               f"{x.shape} (NaN/inf present: "
-                               f"{not np.all(np.isfinite(x))}).")
+            raise MetricsError(
+                f"features must be finite [n, d]; got shape "
+                f"{x.shape} (NaN/inf present: "
+                f"{not np.all(np.isfinite(x))})."
+            )
         if self._sum is None:
             self._sum = np.zeros(x.shape[1])
             self._outer = np.zeros((x.shape[1], x.shape[1]))
@@ -92,9 +92,10 @@ class FeatureStats:
 
     def _need(self, n: int) -> None:
         if self.count < n:
-            raise MetricsError(f"statistics need at least {n} feature rows; "
-                               f"got {self.count}. Evaluate more images.")
-
+            raise MetricsError(
+                f"statistics need at least {n} feature rows; "
+                f"got {self.count}. Evaluate more images."
+            )
 
 
 @dataclasses.dataclass
@@ -117,26 +118,40 @@ class RealStats:
     source: str
 
     @classmethod
-    def from_stats(cls, stats: FeatureStats, extractor_id: str,
-                   source: str) -> "RealStats":
-        return cls(stats.mean(), stats.covariance(), stats.kept(),
-                   extractor_id, stats.count, source)
+    def from_stats(
+        cls, stats: FeatureStats, extractor_id: str, source: str
+    ) -> RealStats:
+        return cls(
+            stats.mean(),
+            stats.covariance(),
+            stats.kept(),
+            extractor_id,
+            stats.count,
+            source,
+        )
 
     def metadata(self) -> dict:
-        return {"extractor_id": self.extractor_id,
-                "num_images": self.num_images, "source": self.source}
+        return {
+            "extractor_id": self.extractor_id,
+            "num_images": self.num_images,
+            "source": self.source,
+        }
 
 
 def save_real_stats(stats: RealStats, path: str) -> None:
     """Writes real statistics to `.npz` atomically (no pickled objects)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
-        np.savez(f, mu=stats.mu, sigma=stats.sigma, features=stats.features,
-                 metadata=np.array(json.dumps(stats.metadata())))
+        np.savez(
+            f,
+            mu=stats.mu,
+            sigma=stats.sigma,
+            features=stats.features,
+            metadata=np.array(json.dumps(stats.metadata())),
+        )
 
 
-def load_real_stats(path: str, expect: Optional[dict] = None
-                    ) -> Optional[RealStats]:
+def load_real_stats(path: str, expect: dict | None = None) -> RealStats | None:
     """Reads a statistics cache; None if missing or made for other inputs.
 
     Args:
@@ -155,16 +170,17 @@ def load_real_stats(path: str, expect: Optional[dict] = None
             meta = json.loads(str(f["metadata"]))
             stats = RealStats(f["mu"], f["sigma"], f["features"], **meta)
     except (OSError, ValueError, KeyError, TypeError) as e:
-        logger.warning("Stats cache %s is unreadable (%s); recomputing.",
-                       path, e)
+        logger.warning("Stats cache %s is unreadable (%s); recomputing.", path, e)
         return None
-    differ = {k: (meta.get(k), v) for k, v in (expect or {}).items()
-              if meta.get(k) != v}
+    differ = {
+        k: (meta.get(k), v) for k, v in (expect or {}).items() if meta.get(k) != v
+    }
     if differ:
-        logger.info("Stats cache %s was made for other inputs (%s); "
-                    "recomputing.", path, "; ".join(
-                        f"{k}: cache {a!r}, now {b!r}"
-                        for k, (a, b) in differ.items()))
+        logger.info(
+            "Stats cache %s was made for other inputs (%s); recomputing.",
+            path,
+            "; ".join(f"{k}: cache {a!r}, now {b!r}" for k, (a, b) in differ.items()),
+        )
         return None
     logger.info("Real statistics from cache %s.", path)
     return stats

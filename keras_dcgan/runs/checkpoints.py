@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-from typing import Optional
 
 import tensorflow as tf
 
@@ -58,9 +57,12 @@ def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
 
 def checkpoint_variables(gan: DCGAN) -> list:
     """The weights and optimizer variables a checkpoint holds."""
-    return (gan.generator.weights + gan.discriminator.weights
-            + gan.discriminator.optimizer.variables
-            + gan.combined.optimizer.variables)
+    return (
+        gan.generator.weights
+        + gan.discriminator.weights
+        + gan.discriminator.optimizer.variables
+        + gan.combined.optimizer.variables
+    )
 
 
 class CheckpointStore:
@@ -75,20 +77,27 @@ class CheckpointStore:
             checkpoint files are read as if listed.
     """
 
-    def __init__(self, directory: str, checkpoint: tf.train.Checkpoint,
-                 max_to_keep: int, read_only: bool = False):
+    def __init__(
+        self,
+        directory: str,
+        checkpoint: tf.train.Checkpoint,
+        max_to_keep: int,
+        read_only: bool = False,
+    ):
         self.directory = directory
         self.checkpoint = checkpoint
         self.read_only = read_only
         listed = _listed_checkpoints(directory)
         # Without an index, a reader takes the complete files as listed.
-        self.unindexed = [] if listed else sorted(
-            complete_checkpoints(directory), key=_number)
+        self.unindexed = (
+            [] if listed else sorted(complete_checkpoints(directory), key=_number)
+        )
         if not read_only:
             os.makedirs(directory, exist_ok=True)
             _remove_leftovers(directory, listed)
         self.manager = tf.train.CheckpointManager(
-            checkpoint, directory, max_to_keep=max_to_keep)
+            checkpoint, directory, max_to_keep=max_to_keep
+        )
         self._saved_step = None
 
     @property
@@ -112,7 +121,8 @@ class CheckpointStore:
             raise RunWriteError(
                 f"Cannot write a checkpoint in {self.directory} ({e}). Free "
                 "disk space or fix its permissions; the previous checkpoints "
-                "are intact, so --resume goes on from the last one.") from e
+                "are intact, so --resume goes on from the last one."
+            ) from e
         self._saved_step = step
         logger.info("Saved checkpoint %s.", path)
         return path
@@ -132,12 +142,13 @@ class CheckpointStore:
             RunError: There is none, or none can be read.
         """
         candidates = list(reversed(self.manager.checkpoints)) or [
-            os.path.join(self.directory, name)
-            for name in reversed(self.unindexed)]
+            os.path.join(self.directory, name) for name in reversed(self.unindexed)
+        ]
         if not candidates:
             raise RunError(
                 f"--resume: {self.directory} holds no complete checkpoint; "
-                "start the run again with --overwrite.")
+                "start the run again with --overwrite."
+            )
         failures = []
         for path in candidates:
             try:
@@ -146,23 +157,35 @@ class CheckpointStore:
             # each means "try the one before".
             except Exception as e:  # noqa: BLE001
                 failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
-                logger.warning("Checkpoint %s is unreadable (%s); trying the "
-                               "one before it.", path, failures[-1])
+                logger.warning(
+                    "Checkpoint %s is unreadable (%s); trying the one before it.",
+                    path,
+                    failures[-1],
+                )
                 continue
             if is_usable is not None and not is_usable():
-                failures.append(f"{os.path.basename(path)}: holds NaN or "
-                                "infinite weights")
-                logger.warning("Checkpoint %s holds non-finite weights; "
-                               "trying the one before it.", path)
+                failures.append(
+                    f"{os.path.basename(path)}: holds NaN or infinite weights"
+                )
+                logger.warning(
+                    "Checkpoint %s holds non-finite weights; trying the one before it.",
+                    path,
+                )
                 continue
             return path
-        raise RunError(f"--resume: no checkpoint in {self.directory} can be "
-                       "read:\n  " + "\n  ".join(failures))
+        raise RunError(
+            f"--resume: no checkpoint in {self.directory} can be "
+            "read:\n  " + "\n  ".join(failures)
+        )
 
 
-def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
-                         max_to_keep: int, resume: bool,
-                         is_usable=None) -> CheckpointStore:
+def open_run_checkpoints(
+    run_dir: str,
+    checkpoint: tf.train.Checkpoint,
+    max_to_keep: int,
+    resume: bool,
+    is_usable=None,
+) -> CheckpointStore:
     """The checkpoint store a training run writes; on resume, restored first.
 
     The restore only reads: a directory is tidied (leftovers removed, index
@@ -181,16 +204,17 @@ def open_run_checkpoints(run_dir: str, checkpoint: tf.train.Checkpoint,
     """
     directory = os.path.join(run_dir, CHECKPOINTS)
     if resume:
-        path = CheckpointStore(directory, checkpoint, max_to_keep,
-                               read_only=True).restore_latest(is_usable)
+        path = CheckpointStore(
+            directory, checkpoint, max_to_keep, read_only=True
+        ).restore_latest(is_usable)
         claim_run(run_dir)
-        logger.info("Resumed from %s at step %d.", path,
-                    int(checkpoint.state.step))
+        logger.info("Resumed from %s at step %d.", path, int(checkpoint.state.step))
     return CheckpointStore(directory, checkpoint, max_to_keep)
 
 
-def restore_models(run_dir: str, config: Optional[DCGANConfig] = None,
-                   path: str | None = None):
+def restore_models(
+    run_dir: str, config: DCGANConfig | None = None, path: str | None = None
+):
     """Rebuilds a run's models from a checkpoint, reading only.
 
     Args:
@@ -208,15 +232,20 @@ def restore_models(run_dir: str, config: Optional[DCGANConfig] = None,
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
     if path is None:
-        CheckpointStore(os.path.join(run_dir, CHECKPOINTS), checkpoint,
-                        config.max_checkpoints, read_only=True).restore_latest()
+        CheckpointStore(
+            os.path.join(run_dir, CHECKPOINTS),
+            checkpoint,
+            config.max_checkpoints,
+            read_only=True,
+        ).restore_latest()
         return gan.generator, gan.discriminator
     try:
         checkpoint.restore(path).assert_existing_objects_matched()
     except Exception as e:  # damage fails in many ways
         why = (str(e).splitlines() or [type(e).__name__])[0][:200]
-        raise RunError(f"{path} cannot be read ({why}); choose another "
-                       "with --checkpoint.") from e
+        raise RunError(
+            f"{path} cannot be read ({why}); choose another with --checkpoint."
+        ) from e
     return gan.generator, gan.discriminator
 
 
@@ -228,8 +257,9 @@ def _test_hook_kill_during_save(directory: str, step: int) -> None:
         return
     prefix = os.path.join(directory, f"ckpt-{step}")
     os.makedirs(prefix + "_temp", exist_ok=True)
-    with open(os.path.join(prefix + "_temp", "part-00000-of-00001.data-00000"
-                           "-of-00001"), "wb") as f:
+    with open(
+        os.path.join(prefix + "_temp", "part-00000-of-00001.data-00000-of-00001"), "wb"
+    ) as f:
         f.write(b"\0" * 64)
     with open(prefix + ".data-00000-of-00001", "wb") as f:
         f.write(b"partial")
@@ -252,7 +282,8 @@ def _listed_checkpoints(directory: str) -> list:
             f"The checkpoint index {index} is empty or unreadable"
             f"{f' ({error})' if error else ''}. Nothing was changed. Delete "
             f"that file to rebuild it from the newest complete checkpoint "
-            f"files, then run again with --resume.")
+            f"files, then run again with --resume."
+        )
     return list(state.all_model_checkpoint_paths)
 
 
@@ -279,7 +310,7 @@ def complete_checkpoints(directory: str) -> set:
     """ckpt-N prefixes with an index and every data shard it names."""
     complete = set()
     for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
-        prefix = index[:-len(".index")]
+        prefix = index[: -len(".index")]
         shards = glob.glob(prefix + ".data-*-of-*")
         if shards:
             total = int(shards[0].rsplit("-of-", 1)[1])
@@ -293,13 +324,17 @@ def _number(name: str) -> int:
 
 
 def _rebuild_index(directory: str, names: list) -> None:
-    logger.warning("No checkpoint index in %s; rebuilding it from %s.",
-                   directory, ", ".join(names))
+    logger.warning(
+        "No checkpoint index in %s; rebuilding it from %s.", directory, ", ".join(names)
+    )
     paths = [os.path.join(directory, n) for n in names]
     # The manager only tracks (and rotates) checkpoints newer than the last
     # "preserved" time, so the rebuilt index carries their file times.
     times = [os.path.getmtime(p + ".index") for p in paths]
     tf.compat.v1.train.update_checkpoint_state(
-        directory, paths[-1], all_model_checkpoint_paths=paths,
+        directory,
+        paths[-1],
+        all_model_checkpoint_paths=paths,
         all_model_checkpoint_timestamps=times,
-        last_preserved_timestamp=min(times) - 1)
+        last_preserved_timestamp=min(times) - 1,
+    )

@@ -17,8 +17,7 @@ from keras_dcgan.runs.selection import Choice, restore_chosen
 logger = logging.getLogger(__name__)
 
 
-def load_generator(run_dir: str,
-                   checkpoint: Choice | None = None) -> keras.Model:
+def load_generator(run_dir: str, checkpoint: Choice | None = None) -> keras.Model:
     """The generator of a run: its `generator.keras`, else its checkpoint.
 
     With `checkpoint`, the generator of that checkpoint instead: "latest"
@@ -52,16 +51,20 @@ def load_generator(run_dir: str,
     if checkpoint is not None:
         return restore_chosen(run_dir, checkpoint)[0]
     path = os.path.join(run_dir, GENERATOR)
-    config = (load_run_config(run_dir)
-              if os.path.lexists(os.path.join(run_dir, CONFIG)) else None)
+    config = (
+        load_run_config(run_dir)
+        if os.path.lexists(os.path.join(run_dir, CONFIG))
+        else None
+    )
     if not os.path.isfile(path):
         return _checkpoint_generator(run_dir)
     try:
         generator = load_model_safely(path)
     except DamagedModelError as damage:
         generator = _checkpoint_generator(run_dir, damage)
-        logger.warning("%s; using the newest checkpoint of %s instead.",
-                       damage, run_dir)
+        logger.warning(
+            "%s; using the newest checkpoint of %s instead.", damage, run_dir
+        )
         return generator
     check_generator(generator, config, path)
     return generator
@@ -86,14 +89,17 @@ def load_model_safely(path: str) -> keras.Model:
     except (OSError, EOFError, KeyError, zipfile.BadZipFile) as e:
         raise DamagedModelError(f"{path} is damaged: {_first_line(e)}") from e
     except (ValueError, TypeError) as e:
-        reason = ("loading it would run code it carries"
-                  if "safe_mode" in str(e) or "disallowed" in str(e) else
-                  "Keras cannot build the model it describes")
+        reason = (
+            "loading it would run code it carries"
+            if "safe_mode" in str(e) or "disallowed" in str(e)
+            else "Keras cannot build the model it describes"
+        )
         raise RunError(
             f"{path} was refused: {reason} ({_first_line(e)}). keras_dcgan "
             "saves no such models; only load this file (with "
             "safe_mode=False, in your own code) if you trust who made "
-            "it.") from e
+            "it."
+        ) from e
 
 
 def _archive_damage(path: str) -> str | None:
@@ -111,8 +117,7 @@ def _archive_damage(path: str) -> str | None:
     return None
 
 
-def check_generator(model: keras.Model, config: DCGANConfig | None,
-                    path: str) -> None:
+def check_generator(model: keras.Model, config: DCGANConfig | None, path: str) -> None:
     """Refuses a model that does not map latents to the run's images.
 
     Args:
@@ -129,8 +134,12 @@ def check_generator(model: keras.Model, config: DCGANConfig | None,
     except (AttributeError, TypeError, ValueError):  # no single input/output
         given = None
     if config is None:
-        ok = (given is not None and len(given[0]) == 2 and len(given[1]) == 4
-              and all(isinstance(d, int) for d in given[0][1:] + given[1][1:]))
+        ok = (
+            given is not None
+            and len(given[0]) == 2
+            and len(given[1]) == 4
+            and all(isinstance(d, int) for d in given[0][1:] + given[1][1:])
+        )
         wanted = "[N, latent_dim] latents to [N, H, W, C] images"
     else:
         size, nz = config.image_size, config.latent_dim
@@ -138,16 +147,19 @@ def check_generator(model: keras.Model, config: DCGANConfig | None,
         ok = given == expected
         wanted = f"{list(expected[0])} to {list(expected[1])}"
     if not ok:
-        shapes = (f"{list(given[0])} to {list(given[1])}" if given else
-                  "no single input to a single output")
+        shapes = (
+            f"{list(given[0])} to {list(given[1])}"
+            if given
+            else "no single input to a single output"
+        )
         raise RunError(
             f"{path} is not this run's generator: it maps {shapes}, a "
             f"generator of this run maps {wanted}. Put the run's own file "
-            "back, or remove it to use the run's newest checkpoint.")
+            "back, or remove it to use the run's newest checkpoint."
+        )
 
 
-def _checkpoint_generator(run_dir: str,
-                          damage: DamagedModelError | None = None):
+def _checkpoint_generator(run_dir: str, damage: DamagedModelError | None = None):
     """The generator restored from the run's newest readable checkpoint."""
     try:
         return restore_models(run_dir)[0]

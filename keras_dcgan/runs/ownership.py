@@ -52,20 +52,25 @@ def read_manifest(directory: str) -> list | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_MARKER_BYTES:
-        raise RunError(f"{path} is not a marker keras_dcgan wrote (a link or "
-                       "not a small regular file); the directory is left "
-                       "alone. Choose another --output-dir.")
+        raise RunError(
+            f"{path} is not a marker keras_dcgan wrote (a link or "
+            "not a small regular file); the directory is left "
+            "alone. Choose another --output-dir."
+        )
     try:
         with open(path) as f:
             content = json.load(f)
         entries = content["entries"]
         if content["package"] != PACKAGE or not all(
-                isinstance(e, str) for e in entries):
+            isinstance(e, str) for e in entries
+        ):
             raise ValueError("not written by keras_dcgan")
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise RunError(f"{path} is unreadable ({e}); the run is neither "
-                       "continued nor deleted. Restore the file or choose "
-                       "another --output-dir.") from None
+        raise RunError(
+            f"{path} is unreadable ({e}); the run is neither "
+            "continued nor deleted. Restore the file or choose "
+            "another --output-dir."
+        ) from None
     return list(entries)
 
 
@@ -81,13 +86,17 @@ def claim(directory: str, names: Iterable[str]) -> None:
     entries += [name for name in names if name not in entries]
     if listed is not None and entries == listed:
         return
-    write_text(os.path.join(directory, MARKER), json.dumps(
-        {"package": PACKAGE, "version": __version__, "entries": entries},
-        indent=2) + "\n")
+    write_text(
+        os.path.join(directory, MARKER),
+        json.dumps(
+            {"package": PACKAGE, "version": __version__, "entries": entries}, indent=2
+        )
+        + "\n",
+    )
 
 
 def _kind(path: str) -> str | None:
-    """"dir", "file", "other" (a link, a FIFO, ...) or None if missing."""
+    """ "dir", "file", "other" (a link, a FIFO, ...) or None if missing."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
@@ -117,8 +126,11 @@ def remove_owned(directory: str, kinds: Mapping[str, str]) -> None:
     doomed = []
     for name in listed:
         if name not in kinds:
-            logger.warning("%s lists %r, a name keras_dcgan never writes; "
-                           "it is left alone.", MARKER, name)
+            logger.warning(
+                "%s lists %r, a name keras_dcgan never writes; it is left alone.",
+                MARKER,
+                name,
+            )
             continue
         target = os.path.join(directory, name)
         found = _kind(target)
@@ -128,7 +140,8 @@ def remove_owned(directory: str, kinds: Mapping[str, str]) -> None:
             raise RunError(
                 f"--overwrite: {target} is not the {kinds[name]} the run made "
                 "(a link or another kind of file now); nothing was deleted. "
-                "Move it away or choose another --output-dir.")
+                "Move it away or choose another --output-dir."
+            )
         doomed.append((target, found))
     for target, found in doomed:
         if found == "dir":
@@ -149,8 +162,10 @@ def check_output_dir(path: str) -> None:
         RunError: With the fix.
     """
     if not path.strip():
-        raise RunError("--output-dir is empty; name the run's own folder, "
-                       "e.g. --output-dir runs/mnist.")
+        raise RunError(
+            "--output-dir is empty; name the run's own folder, "
+            "e.g. --output-dir runs/mnist."
+        )
     real = os.path.realpath(path)
     cwd = os.path.realpath(os.getcwd())
     if real == cwd:
@@ -161,8 +176,9 @@ def check_output_dir(path: str) -> None:
         what = "your home directory"
     else:
         return
-    if (os.path.isdir(real) and os.listdir(real)
-            and read_manifest(real) is None):
-        raise RunError(f"--output-dir {path} is {what}, which holds files "
-                       "that are not a keras_dcgan run; name a new folder "
-                       "for the run, e.g. --output-dir runs/NAME.")
+    if os.path.isdir(real) and os.listdir(real) and read_manifest(real) is None:
+        raise RunError(
+            f"--output-dir {path} is {what}, which holds files "
+            "that are not a keras_dcgan run; name a new folder "
+            "for the run, e.g. --output-dir runs/NAME."
+        )

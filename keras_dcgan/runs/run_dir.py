@@ -1,16 +1,16 @@
 """The run directory: what a training run writes, and how it is reopened.
 
-    RUN/config.json          the DCGANConfig of the run
-    RUN/data.json            the fingerprint of its training data
-    RUN/history.csv          losses, D(x) and D(G(z)) by step
-    RUN/samples/epoch_XXXX.png  grids from one fixed noise batch
-    RUN/losses.png, RUN/progress.gif
-    RUN/checkpoints/         tf.train.Checkpoint files (latest few)
-    RUN/checkpoints/best/    the best by --eval-metric, with best.json
-    RUN/tensorboard/         the same curves for TensorBoard
-    RUN/generator.keras, RUN/discriminator.keras  written at the end
-    RUN/.keras_dcgan_run.json  the marker: what is the run's (`ownership`)
-    RUN/.keras_dcgan.lock    held by the one process writing the run
+RUN/config.json          the DCGANConfig of the run
+RUN/data.json            the fingerprint of its training data
+RUN/history.csv          losses, D(x) and D(G(z)) by step
+RUN/samples/epoch_XXXX.png  grids from one fixed noise batch
+RUN/losses.png, RUN/progress.gif
+RUN/checkpoints/         tf.train.Checkpoint files (latest few)
+RUN/checkpoints/best/    the best by --eval-metric, with best.json
+RUN/tensorboard/         the same curves for TensorBoard
+RUN/generator.keras, RUN/discriminator.keras  written at the end
+RUN/.keras_dcgan_run.json  the marker: what is the run's (`ownership`)
+RUN/.keras_dcgan.lock    held by the one process writing the run
 """
 
 from __future__ import annotations
@@ -42,20 +42,33 @@ TENSORBOARD = "tensorboard"
 DATA = "data.json"
 BEST_DIR = "best"  # in CHECKPOINTS: the best checkpoint by --eval-metric
 BEST_JSON = "best.json"  # in BEST_DIR: {"metric", "value", "step"}
-RUN_FILES = (CONFIG, HISTORY, SAMPLES, CHECKPOINTS, LOSSES, PROGRESS,
-             GENERATOR, DISCRIMINATOR, TENSORBOARD, DATA)
+RUN_FILES = (
+    CONFIG,
+    HISTORY,
+    SAMPLES,
+    CHECKPOINTS,
+    LOSSES,
+    PROGRESS,
+    GENERATOR,
+    DISCRIMINATOR,
+    TENSORBOARD,
+    DATA,
+)
 
 
 # What each entry is: --overwrite removes an entry only while it still is.
-RUN_KINDS = {name: "dir" if name in (SAMPLES, CHECKPOINTS, TENSORBOARD)
-             else "file" for name in RUN_FILES}
+RUN_KINDS = {
+    name: "dir" if name in (SAMPLES, CHECKPOINTS, TENSORBOARD) else "file"
+    for name in RUN_FILES
+}
 # The run's own bookkeeping, never deleted: a directory holding only these
 # counts as empty.
 BOOKKEEPING = (ownership.MARKER, LOCK)
 
 
-def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
-                    overwrite: bool = False) -> DCGANConfig:
+def prepare_run_dir(
+    path: str, config: DCGANConfig, resume: bool = False, overwrite: bool = False
+) -> DCGANConfig:
     """Checks and sets up the output directory of a training run.
 
     A new run needs an empty (or missing) directory. `resume` reopens a run
@@ -84,8 +97,12 @@ def prepare_run_dir(path: str, config: DCGANConfig, resume: bool = False,
             config = dataclasses.replace(config, seed=saved.seed)
         changes = resume_changes(saved, config)
         if changes:
-            logger.info("Changed on resume: %s.", "; ".join(
-                f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items()))
+            logger.info(
+                "Changed on resume: %s.",
+                "; ".join(
+                    f"{k} {old!r} -> {new!r}" for k, (old, new) in changes.items()
+                ),
+            )
             config.to_json(os.path.join(path, CONFIG))
         return config
     if overwrite and ownership.read_manifest(path) is not None:
@@ -107,8 +124,7 @@ def claim_run(path: str) -> None:
     ownership.claim(path, RUN_FILES)
 
 
-def check_run_dir(path: str, resume: bool = False,
-                  overwrite: bool = False) -> None:
+def check_run_dir(path: str, resume: bool = False, overwrite: bool = False) -> None:
     """Refuses, before anything is written, a directory the flags do not fit.
 
     Raises:
@@ -121,23 +137,30 @@ def check_run_dir(path: str, resume: bool = False,
         raise RunError(f"--output-dir {path} is a file; name a directory.")
     _refuse_planted_links(path)
     listed = ownership.read_manifest(path)
-    existing = [n for n in os.listdir(path) if n not in BOOKKEEPING
-                ] if os.path.isdir(path) else []
+    existing = (
+        [n for n in os.listdir(path) if n not in BOOKKEEPING]
+        if os.path.isdir(path)
+        else []
+    )
     if resume:
         if CONFIG not in existing:
-            raise RunError(f"--resume: {path} holds no run ({CONFIG} is "
-                           "missing); start a new run without --resume.")
+            raise RunError(
+                f"--resume: {path} holds no run ({CONFIG} is "
+                "missing); start a new run without --resume."
+            )
     elif existing and not overwrite:
         raise RunError(
             f"--output-dir {path} is not empty. Pass --resume to continue "
             "the run in it, --overwrite to replace it, or choose another "
-            "directory.")
+            "directory."
+        )
     elif existing and listed is None:
         raise RunError(
             f"--overwrite: {path} is not a keras_dcgan run (it has no "
             f"{ownership.MARKER}: another tool's files, or a run made before "
             "runs carried that marker, which --resume still continues); its "
-            "files are left alone. Choose another --output-dir.")
+            "files are left alone. Choose another --output-dir."
+        )
     if listed is not None:
         _refuse_unlisted(path, listed)
 
@@ -149,7 +172,8 @@ def _refuse_unlisted(path: str, listed: list) -> None:
             raise RunError(
                 f"{os.path.join(path, name)} is not listed in the run's "
                 f"{ownership.MARKER}, so it is not the run's; move it away "
-                "or choose another --output-dir.")
+                "or choose another --output-dir."
+            )
 
 
 def _refuse_planted_links(path: str) -> None:
@@ -161,7 +185,8 @@ def _refuse_planted_links(path: str) -> None:
             raise RunError(
                 f"{target} is a symbolic link (to {os.readlink(target)}); a "
                 "run writes only inside its --output-dir. Remove the link or "
-                "choose another directory.")
+                "choose another directory."
+            )
 
 
 # Fields a resumed run cannot change: the networks' shapes, and what fixes
@@ -184,18 +209,24 @@ def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:
         ConfigError: A field of `RESUME_FIXED_FIELDS` differs; every such
             difference is listed.
     """
-    changed = {f.name: (getattr(saved, f.name), getattr(new, f.name))
-               for f in dataclasses.fields(DCGANConfig)
-               if getattr(saved, f.name) != getattr(new, f.name)}
-    refused = [f"{k}: run has {old!r}, asked {asked!r}"
-               for k, (old, asked) in changed.items()
-               if k in RESUME_FIXED_FIELDS]
+    changed = {
+        f.name: (getattr(saved, f.name), getattr(new, f.name))
+        for f in dataclasses.fields(DCGANConfig)
+        if getattr(saved, f.name) != getattr(new, f.name)
+    }
+    refused = [
+        f"{k}: run has {old!r}, asked {asked!r}"
+        for k, (old, asked) in changed.items()
+        if k in RESUME_FIXED_FIELDS
+    ]
     if refused:
         raise ConfigError(
-            "Cannot resume with a different " +
-            "; ".join(refused) + ". The architecture, batch size and seed "
+            "Cannot resume with a different "
+            + "; ".join(refused)
+            + ". The architecture, batch size and seed "
             "of a run are fixed: drop those flags to keep the run's values, "
-            "or start a new run in another --output-dir.")
+            "or start a new run in another --output-dir."
+        )
     return {k: v for k, v in changed.items() if k not in RESUME_FIXED_FIELDS}
 
 
@@ -203,8 +234,7 @@ def load_run_config(run_dir: str) -> DCGANConfig:
     """The `DCGANConfig` saved in a run directory."""
     path = os.path.join(run_dir, CONFIG)
     if not os.path.isfile(path):
-        raise RunError(f"{run_dir} is not a keras_dcgan run ({CONFIG} is "
-                       "missing).")
+        raise RunError(f"{run_dir} is not a keras_dcgan run ({CONFIG} is missing).")
     return DCGANConfig.from_json(path)
 
 
@@ -214,5 +244,11 @@ def save_model(model: keras.Model, path: str) -> None:
         model.save(tmp)
 
 
-__all__ = ["prepare_run_dir", "check_run_dir", "claim_run", "resume_changes",
-           "load_run_config", "save_model"]
+__all__ = [
+    "prepare_run_dir",
+    "check_run_dir",
+    "claim_run",
+    "resume_changes",
+    "load_run_config",
+    "save_model",
+]

@@ -55,8 +55,11 @@ def run_lock(directory: str) -> Iterator[None]:
                 "stop it, then run again (its lock goes when it exits)."
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(),
-                                  "host": socket.gethostname()}).encode(), 0)
+        os.pwrite(
+            fd,
+            json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode(),
+            0,
+        )
         try:
             yield
         finally:
@@ -73,12 +76,13 @@ def _open_regular(path: str) -> int:
     except OSError as e:
         if e.errno != errno.ELOOP:
             raise
-        raise RunError(f"{path} is a symbolic link; a run's lock must be its "
-                       "own file. Remove the link and run again.") from None
+        raise RunError(
+            f"{path} is a symbolic link; a run's lock must be its "
+            "own file. Remove the link and run again."
+        ) from None
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise RunError(f"{path} is not a regular file; remove it and run "
-                       "again.")
+        raise RunError(f"{path} is not a regular file; remove it and run again.")
     return fd
 
 

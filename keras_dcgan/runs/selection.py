@@ -38,12 +38,17 @@ def check_choice(which) -> Choice:
     """
     if isinstance(which, str) and which in CHOICES:
         return which
-    if (isinstance(which, numbers.Integral) and not isinstance(which, bool)
-            and 0 <= which <= limits.MAX_STEP):
+    if (
+        isinstance(which, numbers.Integral)
+        and not isinstance(which, bool)
+        and 0 <= which <= limits.MAX_STEP
+    ):
         return int(which)
-    raise RunError(f"--checkpoint {which!r}: use latest (the newest "
-                   "checkpoint), best (the one --eval-every keeps) or a step "
-                   "number, e.g. 1200.")
+    raise RunError(
+        f"--checkpoint {which!r}: use latest (the newest "
+        "checkpoint), best (the one --eval-every keeps) or a step "
+        "number, e.g. 1200."
+    )
 
 
 def checkpoint_steps(run_dir: str) -> dict:
@@ -59,13 +64,13 @@ def checkpoint_steps(run_dir: str) -> dict:
     for directory in (os.path.join(folder, BEST_DIR), folder):
         if os.path.isdir(directory):
             for name in complete_checkpoints(directory):
-                found[int(name.rsplit("-", 1)[1])] = os.path.join(directory,
-                                                                  name)
+                found[int(name.rsplit("-", 1)[1])] = os.path.join(directory, name)
     return dict(sorted(found.items()))
 
 
-def restore_chosen(run_dir: str, which: Choice,
-                   config: DCGANConfig | None = None) -> tuple:
+def restore_chosen(
+    run_dir: str, which: Choice, config: DCGANConfig | None = None
+) -> tuple:
     """A run's models from the checkpoint `which` names, reading only.
 
     Args:
@@ -90,12 +95,12 @@ def restore_chosen(run_dir: str, which: Choice,
             raise RunError(
                 f"--checkpoint latest: {run_dir} has no complete checkpoint "
                 f"in {CHECKPOINTS}/; leave --checkpoint out to use its "
-                "generator.keras, or train it to write one.")
+                "generator.keras, or train it to write one."
+            )
         models = restore_models(run_dir, config)
         logger.info("Using the newest readable checkpoint of %s.", run_dir)
         return models
-    path = (_best_path(run_dir) if which == "best"
-            else _step_path(run_dir, which))
+    path = _best_path(run_dir) if which == "best" else _step_path(run_dir, which)
     models = restore_models(run_dir, config, path=path)
     logger.info("Using checkpoint %s.", path)
     return models
@@ -110,22 +115,30 @@ def _best_path(run_dir: str) -> str:
             f"--checkpoint best: {run_dir} has no best checkpoint: only a run "
             "trained with --eval-every N and --eval-features keeps one (in "
             f"{CHECKPOINTS}/{BEST_DIR}/); use --checkpoint latest or a step "
-            f"instead ({_available(run_dir)}).")
+            f"instead ({_available(run_dir)})."
+        )
     record = _best_record(directory)
     name = f"ckpt-{record.get('step')}"
     if name not in names:  # an older best whose record was not rewritten
         name = max(names, key=lambda n: int(n.rsplit("-", 1)[1]))
     elif isinstance(record.get("value"), (int, float)):
-        logger.info("The best checkpoint of %s: step %s, %s %.4f.", run_dir,
-                    record["step"], record.get("metric"), record["value"])
+        logger.info(
+            "The best checkpoint of %s: step %s, %s %.4f.",
+            run_dir,
+            record["step"],
+            record.get("metric"),
+            record["value"],
+        )
     return os.path.join(directory, name)
 
 
 def _step_path(run_dir: str, step: int) -> str:
     steps = checkpoint_steps(run_dir)
     if step not in steps:
-        raise RunError(f"--checkpoint {step}: {run_dir} has no checkpoint of "
-                       f"step {step}; {_available(run_dir)}.")
+        raise RunError(
+            f"--checkpoint {step}: {run_dir} has no checkpoint of "
+            f"step {step}; {_available(run_dir)}."
+        )
     return steps[step]
 
 

@@ -15,8 +15,9 @@ from keras_dcgan.runs.run_dir import CHECKPOINTS, CONFIG, DATA, HISTORY
 
 
 @contextlib.contextmanager
-def worker_run_dir(strategy: tf.distribute.Strategy, run_dir: str,
-                   resume: bool = False):
+def worker_run_dir(
+    strategy: tf.distribute.Strategy, run_dir: str, resume: bool = False
+):
     """The directory this process writes its run to.
 
     The chief writes `run_dir`. Every other worker of a multi-worker run
@@ -34,8 +35,7 @@ def worker_run_dir(strategy: tf.distribute.Strategy, run_dir: str,
         copy = os.path.join(temp, "run")
         os.makedirs(copy)
         if resume:
-            for name in (CONFIG, HISTORY, DATA, CHECKPOINTS,
-                         ownership.MARKER):
+            for name in (CONFIG, HISTORY, DATA, CHECKPOINTS, ownership.MARKER):
                 source = os.path.join(run_dir, name)
                 if os.path.isdir(source):
                     shutil.copytree(source, os.path.join(copy, name))

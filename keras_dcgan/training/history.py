@@ -12,7 +12,6 @@ import csv
 import logging
 import math
 import os
-from typing import Optional
 
 import tensorflow as tf
 
@@ -20,8 +19,15 @@ from keras_dcgan.atomic import atomic_write
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("d_loss_real", "d_loss_fake", "d_loss", "g_loss", "d_of_real",
-           "d_of_fake", "diversity")
+METRICS = (
+    "d_loss_real",
+    "d_loss_fake",
+    "d_loss",
+    "g_loss",
+    "d_of_real",
+    "d_of_fake",
+    "diversity",
+)
 COLUMNS = ("step", "epoch") + METRICS + ("eval", "seconds", "event")
 
 
@@ -44,12 +50,18 @@ class History:
         keep_until: Keep existing rows up to this step (0: start afresh).
     """
 
-    def __init__(self, path: str, keep_until: int = 0,
-                 tensorboard_dir: Optional[str] = None, eval_name: str = "eval"):
+    def __init__(
+        self,
+        path: str,
+        keep_until: int = 0,
+        tensorboard_dir: str | None = None,
+        eval_name: str = "eval",
+    ):
         self.path = path
         self.eval_name = eval_name
-        self.writer = (tf.summary.create_file_writer(tensorboard_dir)
-                       if tensorboard_dir else None)
+        self.writer = (
+            tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
+        )
         self.columns = {name: [] for name in COLUMNS}
         self.pending = []
         if keep_until and os.path.isfile(path):
@@ -75,11 +87,11 @@ class History:
             writer.writerow(COLUMNS)
             writer.writerows(zip(*(self.columns[n] for n in COLUMNS)))
 
-    def add(self, step: int, epoch: int, logs: dict, seconds: float,
-            event: str = "") -> None:
+    def add(
+        self, step: int, epoch: int, logs: dict, seconds: float, event: str = ""
+    ) -> None:
         """Adds a row (written to disk at the next `flush`)."""
-        row = dict(logs, step=step, epoch=epoch, seconds=round(seconds, 3),
-                   event=event)
+        row = dict(logs, step=step, epoch=epoch, seconds=round(seconds, 3), event=event)
         row.setdefault("diversity", math.nan)
         row.setdefault("eval", math.nan)
         self._append(row)
@@ -103,12 +115,16 @@ class History:
             return
         from tensorboard.plugins.hparams import api as hparams
 
-        values = {k: v if isinstance(v, (bool, int, float, str)) else str(v)
-                  for k, v in config.items()}
+        values = {
+            k: v if isinstance(v, (bool, int, float, str)) else str(v)
+            for k, v in config.items()
+        }
         with self.writer.as_default(step=0):
             hparams.hparams(values)
-            tf.summary.text("config", "\n".join(
-                f"    {k}: {v!r}" for k, v in sorted(config.items())))
+            tf.summary.text(
+                "config",
+                "\n".join(f"    {k}: {v!r}" for k, v in sorted(config.items())),
+            )
 
     def summarize_images(self, name: str, images, step: int) -> None:
         """A batch of uint8 images [N, H, W, C] (e.g. a sample grid, N = 1)

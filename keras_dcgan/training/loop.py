@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -52,12 +52,18 @@ from keras_dcgan.training.signals import StopSignals
 logger = logging.getLogger(__name__)
 
 
-def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
-          output_dir: str, *,
-          resume: bool = False, overwrite: bool = False,
-          callbacks: Optional[Sequence[keras.callbacks.Callback]] = None,
-          verbose="auto", strategy=None,
-          allow_data_change: bool = False) -> dict:
+def train(
+    config: DCGANConfig,
+    images: ImageData | np.ndarray,
+    output_dir: str,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    callbacks: Sequence[keras.callbacks.Callback] | None = None,
+    verbose="auto",
+    strategy=None,
+    allow_data_change: bool = False,
+) -> dict:
     """Trains a DCGAN and writes the run directory (see `keras_dcgan.runs`).
 
     Args:
@@ -102,23 +108,39 @@ def train(config: DCGANConfig, images: Union[ImageData, np.ndarray],
         ...                 images, "runs/demo")
     """
     if isinstance(images, np.ndarray):
-        images = from_array(images, config.image_size, config.channels,
-                            description="NumPy array",
-                            center_crop=config.center_crop)
+        images = from_array(
+            images,
+            config.image_size,
+            config.channels,
+            description="NumPy array",
+            center_crop=config.center_crop,
+        )
     steps_per_epoch = images.num_images // config.batch_size
     verbose = resolve_verbose(verbose)
     if steps_per_epoch == 0:
         raise DataError(
             f"{images.description}: fewer images than one batch "
-            f"({config.batch_size}); lower --batch-size.")
+            f"({config.batch_size}); lower --batch-size."
+        )
     strategy = strategy or distribute.make_strategy(config.strategy)
     with worker_run_dir(strategy, output_dir, resume) as run_dir:
-        return _train(config, images, run_dir, resume, overwrite, callbacks,
-                      verbose, strategy, steps_per_epoch, allow_data_change)
+        return _train(
+            config,
+            images,
+            run_dir,
+            resume,
+            overwrite,
+            callbacks,
+            verbose,
+            strategy,
+            steps_per_epoch,
+            allow_data_change,
+        )
 
 
-def checked_fingerprint(images: ImageData, output_dir: str, resume: bool,
-                         allow_change: bool) -> dict:
+def checked_fingerprint(
+    images: ImageData, output_dir: str, resume: bool, allow_change: bool
+) -> dict:
     """The data's fingerprint; on resume, other data than the run's is
     refused (or, allowed, logged).
 
@@ -126,30 +148,49 @@ def checked_fingerprint(images: ImageData, output_dir: str, resume: bool,
         DataError: On resume, the data differs and `allow_change` is False.
     """
     new = data_fingerprint(images, images.description)
-    saved = (load_fingerprint(os.path.join(output_dir, runs.DATA))
-             if resume else None)
+    saved = load_fingerprint(os.path.join(output_dir, runs.DATA)) if resume else None
     if saved is not None:
         diffs = check_same_data(saved, new, allow_change)
         if diffs:
-            logger.warning("Resuming with other data "
-                           "(--allow-data-change): %s.", "; ".join(diffs))
+            logger.warning(
+                "Resuming with other data (--allow-data-change): %s.", "; ".join(diffs)
+            )
     return new
 
 
-def _train(config, images, output_dir, resume, overwrite, callbacks, verbose,
-           strategy, steps_per_epoch, allow_data_change) -> dict:
+def _train(
+    config,
+    images,
+    output_dir,
+    resume,
+    overwrite,
+    callbacks,
+    verbose,
+    strategy,
+    steps_per_epoch,
+    allow_data_change,
+) -> dict:
     # Every refusal comes before the run directory is touched: the flags
     # against its contents, then the evaluator's features, the data.
     runs.check_run_dir(output_dir, resume, overwrite)
-    extractor = (features.make_extractor(config.eval_features)
-                 if config.eval_every else None)
+    extractor = (
+        features.make_extractor(config.eval_features) if config.eval_every else None
+    )
     with run_lock(output_dir):
-        fingerprint = checked_fingerprint(images, output_dir, resume,
-                                           allow_data_change)
+        fingerprint = checked_fingerprint(images, output_dir, resume, allow_data_change)
         config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
         save_fingerprint(fingerprint, os.path.join(output_dir, runs.DATA))
-        return _run(config, images, output_dir, resume, callbacks, verbose,
-                    strategy, steps_per_epoch, extractor)
+        return _run(
+            config,
+            images,
+            output_dir,
+            resume,
+            callbacks,
+            verbose,
+            strategy,
+            steps_per_epoch,
+            extractor,
+        )
 
 
 @dataclasses.dataclass
@@ -164,48 +205,85 @@ class _Run:
     store: CheckpointStore
     guard: FiniteGuard
     history: History
-    evaluator: Optional[PeriodicEvaluator]
+    evaluator: PeriodicEvaluator | None
     steps_per_epoch: int
 
 
-def _open(config, images, output_dir, resume, strategy, steps_per_epoch,
-          extractor) -> _Run:
+def _open(
+    config, images, output_dir, resume, strategy, steps_per_epoch, extractor
+) -> _Run:
     """Builds the models and restores (on resume) everything a run needs."""
     keras.utils.set_random_seed(config.seed)
     gan = DCGAN(config, strategy=strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
     guard = FiniteGuard(checkpoint_variables(gan))
-    store = open_run_checkpoints(output_dir, checkpoint,
-                                 config.max_checkpoints, resume,
-                                 is_usable=lambda: not guard.non_finite())
+    store = open_run_checkpoints(
+        output_dir,
+        checkpoint,
+        config.max_checkpoints,
+        resume,
+        is_usable=lambda: not guard.non_finite(),
+    )
     if resume:
         for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
             # The checkpoint restores the learning rate it was saved with;
             # the config (the run's, or the one changed on resume) decides.
             optimizer.learning_rate = config.learning_rate
-    evaluator = (PeriodicEvaluator(config, images, checkpoint, store.directory,
-                                   extractor) if extractor else None)
-    history = History(os.path.join(output_dir, runs.HISTORY),
-                      keep_until=int(state.step),
-                      tensorboard_dir=os.path.join(output_dir, runs.TENSORBOARD),
-                      eval_name=config.eval_metric)
-    return _Run(config, images, output_dir, gan, state, store, guard, history,
-                evaluator, steps_per_epoch)
+    evaluator = (
+        PeriodicEvaluator(config, images, checkpoint, store.directory, extractor)
+        if extractor
+        else None
+    )
+    history = History(
+        os.path.join(output_dir, runs.HISTORY),
+        keep_until=int(state.step),
+        tensorboard_dir=os.path.join(output_dir, runs.TENSORBOARD),
+        eval_name=config.eval_metric,
+    )
+    return _Run(
+        config,
+        images,
+        output_dir,
+        gan,
+        state,
+        store,
+        guard,
+        history,
+        evaluator,
+        steps_per_epoch,
+    )
 
 
-def _run(config, images, output_dir, resume, callbacks, verbose, strategy,
-         steps_per_epoch, extractor) -> dict:
-    run = _open(config, images, output_dir, resume, strategy, steps_per_epoch,
-                extractor)
+def _run(
+    config,
+    images,
+    output_dir,
+    resume,
+    callbacks,
+    verbose,
+    strategy,
+    steps_per_epoch,
+    extractor,
+) -> dict:
+    run = _open(
+        config, images, output_dir, resume, strategy, steps_per_epoch, extractor
+    )
     # The latent batch behind every sample grid of the run.
     noise = sample_latents(config.num_samples, config.latent_dim, config.seed)
-    grids = SampleGrids(noise, os.path.join(output_dir, runs.SAMPLES),
-                        summarize=run.history.summarize_images)
+    grids = SampleGrids(
+        noise,
+        os.path.join(output_dir, runs.SAMPLES),
+        summarize=run.history.summarize_images,
+    )
     run.history.summarize_config(dataclasses.asdict(config))
     callback_list = keras.callbacks.CallbackList(
-        [grids, *(callbacks or [])], model=run.gan.combined, verbose=0,
-        epochs=config.epochs, steps=steps_per_epoch)
+        [grids, *(callbacks or [])],
+        model=run.gan.combined,
+        verbose=0,
+        epochs=config.epochs,
+        steps=steps_per_epoch,
+    )
     with StopSignals() as signals:
         _Loop(run, callback_list, verbose, signals).run()
     return run.history.columns
@@ -221,14 +299,20 @@ class _Loop:
         self.store, self.history, self.guard = run.store, run.history, run.guard
         self.evaluator, self.dir = run.evaluator, run.dir
         self.steps_per_epoch = run.steps_per_epoch
-        self.total_steps = (self.config.steps
-                            or self.config.epochs * self.steps_per_epoch)
+        self.total_steps = (
+            self.config.steps or self.config.epochs * self.steps_per_epoch
+        )
         self.monitor = Monitor(self.config.collapse_patience)
-        self.progress = Progress(verbose, self.total_steps,
-                                 self.steps_per_epoch, self.config.batch_size,
-                                 first_step=int(self.state.step))
-        self.cadence = CheckpointCadence(self.config.checkpoint_every,
-                                         self.config.checkpoint_minutes)
+        self.progress = Progress(
+            verbose,
+            self.total_steps,
+            self.steps_per_epoch,
+            self.config.batch_size,
+            first_step=int(self.state.step),
+        )
+        self.cadence = CheckpointCadence(
+            self.config.checkpoint_every, self.config.checkpoint_minutes
+        )
         self.logs, self.collapse = {}, ""
 
     def run(self) -> None:
@@ -243,37 +327,43 @@ class _Loop:
             raise
         if self.signals.received is not None:
             self.save_progress()
-            raise TrainingInterrupted(self.signals.received,
-                                      int(self.state.step))
+            raise TrainingInterrupted(self.signals.received, int(self.state.step))
         self.finish()
         self.callbacks.on_train_end(self.logs)
         if self.collapse:
             raise TrainingCollapsed(
                 f"Stopped at step {int(self.state.step)} on {self.collapse} "
-                "(--stop-on-collapse); the run is saved.")
+                "(--stop-on-collapse); the run is saved."
+            )
 
     def should_stop(self) -> bool:
-        return (int(self.state.step) >= self.total_steps
-                or bool(self.gan.combined.stop_training)
-                or bool(self.collapse)
-                or self.signals.received is not None)
+        return (
+            int(self.state.step) >= self.total_steps
+            or bool(self.gan.combined.stop_training)
+            or bool(self.collapse)
+            or self.signals.received is not None
+        )
 
     def run_epoch(self) -> None:
         epoch = int(self.state.epoch)
         self.callbacks.on_epoch_begin(epoch)
         self.progress.start_epoch(epoch)
-        batches = epoch_batches(self.run_.images, self.config.batch_size,
-                                self.config.seed, epoch,
-                                skip_batches=int(self.state.epoch_step))
+        batches = epoch_batches(
+            self.run_.images,
+            self.config.batch_size,
+            self.config.seed,
+            epoch,
+            skip_batches=int(self.state.epoch_step),
+        )
         for real in batches:
             self.train_step(real, epoch)
-            self.progress.update(int(self.state.step), epoch,
-                                 int(self.state.epoch_step), self.logs)
+            self.progress.update(
+                int(self.state.step), epoch, int(self.state.epoch_step), self.logs
+            )
             if self.should_stop():
                 break
         # An epoch ends when its data does, even if the run stops with it.
-        if (not self.should_stop()
-                or int(self.state.epoch_step) >= self.steps_per_epoch):
+        if not self.should_stop() or int(self.state.epoch_step) >= self.steps_per_epoch:
             self.state.epoch.assign_add(1)
             self.state.epoch_step.assign(0)
         self.history.flush()  # the curves follow each epoch, saved or not
@@ -292,10 +382,13 @@ class _Loop:
         row = dict(logs)
         if self.evaluator is not None and self.evaluator.due(step):
             row["eval"] = self.evaluator.evaluate(self.gan.generator, step)
-        if (step % self.config.log_every == 0 or event or "eval" in row
-                or step == self.total_steps):
-            self.history.add(step, epoch + 1, row, time.time() - self.start,
-                             event)
+        if (
+            step % self.config.log_every == 0
+            or event
+            or "eval" in row
+            or step == self.total_steps
+        ):
+            self.history.add(step, epoch + 1, row, time.time() - self.start, event)
         self.callbacks.on_train_batch_end(batch, logs)
         if event and self.config.stop_on_collapse:
             self.collapse = event
@@ -312,19 +405,29 @@ class _Loop:
         """Checkpoint, history and loss plot: what a stopped run keeps."""
         self.save_checkpoint()
         if self.history.columns["step"]:
-            visualize.save_loss_plot(self.history.columns,
-                                     os.path.join(self.dir, runs.LOSSES))
+            visualize.save_loss_plot(
+                self.history.columns, os.path.join(self.dir, runs.LOSSES)
+            )
 
     def finish(self) -> None:
         self.save_progress()
         runs.save_model(self.gan.generator, os.path.join(self.dir, runs.GENERATOR))
-        runs.save_model(self.gan.discriminator,
-                        os.path.join(self.dir, runs.DISCRIMINATOR))
+        runs.save_model(
+            self.gan.discriminator, os.path.join(self.dir, runs.DISCRIMINATOR)
+        )
         samples = os.path.join(self.dir, runs.SAMPLES)
         # Only the run's own grids: a link planted there is not read.
-        frames = sorted(os.path.join(samples, f) for f in os.listdir(samples)
-                        if f.startswith("epoch_") and f.endswith(".png")
-                        and not os.path.islink(os.path.join(samples, f)))
+        frames = sorted(
+            os.path.join(samples, f)
+            for f in os.listdir(samples)
+            if f.startswith("epoch_")
+            and f.endswith(".png")
+            and not os.path.islink(os.path.join(samples, f))
+        )
         visualize.save_gif(frames, os.path.join(self.dir, runs.PROGRESS))
-        logger.info("Finished at step %d in %.1f s; run in %s.",
-                    int(self.state.step), time.time() - self.start, self.dir)
+        logger.info(
+            "Finished at step %d in %.1f s; run in %s.",
+            int(self.state.step),
+            time.time() - self.start,
+            self.dir,
+        )

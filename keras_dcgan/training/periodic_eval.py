@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Optional
 
 import tensorflow as tf
 
@@ -22,8 +21,13 @@ from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON
 logger = logging.getLogger(__name__)
 
 # Lower is better for the distances, higher for the scores.
-LOWER_IS_BETTER = {"fid": True, "kid": True, "is": False, "precision": False,
-                   "recall": False}
+LOWER_IS_BETTER = {
+    "fid": True,
+    "kid": True,
+    "is": False,
+    "precision": False,
+    "recall": False,
+}
 
 
 def metric_value(report: dict, name: str) -> float:
@@ -46,21 +50,31 @@ class PeriodicEvaluator:
             the trainer makes them first, so a bad name fails early).
     """
 
-    def __init__(self, config, images, checkpoint: tf.train.Checkpoint,
-                 checkpoint_dir: str,
-                 extractor: features.FeatureExtractor | None = None):
+    def __init__(
+        self,
+        config,
+        images,
+        checkpoint: tf.train.Checkpoint,
+        checkpoint_dir: str,
+        extractor: features.FeatureExtractor | None = None,
+    ):
         self.config = config
         self.metric = config.eval_metric
-        self.extractor = (extractor if extractor is not None
-                          else features.make_extractor(config.eval_features))
+        self.extractor = (
+            extractor
+            if extractor is not None
+            else features.make_extractor(config.eval_features)
+        )
         self.real = evaluation.compute_real_stats(
-            images, self.extractor, config.eval_num, seed=config.seed)
+            images, self.extractor, config.eval_num, seed=config.seed
+        )
         self.best_dir = os.path.join(checkpoint_dir, BEST_DIR)
-        self.manager = tf.train.CheckpointManager(checkpoint, self.best_dir,
-                                                  max_to_keep=1)
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, self.best_dir, max_to_keep=1
+        )
         self.best = self._read_best()
 
-    def _read_best(self) -> Optional[dict]:
+    def _read_best(self) -> dict | None:
         path = os.path.join(self.best_dir, BEST_JSON)
         if not os.path.isfile(path):
             return None
@@ -74,17 +88,30 @@ class PeriodicEvaluator:
         """Scores the generator now; saves it as the best if it is."""
         name = "pr" if self.metric in ("precision", "recall") else self.metric
         report = evaluation.evaluate_generator(
-            generator, self.real, self.extractor, self.config.eval_num,
-            seed=self.config.seed, metric_names=(name,))
+            generator,
+            self.real,
+            self.extractor,
+            self.config.eval_num,
+            seed=self.config.seed,
+            metric_names=(name,),
+        )
         value = metric_value(report, self.metric)
         better = self.best is None or (
-            value < self.best["value"] if LOWER_IS_BETTER[self.metric]
-            else value > self.best["value"])
-        logger.info("Step %d: %s %.4f%s.", step, self.metric, value,
-                    " (best so far)" if better else "")
+            value < self.best["value"]
+            if LOWER_IS_BETTER[self.metric]
+            else value > self.best["value"]
+        )
+        logger.info(
+            "Step %d: %s %.4f%s.",
+            step,
+            self.metric,
+            value,
+            " (best so far)" if better else "",
+        )
         if better:
             self.manager.save(checkpoint_number=step)
             self.best = {"metric": self.metric, "value": value, "step": step}
-            write_text(os.path.join(self.best_dir, BEST_JSON),
-                       json.dumps(self.best, indent=2))
+            write_text(
+                os.path.join(self.best_dir, BEST_JSON), json.dumps(self.best, indent=2)
+            )
         return value

@@ -28,8 +28,12 @@ logger = logging.getLogger(__name__)
 LINES_PER_RUN = 100
 FIRST_LINE_STEP = 10  # steps of this process before its first line
 LINE_SECONDS = 60.0
-SHOWN = (("d_loss", "d_loss"), ("g_loss", "g_loss"), ("d_of_real", "D(x)"),
-         ("d_of_fake", "D(G(z))"))
+SHOWN = (
+    ("d_loss", "d_loss"),
+    ("g_loss", "g_loss"),
+    ("d_of_real", "D(x)"),
+    ("d_of_fake", "D(G(z))"),
+)
 # The logger whose records (its own and its children's) end the bar's line.
 PACKAGE_LOGGER = logging.getLogger(__name__.split(".")[0])
 
@@ -43,9 +47,11 @@ def resolve_verbose(verbose) -> int:
     if verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
     if verbose not in (0, 1, 2):
-        raise ConfigError(f"verbose={verbose!r}: use 0 (quiet), 1 (a "
-                          "progress bar), 2 (a line every few steps) or "
-                          "'auto'.")
+        raise ConfigError(
+            f"verbose={verbose!r}: use 0 (quiet), 1 (a "
+            "progress bar), 2 (a line every few steps) or "
+            "'auto'."
+        )
     return int(verbose)
 
 
@@ -65,8 +71,14 @@ class Progress:
         first_step: Steps done before this process (a resumed run's).
     """
 
-    def __init__(self, verbose, total_steps: int, steps_per_epoch: int,
-                 batch_size: int, first_step: int = 0):
+    def __init__(
+        self,
+        verbose,
+        total_steps: int,
+        steps_per_epoch: int,
+        batch_size: int,
+        first_step: int = 0,
+    ):
         self.verbose = resolve_verbose(verbose)
         self.total, self.per_epoch = total_steps, steps_per_epoch
         self.batch_size, self.first_step = batch_size, first_step
@@ -95,8 +107,7 @@ class Progress:
             print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
             self.bar = keras.utils.Progbar(self.per_epoch)
 
-    def update(self, step: int, epoch: int, epoch_step: int,
-               logs: dict) -> None:
+    def update(self, step: int, epoch: int, epoch_step: int, logs: dict) -> None:
         """After each step: the bar moves, or a line is logged if due."""
         if self.verbose == 1:
             self.bar.update(epoch_step, list(logs.items()))
@@ -111,23 +122,31 @@ class Progress:
 
     def line_due(self, step: int, now: float) -> bool:
         """Whether a verbose-2 line is due after `step` at time `now`."""
-        first = (self.last_step == self.first_step  # no line yet
-                 and step - self.first_step >= FIRST_LINE_STEP)
-        return (step % self.every == 0 or step == self.total or first
-                or now - self.since >= LINE_SECONDS)
+        first = (
+            self.last_step == self.first_step  # no line yet
+            and step - self.first_step >= FIRST_LINE_STEP
+        )
+        return (
+            step % self.every == 0
+            or step == self.total
+            or first
+            or now - self.since >= LINE_SECONDS
+        )
 
     def line(self, step: int, epoch: int, now: float) -> str:
         """The verbose-2 line: plain text, means since the previous one."""
         steps = step - self.last_step
-        means = ", ".join(f"{label} {self.sums[name] / steps:.4f}"
-                          for name, label in SHOWN)
+        means = ", ".join(
+            f"{label} {self.sums[name] / steps:.4f}" for name, label in SHOWN
+        )
         images = steps * self.batch_size / max(now - self.since, 1e-9)
         # The mean since this process began: the interval's own speed swings
         # with the grids and checkpoints that fell in it.
-        left = ((self.total - step) * (now - self.started)
-                / (step - self.first_step))
-        return (f"step {step}/{self.total}, epoch {epoch + 1}/{self.epochs}:"
-                f" {means}; {images:.1f} images/s, ETA {_duration(left)}")
+        left = (self.total - step) * (now - self.started) / (step - self.first_step)
+        return (
+            f"step {step}/{self.total}, epoch {epoch + 1}/{self.epochs}:"
+            f" {means}; {images:.1f} images/s, ETA {_duration(left)}"
+        )
 
     def end_line(self) -> None:
         """Ends the bar's line if it is still open (verbose 1)."""
@@ -153,8 +172,11 @@ class _EndLineFirst(logging.Handler):
         # Python writes warnings itself only where a record finds no
         # handler at all; this one must not silence that.
         last = logging.lastResort
-        if (last is not None and record.levelno >= last.level
-                and not self._others(logging.getLogger(record.name))):
+        if (
+            last is not None
+            and record.levelno >= last.level
+            and not self._others(logging.getLogger(record.name))
+        ):
             last.handle(record)
 
     def _others(self, node) -> bool:

@@ -32,8 +32,11 @@ class StopSignals:
         if self.received is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.received = signum
-        logger.warning("Signal %d: stopping after this step, with a "
-                       "checkpoint (Ctrl-C again to abort now).", signum)
+        logger.warning(
+            "Signal %d: stopping after this step, with a "
+            "checkpoint (Ctrl-C again to abort now).",
+            signum,
+        )
 
     def __exit__(self, *exc):
         for signum, handler in self.previous.items():
