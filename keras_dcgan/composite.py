@@ -1,23 +1,19 @@
 """The frozen-discriminator composite: how a Keras DCGAN trains, in one page.
 
-D learns to tell real images (label 1) from fakes (label 0). G learns
-through `combined = Sequential([G, D])`, trained to call its fakes real while
-D is frozen, so that the combined model's optimizer only moves G. On Keras 3
-two details decide whether that works:
+D learns to tell real images (label 1) from fakes (label 0); G learns through
+`combined = Sequential([G, D])`, trained to call its fakes real while D is
+frozen. On Keras 3 two details decide whether that works:
 
-1. `trainable` is read when a model's train function is first traced (its
-   first `train_on_batch`), not at `compile()`. The classic recipe (compile
-   D; `D.trainable = False`; compile combined; train) traces D's own step
-   while D is frozen, so D never learns. Here the freeze is set right before
-   every call, so each model is traced, and run, in the state it needs.
-2. A BatchNormalization layer whose `trainable` is False runs in inference
-   mode (moving statistics). Freezing D's *variables* instead keeps its
-   layers in training mode: D judges G's fakes with batch statistics, as
-   the PyTorch reference does, and its weights still do not move.
-   `frozen_bn_stats="moving"` freezes the layers instead, for comparison.
+1. `trainable` is read when a model's train function is first traced, not at
+   `compile()`: the classic recipe (compile D; `D.trainable = False`; compile
+   combined) traces D's own step frozen, and D never learns. Here the freeze
+   is set before every call, so each model is traced in the state it needs.
+2. A frozen BatchNormalization layer runs in inference mode. Freezing D's
+   *variables* instead keeps its layers training: D judges the fakes with
+   batch statistics, as the PyTorch reference, and still does not move
+   (`frozen_bn_stats="moving"` freezes the layers, for comparison).
 
-`keras_dcgan.dcgan.DCGAN` adds what production needs around this class
-(devices, XLA, mixed precision, checkpoints) and changes none of it.
+`keras_dcgan.dcgan.DCGAN` adds devices, XLA, mixed precision and checkpoints.
 """
 
 import keras
@@ -64,14 +60,10 @@ class CompositeDCGAN:
 
     def compile_options(self) -> dict:
         """`compile()` arguments of both models: BCE, Adam(2e-4, 0.5)."""
-        adam = keras.optimizers.Adam(
-            self.config.learning_rate, beta_1=self.config.beta_1
-        )
-        return dict(
-            optimizer=adam,
-            loss=keras.losses.BinaryCrossentropy(),
-            metrics=[MeanPrediction(name="mean_output")],
-        )
+        config = self.config
+        adam = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+        metrics = [MeanPrediction(name="mean_output")]
+        return dict(optimizer=adam, loss="binary_crossentropy", metrics=metrics)
 
     def set_discriminator_frozen(self, frozen: bool) -> None:
         """Freezes D's variables (batch statistics) or its layers (moving)."""
@@ -84,9 +76,8 @@ class CompositeDCGAN:
 
     def make_fakes(self):
         """(z, G(z)) for one batch; G in training mode, as the reference."""
-        z = keras.random.normal(
-            (self.config.batch_size, self.config.latent_dim), seed=self.seed_generator
-        )
+        shape = (self.config.batch_size, self.config.latent_dim)
+        z = keras.random.normal(shape, seed=self.seed_generator)
         return z, self.generator(z, training=True)
 
     def discriminator_step(self, real_images, fakes) -> dict:
