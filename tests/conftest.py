@@ -33,6 +33,25 @@ TINY = dict(
 )
 
 
+def tiny_flags(num_samples=4, verbose=0):
+    """`keras-dcgan train` flags of the TINY model (size and channels come
+    from the data)."""
+    return [
+        "--latent-dim",
+        "8",
+        "--generator-width",
+        "8",
+        "--discriminator-width",
+        "8",
+        "--batch-size",
+        "16",
+        "--num-samples",
+        str(num_samples),
+        "--verbose",
+        str(verbose),
+    ]
+
+
 @pytest.fixture
 def tiny_config():
     """A model small enough to train in seconds."""

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps
+from conftest import SignalAtStep, history_steps, tiny_flags
 from PIL import Image
 
 from keras_dcgan.cli import main
@@ -21,20 +21,7 @@ from keras_dcgan.runs.checkpoints import restore_models
 from keras_dcgan.training import train
 from keras_dcgan.visualize import image_grid
 
-TINY_FLAGS = [
-    "--latent-dim",
-    "8",
-    "--generator-width",
-    "8",
-    "--discriminator-width",
-    "8",
-    "--batch-size",
-    "16",
-    "--num-samples",
-    "16",
-    "--verbose",
-    "0",
-]
+TINY_FLAGS = tiny_flags(num_samples=16, verbose=0)
 
 
 def console_script():

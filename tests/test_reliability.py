@@ -12,7 +12,7 @@ import time
 
 import pytest
 import tensorflow as tf
-from conftest import BreakAtStep, history_steps
+from conftest import BreakAtStep, history_steps, tiny_flags
 
 from keras_dcgan.cli import main
 from keras_dcgan.errors import (
@@ -25,20 +25,7 @@ from keras_dcgan.runs.checkpoints import CheckpointStore
 from keras_dcgan.training import train
 from keras_dcgan.training.monitor import Monitor
 
-TINY_FLAGS = [
-    "--latent-dim",
-    "8",
-    "--generator-width",
-    "8",
-    "--discriminator-width",
-    "8",
-    "--batch-size",
-    "16",
-    "--num-samples",
-    "4",
-    "--verbose",
-    "2",
-]
+TINY_FLAGS = tiny_flags(num_samples=4, verbose=2)
 
 
 def checkpoint_steps(run):

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps, make_images
+from conftest import SignalAtStep, history_steps, make_images, tiny_flags
 
 from keras_dcgan.cli import main
 from keras_dcgan.data import from_array
@@ -18,20 +18,7 @@ from keras_dcgan.errors import NonFiniteLossError, TrainingInterrupted
 from keras_dcgan.runs.checkpoints import CheckpointStore, TrainingState, make_checkpoint
 from keras_dcgan.training import train
 
-TINY_FLAGS = [
-    "--latent-dim",
-    "8",
-    "--generator-width",
-    "8",
-    "--discriminator-width",
-    "8",
-    "--batch-size",
-    "16",
-    "--num-samples",
-    "4",
-    "--verbose",
-    "0",
-]
+TINY_FLAGS = tiny_flags(num_samples=4, verbose=0)
 
 
 def checkpoint_tensors(run):

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images, snapshot
+from conftest import TINY, make_images, snapshot, tiny_flags
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
@@ -23,20 +23,7 @@ from keras_dcgan.models import build_generator
 from keras_dcgan.runs import ownership
 from keras_dcgan.training import train
 
-TINY_FLAGS = [
-    "--latent-dim",
-    "8",
-    "--generator-width",
-    "8",
-    "--discriminator-width",
-    "8",
-    "--batch-size",
-    "16",
-    "--num-samples",
-    "4",
-    "--verbose",
-    "0",
-]
+TINY_FLAGS = tiny_flags(num_samples=4, verbose=0)
 VICTIM = b"precious, not the run's\n"
 
 
