@@ -28,8 +28,7 @@ def console_script():
     """The installed `keras-dcgan` executable, beside this Python or on PATH."""
     beside = os.path.join(os.path.dirname(sys.executable), "keras-dcgan")
     found = beside if os.path.isfile(beside) else shutil.which("keras-dcgan")
-    if found is None:
-        pytest.skip("keras-dcgan is not installed (pip install -e .)")
+    assert found, "keras-dcgan is not installed: pip install -e '.[test]'"
     return found
 
 
