@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from keras_dcgan.cli import build_parser, main
-from keras_dcgan.cli.quiet import has_nvidia_device
+from keras_dcgan.cli.quiet import has_nvidia_device, is_noise
 from keras_dcgan.cli.train import CONFIG_FLAGS, GROUPS
 from keras_dcgan.config import DCGANConfig, field_help
 
@@ -154,3 +154,10 @@ def test_a_cpu_machine_starts_without_cuda_error_lines(tmp_path, npz_file):
     assert "cuInit" not in result.stderr and "E0000" not in result.stderr
     first = result.stderr.splitlines()[0]
     assert first.startswith("Device: CPU"), result.stderr[:500]
+
+
+def test_only_known_start_up_lines_are_dropped():
+    cuda = "E0000 00:00:1 cuda_platform.cc:52] failed call to cuInit: (303)"
+    assert is_noise(cuda, gpu=False) and not is_noise(cuda, gpu=True)
+    assert is_noise("I0000 port.cc:153] oneDNN custom operations are on.", True)
+    assert not is_noise("ImportError: libcudnn.so.9: cannot open", gpu=False)

@@ -75,12 +75,18 @@ def import_tensorflow_quietly() -> None:
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
     with tempfile.TemporaryFile(mode="w+b") as captured:
-        with _stderr_to(captured):
-            import tensorflow as tf
+        try:
+            with _stderr_to(captured):
+                import tensorflow as tf
 
-            tf.config.list_physical_devices()  # where the CUDA lines come
-        captured.seek(0)
-        text = captured.read().decode(errors="replace")
+                tf.config.list_physical_devices()  # where the CUDA lines come
+        finally:  # also after a failed import: its lines are the user's clue
+            captured.seek(0)
+            _pass_on(captured.read().decode(errors="replace"))
+
+
+def _pass_on(text: str) -> None:
+    """Writes to stderr every captured line that is not start-up noise."""
     gpu = has_nvidia_device()
     kept = [
         line for line in text.splitlines() if line.strip() and not is_noise(line, gpu)
