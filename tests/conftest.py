@@ -52,6 +52,14 @@ def tiny_flags(num_samples=4, verbose=0):
     ]
 
 
+def train_cli(data, output_dir, *flags):
+    """`keras-dcgan train --data DATA --output-dir OUTPUT_DIR FLAGS...`,
+    in-process; returns the exit code."""
+    from keras_dcgan.cli import main
+
+    return main(["train", "--data", data, "--output-dir", output_dir, *flags])
+
+
 @pytest.fixture
 def tiny_config():
     """A model small enough to train in seconds."""

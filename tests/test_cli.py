@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps, tiny_flags
+from conftest import SignalAtStep, history_steps, tiny_flags, train_cli
 from PIL import Image
 
 from keras_dcgan.cli import main
@@ -55,23 +55,7 @@ def test_console_script_trains_then_samples(tmp_path, npz_file):
 
 def test_train_sample_resume_end_to_end(tmp_path, npz_file, caplog):
     run = str(tmp_path / "run")
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "6",
-                "--seed",
-                "1",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--steps", "6", "--seed", "1", *TINY_FLAGS) == 0
     with open(os.path.join(run, "config.json")) as f:
         config = json.load(f)
     assert (config["image_size"], config["channels"], config["steps"]) == (28, 1, 6)
@@ -118,23 +102,7 @@ def test_train_sample_resume_end_to_end(tmp_path, npz_file, caplog):
     np.testing.assert_array_equal(grid, image_grid(x)[..., 0])
 
     caplog.clear()
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--resume",
-                "--steps",
-                "8",
-                "--verbose",
-                "0",
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--resume", "--steps", "8", "--verbose", "0") == 0
     assert "Resumed from" in caplog.text and "at step 6" in caplog.text
     assert os.path.exists(os.path.join(run, "checkpoints", "ckpt-8.index"))
     assert history_steps(run) == list(range(1, 9))
@@ -161,20 +129,7 @@ def test_sample_of_an_interrupted_run_uses_its_newest_checkpoint(
 
 def test_dry_run_writes_nothing(tmp_path, npz_file, caplog):
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(run),
-                "--dry-run",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, str(run), "--dry-run", *TINY_FLAGS) == 0
     assert not run.exists()
     assert "Nothing written" in caplog.text
 
@@ -209,46 +164,16 @@ def test_existing_run_is_not_overwritten_by_accident(tmp_path, npz_file, capsys)
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text("{}")
-    assert (
-        main(["train", "--data", npz_file, "--output-dir", str(run), *TINY_FLAGS]) == 2
-    )
+    assert train_cli(npz_file, str(run), *TINY_FLAGS) == 2
     assert "--resume" in capsys.readouterr().err
     assert (run / "config.json").read_text() == "{}"
 
 
 def test_resume_refuses_changed_architecture_flags(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
+    assert train_cli(npz_file, run, "--steps", "1", *TINY_FLAGS) == 0
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "1",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--resume",
-                "--image-size",
-                "32",
-                "--steps",
-                "2",
-            ]
-        )
-        == 2
+        train_cli(npz_file, run, "--resume", "--image-size", "32", "--steps", "2") == 2
     )
     assert "image_size: run has 28, asked 32" in capsys.readouterr().err
 

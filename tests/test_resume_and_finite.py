@@ -9,9 +9,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps, make_images, tiny_flags
+from conftest import SignalAtStep, history_steps, make_images, tiny_flags, train_cli
 
-from keras_dcgan.cli import main
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN, diversity
 from keras_dcgan.errors import NonFiniteLossError, TrainingInterrupted
@@ -75,21 +74,16 @@ def test_a_huge_learning_rate_leaves_only_finite_checkpoints(
     tmp_path, npz_file, capsys, learning_rate
 ):
     run = str(tmp_path / "run")
-    code = main(
-        [
-            "train",
-            "--data",
-            npz_file,
-            "--output-dir",
-            run,
-            "--learning-rate",
-            learning_rate,
-            "--steps",
-            "20",
-            "--checkpoint-every",
-            "1",
-            *TINY_FLAGS,
-        ]
+    code = train_cli(
+        npz_file,
+        run,
+        "--learning-rate",
+        learning_rate,
+        "--steps",
+        "20",
+        "--checkpoint-every",
+        "1",
+        *TINY_FLAGS,
     )
     assert code == 3  # the CLI's code for a non-finite loss
     err = capsys.readouterr().err
@@ -130,39 +124,20 @@ def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
     tmp_path, npz_file, caplog
 ):
     run = str(tmp_path / "run")
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
     assert saved_learning_rates(run) == pytest.approx([2e-4, 2e-4])
     caplog.clear()
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--resume",
-                "--steps",
-                "4",
-                "--learning-rate",
-                "1e-4",
-                "--verbose",
-                "0",
-            ]
+        train_cli(
+            npz_file,
+            run,
+            "--resume",
+            "--steps",
+            "4",
+            "--learning-rate",
+            "1e-4",
+            "--verbose",
+            "0",
         )
         == 0
     )
@@ -176,40 +151,10 @@ def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
 
 def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
     config_file = tmp_path / "run" / "config.json"
     before = config_file.read_text()
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--resume",
-                "--seed",
-                "5",
-                "--batch-size",
-                "8",
-            ]
-        )
-        == 2
-    )
+    assert train_cli(npz_file, run, "--resume", "--seed", "5", "--batch-size", "8") == 2
     err = capsys.readouterr().err
     assert "seed: run has 0, asked 5" in err
     assert "batch_size: run has 16, asked 8" in err
@@ -218,57 +163,18 @@ def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file, capsys):
 
 def test_resume_refuses_other_data_unless_allowed(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
     other = str(tmp_path / "other.npz")
     np.savez(other, x=make_images(64, seed=1))
-    assert (
-        main(
-            ["train", "--data", other, "--output-dir", run, "--resume", "--steps", "4"]
-        )
-        == 2
-    )
+    assert train_cli(other, run, "--resume", "--steps", "4") == 2
     err = capsys.readouterr().err
     assert "data differs" in err and "--allow-data-change" in err
     assert not os.path.exists(os.path.join(run, "checkpoints", "ckpt-4.index"))
     # The same images under another name are the same data.
     moved = str(tmp_path / "moved.npz")
     os.rename(npz_file, moved)
-    assert (
-        main(
-            ["train", "--data", moved, "--output-dir", run, "--resume", "--steps", "3"]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                other,
-                "--output-dir",
-                run,
-                "--resume",
-                "--steps",
-                "4",
-                "--allow-data-change",
-            ]
-        )
-        == 0
-    )
+    assert train_cli(moved, run, "--resume", "--steps", "3") == 0
+    assert train_cli(other, run, "--resume", "--steps", "4", "--allow-data-change") == 0
     with open(os.path.join(run, "data.json")) as f:
         assert other in json.load(f)["source"]
 

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images, snapshot, tiny_flags
+from conftest import TINY, make_images, snapshot, tiny_flags, train_cli
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
@@ -76,18 +76,8 @@ def test_the_current_parent_or_home_directory_is_never_emptied(
         else project
     )
     before = snapshot(project)
-    code = main(
-        [
-            "train",
-            "--data",
-            npz_file,
-            "--output-dir",
-            os.path.expanduser(output_dir),
-            "--steps",
-            "1",
-            *flags,
-            *TINY_FLAGS,
-        ]
+    code = train_cli(
+        npz_file, os.path.expanduser(output_dir), "--steps", "1", *flags, *TINY_FLAGS
     )
     assert code == 2
     err = one_line_error(capsys)
@@ -100,19 +90,7 @@ def test_overwrite_refuses_another_tools_files(tmp_path, npz_file, capsys):
     another_project(project)
     before = snapshot(project)
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(project),
-                "--overwrite",
-                "--steps",
-                "1",
-                *TINY_FLAGS,
-            ]
-        )
+        train_cli(npz_file, str(project), "--overwrite", "--steps", "1", *TINY_FLAGS)
         == 2
     )
     assert "not a keras_dcgan run" in one_line_error(capsys)
@@ -184,21 +162,7 @@ with run_lock(sys.argv[1]):
 
 def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file, capsys):
     run = tmp_path / "run"
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(run),
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, str(run), "--steps", "2", *TINY_FLAGS) == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(run)], stdout=subprocess.PIPE, text=True
     )
@@ -206,20 +170,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file, capsys
         assert holder.stdout.readline() == "locked\n"
         before = snapshot(run)
         assert (
-            main(
-                [
-                    "train",
-                    "--data",
-                    npz_file,
-                    "--output-dir",
-                    str(run),
-                    "--resume",
-                    "--steps",
-                    "4",
-                    "--verbose",
-                    "0",
-                ]
-            )
+            train_cli(npz_file, str(run), "--resume", "--steps", "4", "--verbose", "0")
             == 2
         )
         err = one_line_error(capsys)
@@ -230,21 +181,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path, npz_file, capsys
         holder.wait()
     # The OS released the killed holder's lock: the run goes on.
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(run),
-                "--resume",
-                "--steps",
-                "4",
-                "--verbose",
-                "0",
-            ]
-        )
-        == 0
+        train_cli(npz_file, str(run), "--resume", "--steps", "4", "--verbose", "0") == 0
     )
 
 
@@ -342,43 +279,13 @@ def test_a_full_disk_exits_1_and_keeps_the_checkpoints(
     tmp_path, npz_file, monkeypatch, capsys
 ):
     run = str(tmp_path / "run")
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
 
     def disk_full(self, checkpoint_number=None):
         raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", disk_full)
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                run,
-                "--resume",
-                "--steps",
-                "4",
-                "--verbose",
-                "0",
-            ]
-        )
-        == 1
-    )
+    assert train_cli(npz_file, run, "--resume", "--steps", "4", "--verbose", "0") == 1
     err = one_line_error(capsys)
     assert "No space left" in err and "previous checkpoints are intact" in err
     assert tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
@@ -387,38 +294,19 @@ def test_a_full_disk_exits_1_and_keeps_the_checkpoints(
 def test_bad_eval_features_leave_no_half_made_run(tmp_path, npz_file, capsys):
     run = tmp_path / "run"
     assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(run),
-                "--steps",
-                "2",
-                "--eval-every",
-                "1",
-                "--eval-features",
-                f"classifier:{tmp_path / 'missing.keras'}",
-                *TINY_FLAGS,
-            ]
+        train_cli(
+            npz_file,
+            str(run),
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--eval-features",
+            f"classifier:{tmp_path / 'missing.keras'}",
+            *TINY_FLAGS,
         )
         == 2
     )
     assert "no such file" in one_line_error(capsys)
     assert not run.exists()
-    assert (
-        main(
-            [
-                "train",
-                "--data",
-                npz_file,
-                "--output-dir",
-                str(run),
-                "--steps",
-                "2",
-                *TINY_FLAGS,
-            ]
-        )
-        == 0
-    )
+    assert train_cli(npz_file, str(run), "--steps", "2", *TINY_FLAGS) == 0
