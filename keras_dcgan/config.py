@@ -70,6 +70,10 @@ class DCGANConfig:
             generator trains through it: "batch" (batch statistics, as the
             PyTorch reference) or "moving" (moving averages, Keras' default
             for a frozen layer). See README, "The frozen discriminator".
+        ema: Decay of an exponential moving average of the generator's
+            weights, updated after every step; when on, the average is the
+            generator that is sampled, evaluated and exported (0: off;
+            0.999 averages over about the last 1,000 steps).
         batch_size: Images per training step.
         epochs: Passes over the data (ignored when `steps` is set).
         steps: Total training steps; overrides `epochs` when set.
@@ -123,6 +127,7 @@ class DCGANConfig:
     beta_1: float = 0.5
     label_smoothing: float = 0.0
     frozen_bn_stats: str = "batch"
+    ema: float = 0.0
     batch_size: int = 128
     epochs: int = 5
     steps: int | None = None
@@ -196,6 +201,7 @@ class DCGANConfig:
             _check_int("seed", self.seed, minimum=0, maximum=2**31 - 1)
         _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
         _check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
+        _check_range("ema", self.ema, 0.0, 1.0, high_open=True)
         _check_range("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
         if not (
             _is_number(self.learning_rate)

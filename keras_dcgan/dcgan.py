@@ -10,7 +10,9 @@ calls, the same freeze) and adds what real runs need around it:
   scaling under `mixed_float16`;
 - checkpoints: optimizers built up front, so that a checkpoint restores
   their slots before the first step;
-- the `diversity` signal that `keras_dcgan.training.monitor` watches for collapse.
+- the `diversity` signal that `keras_dcgan.training.monitor` watches for collapse;
+- with `config.ema`, an average of G's weights (`keras_dcgan.averaging`),
+  updated after every step: the generator that is sampled and exported.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import keras
 import tensorflow as tf
 
+from keras_dcgan.averaging import GeneratorAverage
 from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.devices import distribute
@@ -113,6 +116,9 @@ class DCGAN(CompositeDCGAN):
                 discriminator or build_discriminator(config, synchronized),
             )
             self._prepare_for_production(synchronized)
+            self.average = (
+                GeneratorAverage(self.generator, config.ema) if config.ema else None
+            )
 
     def compile_options(self) -> dict:
         options = super().compile_options()
@@ -200,10 +206,18 @@ class DCGAN(CompositeDCGAN):
             the fakes over the spread of the real batch; see `diversity`).
         """
         logs = super().train_step(real_images)
+        if self.average is not None:
+            self.average.update()
         local_fakes = distribute.local_batch(self.strategy, self._last_fakes)
         logs["diversity"] = float(self._diversity(real_images, local_fakes))
         return logs
 
+    @property
+    def sampled_generator(self) -> keras.Model:
+        """The generator to sample and export: the average when on."""
+        return self.average.model if self.average is not None else self.generator
+
     def generate(self, z) -> tf.Tensor:
-        """Images in [-1, 1] for latent vectors `z` (inference mode)."""
-        return self.generator(z, training=False)
+        """Images in [-1, 1] for latent vectors `z` (inference mode), from
+        `sampled_generator`."""
+        return self.sampled_generator(z, training=False)

@@ -44,7 +44,9 @@ class TrainingState(tf.Module):
 
 def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
     """Everything that decides the rest of a run: both models, both
-    optimizers' slots, the noise generator's state and the counters."""
+    optimizers' slots, the noise generator's state, the counters and, with
+    `config.ema`, the generator average."""
+    average = gan.average.trackables() if gan.average is not None else {}
     return tf.train.Checkpoint(
         generator=gan.generator,
         discriminator=gan.discriminator,
@@ -52,16 +54,19 @@ def make_checkpoint(gan: DCGAN, state: TrainingState) -> tf.train.Checkpoint:
         generator_optimizer=gan.combined.optimizer,
         noise_seed=gan.seed_generator.state,
         state=state,
+        **average,
     )
 
 
 def checkpoint_variables(gan: DCGAN) -> list:
     """The weights and optimizer variables a checkpoint holds."""
+    average = gan.average.model.weights if gan.average is not None else []
     return (
         gan.generator.weights
         + gan.discriminator.weights
         + gan.discriminator.optimizer.variables
         + gan.combined.optimizer.variables
+        + average
     )
 
 

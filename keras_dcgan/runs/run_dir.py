@@ -189,9 +189,10 @@ def _refuse_planted_links(path: str) -> None:
             )
 
 
-# Fields a resumed run cannot change: the networks' shapes, and what fixes
-# the data order and the position in it (the batch size and the seed).
-RESUME_FIXED_FIELDS = ARCHITECTURE_FIELDS + ("batch_size", "seed")
+# Fields a resumed run cannot change: the networks' shapes, what fixes the
+# data order and the position in it (the batch size and the seed), and the
+# generator average (its checkpoint holds an average of that decay, or none).
+RESUME_FIXED_FIELDS = ARCHITECTURE_FIELDS + ("batch_size", "seed", "ema")
 
 
 def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:

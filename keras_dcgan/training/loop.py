@@ -275,6 +275,7 @@ def _run(
         noise,
         os.path.join(output_dir, runs.SAMPLES),
         summarize=run.history.summarize_images,
+        generator=run.gan.sampled_generator,
     )
     run.history.summarize_config(dataclasses.asdict(config))
     callback_list = keras.callbacks.CallbackList(
@@ -381,7 +382,7 @@ class _Loop:
         self.state.epoch_step.assign_add(1)
         row = dict(logs)
         if self.evaluator is not None and self.evaluator.due(step):
-            row["eval"] = self.evaluator.evaluate(self.gan.generator, step)
+            row["eval"] = self.evaluator.evaluate(self.gan.sampled_generator, step)
         if (
             step % self.config.log_every == 0
             or event
@@ -411,7 +412,9 @@ class _Loop:
 
     def finish(self) -> None:
         self.save_progress()
-        runs.save_model(self.gan.generator, os.path.join(self.dir, runs.GENERATOR))
+        runs.save_model(
+            self.gan.sampled_generator, os.path.join(self.dir, runs.GENERATOR)
+        )
         runs.save_model(
             self.gan.discriminator, os.path.join(self.dir, runs.DISCRIMINATOR)
         )

@@ -14,21 +14,25 @@ class SampleGrids(keras.callbacks.Callback):
     """After each epoch, a grid of G's images for one fixed noise batch.
 
     keras-io's `GANMonitor`, for the combined model: the generator is
-    `model.layers[0]`, run in inference mode.
+    `model.layers[0]` unless another is given, run in inference mode.
 
     Args:
         noise: Latents [n, latent_dim], the same every epoch.
         folder: Where `epoch_XXXX.png` grids go.
         summarize: Called with (name, uint8 images [1, H, W, C], epoch) to
             also show each grid elsewhere (TensorBoard's Images tab).
+        generator: The generator to sample (default: the combined
+            model's first layer); the generator average when there is one.
     """
 
-    def __init__(self, noise, folder: str, summarize=None):
+    def __init__(self, noise, folder: str, summarize=None, generator=None):
         super().__init__()
         self.noise, self.folder, self.summarize = noise, folder, summarize
+        self.generator = generator
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.layers[0](self.noise, training=False)
+        generator = self.generator or self.model.layers[0]
+        images = generator(self.noise, training=False)
         grid = visualize.image_grid(np.asarray(images))
         path = os.path.join(self.folder, f"epoch_{epoch + 1:04d}.png")
         visualize.save_png(grid, path)
