@@ -32,6 +32,7 @@ _EXPORTS = {
     "build_generator": "keras_dcgan.models",
     "DataError": "keras_dcgan.errors",
     "from_array": "keras_dcgan.data",
+    "from_dataset": "keras_dcgan.data",
     "load_images": "keras_dcgan.data",
     "train": "keras_dcgan.training",
     "make_strategy": "keras_dcgan.devices.distribute",

@@ -1,8 +1,10 @@
 """Data: every source, loaded once, bounded, into `tf.data` batches in [-1, 1].
 
 sources.py       load_images (by TFDS name, array file, image folder or
-                 the offline default), suggest_shape, epoch_batches
+                 the offline default), as_image_data (what train takes),
+                 suggest_shape, epoch_batches
 arrays.py        .npz/.npy files and NumPy arrays
+datasets.py      tf.data.Datasets of images, already at the run's size
 folders.py       image folders: regular files only, bounded, bad files listed
 tfds_source.py   TensorFlow Datasets
 preprocess.py    size, channels and range of any image; ImageData
@@ -10,6 +12,7 @@ fingerprint.py   what a run was trained on, to refuse other data on resume
 """
 
 from keras_dcgan.data.arrays import from_array, load_array
+from keras_dcgan.data.datasets import from_dataset
 from keras_dcgan.data.preprocess import (
     ImageData,
     match_channels,
@@ -19,6 +22,7 @@ from keras_dcgan.data.preprocess import (
 )
 from keras_dcgan.data.sources import (
     OFFLINE_DEFAULT,
+    as_image_data,
     epoch_batches,
     load_images,
     suggest_shape,
@@ -29,8 +33,10 @@ __all__ = [
     "OFFLINE_DEFAULT",
     "DataError",
     "ImageData",
+    "as_image_data",
     "epoch_batches",
     "from_array",
+    "from_dataset",
     "load_array",
     "load_images",
     "match_channels",

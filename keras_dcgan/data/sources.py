@@ -1,8 +1,9 @@
 """Input pipelines: every source ends as `tf.data` batches in [-1, 1].
 
-Sources (a TFDS name, an array file, an image folder, or the offline
-default) are loaded once into a dataset of uint8 images at the configured
-size and channel count (`ImageData`), cached in memory when they fit;
+Sources (a TFDS name, an array file, an image folder, the offline default,
+or, from Python, a NumPy array or a `tf.data.Dataset`: `as_image_data`)
+are loaded once into a dataset of uint8 images at the configured size and
+channel count (`ImageData`), cached in memory when they fit;
 `epoch_batches` then shuffles, batches and scales them for one epoch,
 deterministically from (seed, epoch), so that a resumed run sees the same
 order as an uninterrupted one.
@@ -12,9 +13,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import tensorflow as tf
 
 from keras_dcgan.data.arrays import digits, from_array, load_array, read_header
+from keras_dcgan.data.datasets import from_dataset
 from keras_dcgan.data.folders import DEFAULT_MAX_IMAGE_PIXELS, load_folder
 from keras_dcgan.data.preprocess import ImageData, to_float
 from keras_dcgan.data.tfds_source import load_tfds
@@ -23,7 +26,13 @@ from keras_dcgan.errors import DataError
 OFFLINE_DEFAULT = "digits"
 SHUFFLE_BUFFER_MAX = 60_000
 
-__all__ = ["OFFLINE_DEFAULT", "epoch_batches", "load_images", "suggest_shape"]
+__all__ = [
+    "OFFLINE_DEFAULT",
+    "as_image_data",
+    "epoch_batches",
+    "load_images",
+    "suggest_shape",
+]
 
 
 def load_images(
@@ -97,6 +106,54 @@ def load_images(
             description="scikit-learn digits (offline default)",
         )
     return load_tfds(dataset, image_size, channels, data_dir, center_crop)
+
+
+def as_image_data(
+    images: ImageData | np.ndarray | tf.data.Dataset,
+    image_size: int,
+    channels: int,
+    center_crop: int | None = None,
+) -> ImageData:
+    """What `train` takes as images, as an `ImageData`.
+
+    Args:
+        images: An `ImageData` (as is), a NumPy array (`from_array`:
+            converted and resized) or a `tf.data.Dataset` (`from_dataset`:
+            already at the size and channels).
+        image_size: The run's image side.
+        channels: The run's channels.
+        center_crop: NumPy arrays: side of the centered square kept before
+            resizing; a dataset is not cropped, so it refuses one.
+
+    Returns:
+        The `ImageData`.
+
+    Raises:
+        DataError: Another type, or images that do not fit (see
+            `from_array` and `from_dataset`).
+
+    Example:
+        >>> as_image_data(np.zeros((10, 28, 28), np.uint8), 28, 1).num_images
+        10
+    """
+    if isinstance(images, ImageData):
+        return images
+    if isinstance(images, np.ndarray):
+        return from_array(
+            images, image_size, channels, "NumPy array", center_crop=center_crop
+        )
+    if isinstance(images, tf.data.Dataset):
+        if center_crop:
+            raise DataError(
+                f"tf.data.Dataset: center_crop={center_crop} is not applied to "
+                "a dataset (its images are used as they are); crop in the "
+                "pipeline and leave center_crop unset."
+            )
+        return from_dataset(images, image_size, channels)
+    raise DataError(
+        f"Images of type {type(images).__name__}; give an ImageData "
+        "(load_images), a NumPy array or a tf.data.Dataset."
+    )
 
 
 # Natural (image_size, channels) of well-known TFDS datasets.

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from keras_dcgan import runs, visualize
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import ImageData, epoch_batches, from_array
+from keras_dcgan.data import ImageData, as_image_data, epoch_batches
 from keras_dcgan.data.fingerprint import (
     check_same_data,
     data_fingerprint,
@@ -54,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 def train(
     config: DCGANConfig,
-    images: ImageData | np.ndarray,
+    images: ImageData | np.ndarray | tf.data.Dataset,
     output_dir: str,
     *,
     resume: bool = False,
@@ -69,9 +70,11 @@ def train(
     Args:
         config: Hyperparameters.
         images: Training images: an `ImageData` from
-            `keras_dcgan.load_images` / `from_array`, or a NumPy array
+            `keras_dcgan.load_images` / `from_array`, a NumPy array
             [N, H, W(, C)] (uint8, or float in [0, 1] or [-1, 1]), converted
-            to the config's size and channels.
+            to the config's size and channels, or a finite, unbatched
+            `tf.data.Dataset` of images already at that size and channels
+            (uint8, or float in [-1, 1]; see `keras_dcgan.from_dataset`).
         output_dir: The run directory.
         resume: Continue from the run's latest checkpoint, at its step.
         overwrite: Replace a previous run in `output_dir`.
@@ -95,7 +98,8 @@ def train(
     Raises:
         TrainingInterrupted: SIGINT/SIGTERM; a checkpoint was saved first.
         NonFiniteLossError: A loss or a weight became NaN or infinite.
-        DataError: On resume, the data differs from the run's.
+        DataError: The images cannot be used (the message says why and
+            the fix), or on resume, they differ from the run's.
         ConfigError: On resume, the architecture, batch size or seed
             differs from the run's.
         TrainingCollapsed: A collapse lasted and `stop_on_collapse` is set.
@@ -107,14 +111,9 @@ def train(
         >>> history = train(DCGANConfig(image_size=28, channels=1, epochs=1),
         ...                 images, "runs/demo")
     """
-    if isinstance(images, np.ndarray):
-        images = from_array(
-            images,
-            config.image_size,
-            config.channels,
-            description="NumPy array",
-            center_crop=config.center_crop,
-        )
+    images = as_image_data(
+        images, config.image_size, config.channels, config.center_crop
+    )
     steps_per_epoch = images.num_images // config.batch_size
     verbose = resolve_verbose(verbose)
     if steps_per_epoch == 0:
