@@ -69,9 +69,9 @@ class DCGANConfig:
         architecture: The networks' layer pattern: "dcgan" (the paper's,
             with a Dense projection and classifier), "keras-tutorial" (the
             classic Keras GAN tutorials': LeakyReLU and BatchNorm after it,
-            a last stride-1 Conv2D) or "dcgan-conv" (the paper's all-
-            convolutional networks of PyTorch's reference code, no Dense).
-            See `keras_dcgan.networks`.
+            a last stride-1 Conv2D) or "dcgan-conv" (the paper's
+            all-convolutional networks of PyTorch's reference code, no
+            Dense). See `keras_dcgan.networks`.
         learning_rate: Adam learning rate of both networks.
         beta_1: Adam beta_1 of both networks.
         label_smoothing: One-sided label smoothing: the discriminator's target
