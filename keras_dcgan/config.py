@@ -11,6 +11,9 @@ from keras_dcgan.atomic import write_text
 from keras_dcgan.errors import ConfigError
 
 IMAGE_SIZES = (28, 32, 64, 128)
+# Network presets (keras_dcgan.networks): the paper's, the classic Keras
+# tutorials', and the paper's all-convolutional one of PyTorch's reference.
+ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
 FROZEN_BN_STATS = ("batch", "moving")
 EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -36,6 +39,7 @@ MAX_CONFIG_BYTES = 2**20
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
 ARCHITECTURE_FIELDS = (
+    "architecture",
     "image_size",
     "channels",
     "latent_dim",
@@ -62,6 +66,12 @@ class DCGANConfig:
         discriminator_width: Channels of the discriminator's first layer
             ("ndf"); later layers double it.
         dropout: Dropout rate before the discriminator's classifier (0: none).
+        architecture: The networks' layer pattern: "dcgan" (the paper's,
+            with a Dense projection and classifier), "keras-tutorial" (the
+            classic Keras GAN tutorials': LeakyReLU and BatchNorm after it,
+            a last stride-1 Conv2D) or "dcgan-conv" (the paper's
+            all-convolutional networks of PyTorch's reference code, no
+            Dense). See `keras_dcgan.networks`.
         learning_rate: Adam learning rate of both networks.
         beta_1: Adam beta_1 of both networks.
         label_smoothing: One-sided label smoothing: the discriminator's target
@@ -123,6 +133,7 @@ class DCGANConfig:
     generator_width: int = 64
     discriminator_width: int = 64
     dropout: float = 0.0
+    architecture: str = "dcgan"
     learning_rate: float = 2e-4
     beta_1: float = 0.5
     label_smoothing: float = 0.0
@@ -166,6 +177,7 @@ class DCGANConfig:
                 "grayscale or 3 for RGB (--channels)."
             )
         for name, choices in (
+            ("architecture", ARCHITECTURES),
             ("precision", PRECISIONS),
             ("jit_compile", JIT_COMPILE),
             ("strategy", STRATEGIES),
@@ -227,8 +239,8 @@ class DCGANConfig:
                 "classifier:PATH (see train-classifier) or inception."
             )
 
-    def architecture(self) -> dict:
-        """The fields that fix the networks' shapes, as a dict."""
+    def network_fields(self) -> dict:
+        """The fields that fix the networks (`ARCHITECTURE_FIELDS`), as a dict."""
         return {name: getattr(self, name) for name in ARCHITECTURE_FIELDS}
 
     def to_json(self, path: str) -> None:

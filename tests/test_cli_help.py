@@ -76,6 +76,7 @@ BAD_FLAGS = [
     ["--batch-size", "0"],
     ["--learning-rate", "nan"],
     ["--precision", "float8"],
+    ["--architecture", "resnet"],
     ["--seed", "-1"],
 ]
 

@@ -38,11 +38,31 @@ def gan(request, tiny_config):
     return cls(dataclasses.replace(tiny_config, frozen_bn_stats=stats))
 
 
+@pytest.fixture(
+    params=[
+        (architecture, cls, stats)
+        for architecture in ("keras-tutorial", "dcgan-conv")
+        for cls, stats in ((CompositeDCGAN, "batch"), (DCGAN, "moving"))
+    ],
+    ids=lambda p: f"{p[0]}-{'lesson' if p[1] is CompositeDCGAN else 'dcgan'}-{p[2]}",
+)
+def preset_gan(request, tiny_config):
+    """The other architecture presets, in both classes and both freezes."""
+    keras.utils.set_random_seed(0)
+    architecture, cls, stats = request.param
+    return cls(
+        dataclasses.replace(
+            tiny_config, architecture=architecture, frozen_bn_stats=stats
+        )
+    )
+
+
 def trainable_names(model):
     return {v.path for v in model.weights if "moving" not in v.path}
 
 
-def test_discriminator_step_moves_every_d_weight_and_no_g_weight(gan):
+def check_discriminator_step(gan):
+    """D's step moves every weight of D and none of G."""
     z, fakes = gan.make_fakes()
     d_before = snapshot(gan.discriminator.weights)
     g_before = snapshot(gan.generator.weights)
@@ -53,10 +73,11 @@ def test_discriminator_step_moves_every_d_weight_and_no_g_weight(gan):
     assert not changed(g_before, gan.generator.weights)
 
 
-def test_generator_step_moves_g_and_keeps_d_weights_bit_identical(gan):
+def check_generator_step(gan, repeats=3):
+    """G's step moves every weight of G; D's stay bit-identical."""
     z, fakes = gan.make_fakes()
     gan.discriminator_step(real_batch(gan.config), fakes)  # trace D first
-    for _ in range(3):  # and again after the combined model is traced
+    for _ in range(repeats):  # and again after the combined model is traced
         z, fakes = gan.make_fakes()
         d_before = snapshot(gan.discriminator.weights)
         g_before = snapshot(gan.generator.weights)
@@ -67,6 +88,19 @@ def test_generator_step_moves_g_and_keeps_d_weights_bit_identical(gan):
             g_before, gan.generator.weights
         )
         gan.discriminator_step(real_batch(gan.config, seed=1), fakes)
+
+
+def test_discriminator_step_moves_every_d_weight_and_no_g_weight(gan):
+    check_discriminator_step(gan)
+
+
+def test_generator_step_moves_g_and_keeps_d_weights_bit_identical(gan):
+    check_generator_step(gan)
+
+
+def test_every_preset_freezes_d_in_g_step_and_trains_it_in_its_own(preset_gan):
+    check_discriminator_step(preset_gan)
+    check_generator_step(preset_gan, repeats=2)
 
 
 def test_frozen_bn_statistics_follow_the_mode(gan):

@@ -90,6 +90,7 @@ def test_saved_models_load_in_safe_mode(tmp_path, tiny_config):
         ("learning_rate", float("nan"), "--learning-rate"),
         ("frozen_bn_stats", "running", "--frozen-bn-stats"),
         ("dropout", 1.0, "--dropout"),
+        ("architecture", "resnet", "keras-tutorial, dcgan-conv"),
     ],
 )
 def test_bad_config_values_are_refused_with_the_fix(field, value, hint):

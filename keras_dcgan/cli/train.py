@@ -8,6 +8,7 @@ import os
 import sys
 
 from keras_dcgan.config import (
+    ARCHITECTURES,
     JIT_COMPILE,
     PRECISIONS,
     STRATEGIES,
@@ -25,6 +26,7 @@ CONFIG_FLAGS = {
     "--generator-width": ("generator_width", int, {"aliases": ["--ngf"]}),
     "--discriminator-width": ("discriminator_width", int, {"aliases": ["--ndf"]}),
     "--dropout": ("dropout", float, {}),
+    "--architecture": ("architecture", str, {"choices": list(ARCHITECTURES)}),
     "--learning-rate": ("learning_rate", float, {}),
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
@@ -65,6 +67,7 @@ GROUPS = {
         "generator_width",
         "discriminator_width",
         "dropout",
+        "architecture",
     ),
     "optimisation": (
         "learning_rate",

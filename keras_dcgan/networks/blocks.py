@@ -1,0 +1,87 @@
+"""What the networks of every preset share: the paper's initialisers, its
+BatchNorm, the dtype policy, and the number of stride-2 layers per size."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import keras
+from keras import layers
+
+# PyTorch's BatchNorm2d defaults (momentum 0.1 there is 0.9 here).
+BN_MOMENTUM = 0.9
+BN_EPSILON = 1e-5
+# The slope of every LeakyReLU, as in the paper.
+LEAKY_SLOPE = 0.2
+
+
+def kernel_initializer() -> keras.initializers.Initializer:
+    """Conv and dense kernels: N(0, 0.02), as in the paper."""
+    return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
+
+
+def batch_norm(name: str, synchronized: bool = False) -> layers.BatchNormalization:
+    """BatchNorm with gamma ~ N(1, 0.02) and beta = 0, as in the paper.
+
+    `synchronized` computes batch statistics over all replicas of a
+    `tf.distribute` strategy (the global batch), not each replica's slice.
+    """
+    return layers.BatchNormalization(
+        synchronized=synchronized,
+        momentum=BN_MOMENTUM,
+        epsilon=BN_EPSILON,
+        gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+        beta_initializer="zeros",
+        name=name,
+    )
+
+
+def leaky_relu(name: str) -> layers.LeakyReLU:
+    """LeakyReLU with the paper's slope, 0.2."""
+    return layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=name)
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Builds layers under a dtype policy ("float32", "mixed_bfloat16", ...)
+    without leaving it set for the rest of the program."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def base_size(image_size: int) -> int:
+    """Side of the smallest feature map: 4, or 7 for 28 px images."""
+    return 7 if image_size == 28 else 4
+
+
+def num_resolution_steps(image_size: int) -> int:
+    """Stride-2 layers between the 4x4 (7x7 for 28 px) map and the image."""
+    return int(math.log2(image_size // base_size(image_size)))
+
+
+def image_input(config) -> keras.KerasTensor:
+    """The discriminator's input: one image of the config's shape."""
+    size = config.image_size
+    return keras.Input(shape=(size, size, config.channels), name="image")
+
+
+def add_dense_classifier(model: keras.Sequential, dropout: float) -> None:
+    """Ends a discriminator: optional Dropout, Flatten, Dense(1, sigmoid)."""
+    if dropout:
+        model.add(layers.Dropout(dropout, name="dropout"))
+    model.add(layers.Flatten(name="flatten"))
+    # float32 keeps the probability (and its loss) exact under mixed precision.
+    model.add(
+        layers.Dense(
+            1,
+            activation="sigmoid",
+            dtype="float32",
+            kernel_initializer=kernel_initializer(),
+            name="probability",
+        )
+    )
