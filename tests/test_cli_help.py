@@ -77,6 +77,7 @@ BAD_FLAGS = [
     ["--learning-rate", "nan"],
     ["--precision", "float8"],
     ["--seed", "-1"],
+    ["--ema", "1"],
 ]
 
 
