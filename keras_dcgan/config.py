@@ -33,6 +33,15 @@ LIMITS = {
     "max_image_pixels": 2**32,
     "eval_num": 100_000,
 }
+# Ranges of the real-valued fields: (low, high, high excluded).
+RANGES = {
+    "checkpoint_minutes": (0.0, 1e6, False),
+    "max_bad_fraction": (0.0, 1.0, False),
+    "dropout": (0.0, 1.0, True),
+    "label_smoothing": (0.0, 0.5, False),
+    "ema": (0.0, 1.0, True),
+    "beta_1": (0.0, 1.0, True),
+}
 # config.json is a few hundred bytes; a larger file is not one.
 MAX_CONFIG_BYTES = 2**20
 
@@ -80,10 +89,12 @@ class DCGANConfig:
             generator trains through it: "batch" (batch statistics, as the
             PyTorch reference) or "moving" (moving averages, Keras' default
             for a frozen layer). See README, "The frozen discriminator".
-        ema: Decay of an exponential moving average of the generator's
-            weights, updated after every step; when on, the average is the
-            generator that is sampled, evaluated and exported (0: off;
-            0.999 averages over about the last 1,000 steps).
+        ema: Decay of an average of the generator's weights, the one
+            sampled, evaluated and exported (0: off; 0.999 averages about
+            the last 1,000 steps). The exponential moving average is
+            updated after every step and trains nothing: G and D learn as
+            without it; `load_generator(..., generator="raw")` and
+            `--generator raw` read the raw G.
         batch_size: Images per training step.
         epochs: Passes over the data (ignored when `steps` is set).
         steps: Total training steps; overrides `epochs` when set.
@@ -199,10 +210,10 @@ class DCGANConfig:
         if self.steps is not None:
             _check_int("steps", self.steps, minimum=1, maximum=10**9)
         _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
-        _check_range("checkpoint_minutes", self.checkpoint_minutes, 0.0, 1e6)
+        _check_range("checkpoint_minutes", self.checkpoint_minutes)
         if self.center_crop is not None:
             _check_int("center_crop", self.center_crop, minimum=8)
-        _check_range("max_bad_fraction", self.max_bad_fraction, 0.0, 1.0)
+        _check_range("max_bad_fraction", self.max_bad_fraction)
         _check_int("collapse_patience", self.collapse_patience, minimum=0)
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(
@@ -211,10 +222,10 @@ class DCGANConfig:
             )
         if self.seed is not None:
             _check_int("seed", self.seed, minimum=0, maximum=2**31 - 1)
-        _check_range("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        _check_range("label_smoothing", self.label_smoothing, 0.0, 0.5)
-        _check_range("ema", self.ema, 0.0, 1.0, high_open=True)
-        _check_range("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
+        _check_range("dropout", self.dropout)
+        _check_range("label_smoothing", self.label_smoothing)
+        _check_range("ema", self.ema)
+        _check_range("beta_1", self.beta_1)
         if not (
             _is_number(self.learning_rate)
             and self.learning_rate > 0
@@ -335,7 +346,8 @@ def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) 
         )
 
 
-def _check_range(name, value, low, high, high_open=False) -> None:
+def _check_range(name: str, value: Any) -> None:
+    low, high, high_open = RANGES[name]
     ok = (
         _is_number(value)
         and low <= value

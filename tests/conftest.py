@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import os
 import signal
@@ -94,6 +95,21 @@ def real_batch(config, seed=0):
     return tf.random.stateless_uniform(shape, (seed, 1), -1.0, 1.0)
 
 
+def checkpoint_tensors(run):
+    """{checkpoint step: {float tensor name: array}} of every checkpoint."""
+    folder = os.path.join(run, "checkpoints")
+    out = {}
+    for name in os.listdir(folder):
+        if name.endswith(".index"):
+            reader = tf.train.load_checkpoint(os.path.join(folder, name[:-6]))
+            out[int(name[5:-6])] = {
+                key: reader.get_tensor(key)
+                for key, dtype in reader.get_variable_to_dtype_map().items()
+                if dtype.is_floating
+            }
+    return out
+
+
 def history_steps(run):
     """The steps logged in a run's history.csv."""
     with open(os.path.join(run, "history.csv")) as f:
@@ -108,15 +124,24 @@ def images():
     return from_array(make_images(64), 28, 1)
 
 
-@pytest.fixture
-def op_determinism():
-    """Deterministic ops for one test, then back to the default (with op
+@contextlib.contextmanager
+def deterministic_ops():
+    """Deterministic ops inside, then back to the default (with op
     determinism on, Keras refuses XLA: later tests must not inherit it)."""
     from tensorflow.python.framework import config as tf_config
 
     tf.config.experimental.enable_op_determinism()
-    yield
-    tf_config.disable_op_determinism()
+    try:
+        yield
+    finally:
+        tf_config.disable_op_determinism()
+
+
+@pytest.fixture
+def op_determinism():
+    """Deterministic ops for one test (`deterministic_ops`)."""
+    with deterministic_ops():
+        yield
 
 
 class BreakAtStep(keras.callbacks.Callback):

@@ -78,6 +78,7 @@ BAD_FLAGS = [
     ["--precision", "float8"],
     ["--architecture", "resnet"],
     ["--seed", "-1"],
+    ["--ema", "1"],
 ]
 
 

@@ -9,7 +9,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps, make_images, tiny_flags, train_cli
+from conftest import (
+    SignalAtStep,
+    checkpoint_tensors,
+    history_steps,
+    make_images,
+    tiny_flags,
+    train_cli,
+)
 
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN, diversity
@@ -18,21 +25,6 @@ from keras_dcgan.runs.checkpoints import CheckpointStore, TrainingState, make_ch
 from keras_dcgan.training import train
 
 TINY_FLAGS = tiny_flags(num_samples=4, verbose=0)
-
-
-def checkpoint_tensors(run):
-    """{checkpoint step: {float tensor name: array}} of every checkpoint."""
-    folder = os.path.join(run, "checkpoints")
-    out = {}
-    for name in os.listdir(folder):
-        if name.endswith(".index"):
-            reader = tf.train.load_checkpoint(os.path.join(folder, name[:-6]))
-            out[int(name[5:-6])] = {
-                key: reader.get_tensor(key)
-                for key, dtype in reader.get_variable_to_dtype_map().items()
-                if dtype.is_floating
-            }
-    return out
 
 
 def non_finite(tensors):

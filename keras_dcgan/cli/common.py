@@ -130,6 +130,18 @@ def add_checkpoint(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_generator(parser: argparse.ArgumentParser) -> None:
+    """The `--generator` flag of every command that reads a generator."""
+    parser.add_argument(
+        "--generator",
+        choices=["ema", "raw"],
+        default=None,
+        help="of a run trained with --ema: ema, the average of G's weights "
+        "(what training sampled and scored), or raw, G itself; default: "
+        "the average when the run has one, else G",
+    )
+
+
 def check_output(flag: str, path: str, allowed: tuple) -> None:
     """Refuses, before any work, an output file the command cannot write.
 

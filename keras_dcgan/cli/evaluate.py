@@ -8,6 +8,7 @@ import sys
 from keras_dcgan import limits
 from keras_dcgan.cli.common import (
     add_checkpoint,
+    add_generator,
     add_seed,
     bounded_int,
     check_output,
@@ -24,6 +25,7 @@ def add_parsers(commands) -> None:
     )
     evaluate.add_argument("run", help="run directory")
     add_checkpoint(evaluate)
+    add_generator(evaluate)
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name of the real images")
     source.add_argument("--data", help="real images: .npz/.npy or folder")
@@ -130,6 +132,7 @@ def run_evaluate(args) -> int:
         args.stats_cache,
         source=args.data or f"tfds:{args.dataset}",
         checkpoint=args.checkpoint,
+        generator=args.generator,
     )
     text = json.dumps(report, indent=2)
     print(text)

@@ -27,6 +27,7 @@ def add_parsers(commands) -> None:
     sample = commands.add_parser("sample", help="images from a trained run")
     sample.add_argument("run", help="run directory")
     common.add_checkpoint(sample)
+    common.add_generator(sample)
     sample.add_argument(
         "--num",
         type=common.bounded_int(1, limits.MAX_IMAGES),
@@ -46,6 +47,7 @@ def add_parsers(commands) -> None:
     export = commands.add_parser("export", help="SavedModel for TF Serving, or TFLite")
     export.add_argument("run", help="run directory")
     common.add_checkpoint(export)
+    common.add_generator(export)
     export.add_argument(
         "--output-dir", required=True, help="model base path; versions go in BASE/N"
     )
@@ -71,6 +73,7 @@ def add_parsers(commands) -> None:
     walk = commands.add_parser("interpolate", help="walks in latent space")
     walk.add_argument("run", help="run directory")
     common.add_checkpoint(walk)
+    common.add_generator(walk)
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
     walk.add_argument(
         "--rows",
@@ -98,6 +101,7 @@ def add_parsers(commands) -> None:
     )
     arith.add_argument("run", help="run directory")
     common.add_checkpoint(arith)
+    common.add_generator(arith)
     arith.add_argument(
         "--latents", required=True, help="FILE.npy from `sample --save-latents`"
     )
@@ -138,6 +142,7 @@ def add_parsers(commands) -> None:
     )
     near.add_argument("run", help="run directory")
     common.add_checkpoint(near)
+    common.add_generator(near)
     source = near.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name or 'digits'")
     source.add_argument("--data", help=".npz/.npy image array or folder")
@@ -176,7 +181,7 @@ def run_sample(args) -> int:
     from keras_dcgan import runs, visualize
     from keras_dcgan.generator import latent
 
-    generator = runs.load_generator(args.run, args.checkpoint)
+    generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
     images = latent.generate(generator, z)
     visualize.save_images(images, args.output)
@@ -203,7 +208,7 @@ def run_export(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import export
 
-    generator = runs.load_generator(args.run, args.checkpoint)
+    generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     if args.format == "tflite":
         path = export.export_tflite(
             generator, os.path.join(args.output_dir, "generator.tflite")
@@ -227,7 +232,7 @@ def run_interpolate(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore
 
-    generator = runs.load_generator(args.run, args.checkpoint)
+    generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     walks = explore.interpolation_grid(
         generator, args.rows, args.steps, args.method, args.seed
     )
@@ -253,7 +258,7 @@ def run_arithmetic(args) -> int:
     from keras_dcgan import runs
     from keras_dcgan.generator import explore, latent
 
-    generator = runs.load_generator(args.run, args.checkpoint)
+    generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     z = latent.load_latents(args.latents, generator.input_shape[-1])
     result = explore.latent_arithmetic(
         z, args.plus, args.minus, args.variations, args.noise, args.seed
@@ -271,7 +276,7 @@ def run_nearest(args) -> int:
     from keras_dcgan import data, runs
     from keras_dcgan.generator import latent, nearest
 
-    generator = runs.load_generator(args.run, args.checkpoint)
+    generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     size, channels = generator.output_shape[1], generator.output_shape[-1]
     source = data.load_images(
         size, channels, dataset=args.dataset, data=args.data, data_dir=args.data_dir

@@ -11,6 +11,7 @@ from keras_dcgan.config import (
     ARCHITECTURES,
     JIT_COMPILE,
     PRECISIONS,
+    RANGES,
     STRATEGIES,
     DCGANConfig,
     field_help,
@@ -31,6 +32,7 @@ CONFIG_FLAGS = {
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
     "--frozen-bn-stats": ("frozen_bn_stats", str, {"choices": ["batch", "moving"]}),
+    "--ema": ("ema", float, {"metavar": "DECAY"}),
     "--batch-size": ("batch_size", int, {}),
     "--epochs": ("epochs", int, {}),
     "--steps": ("steps", int, {}),
@@ -74,6 +76,7 @@ GROUPS = {
         "beta_1",
         "label_smoothing",
         "frozen_bn_stats",
+        "ema",
         "batch_size",
         "epochs",
         "steps",
@@ -94,9 +97,12 @@ GROUPS = {
 }
 
 
-def _config_flag_help(field: str, helps: dict, defaults: dict) -> str:
-    """A flag's help: the config field's meaning and its default."""
+def _config_flag_help(field: str, helps: dict, defaults: dict, metavar: str) -> str:
+    """A flag's help: the config field's meaning, its range and default."""
     text = helps[field].split(". ")[0].rstrip(".")
+    if field in RANGES:
+        low, high, high_open = RANGES[field]
+        text += f" ({low:g} <= {metavar} {'<' if high_open else '<='} {high:g})"
     default = defaults[field]
     if field in ("image_size", "channels"):
         return f"{text} (default: from the data)"
@@ -134,12 +140,12 @@ def add_parsers(commands) -> None:
         if kind is not None:
             extra["type"] = kind
             if "choices" not in extra:
-                extra["metavar"] = {int: "N", float: "X"}.get(kind, "TEXT")
+                extra.setdefault("metavar", {int: "N", float: "X"}.get(kind, "TEXT"))
         groups[group_of[field]].add_argument(
             *names,
             dest=field,
             default=None,
-            help=_config_flag_help(field, helps, defaults),
+            help=_config_flag_help(field, helps, defaults, extra.get("metavar")),
             **extra,
         )
     mode = train.add_mutually_exclusive_group()

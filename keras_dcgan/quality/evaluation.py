@@ -235,6 +235,7 @@ def evaluate_run(
     stats_cache: str | None = None,
     source: str = "array",
     checkpoint: str | int | None = None,
+    generator: str | None = None,
 ) -> dict:
     """Scores a run's generator; the report `keras-dcgan evaluate` writes.
 
@@ -250,27 +251,33 @@ def evaluate_run(
         source: Name of the real images, recorded with the cache.
         checkpoint: Score this checkpoint's generator: "latest", "best" or
             a step (see `keras_dcgan.runs.load_generator`).
+        generator: Of a run trained with `ema`: "ema" (the average, the
+            default there) or "raw" (see `load_generator`).
 
     Returns:
-        {"run_dir", "checkpoint", "extractor", "num_images", "real_images",
-         "metrics", "seconds"}: JSON-ready.
+        {"run_dir", "checkpoint", "generator", "extractor", "num_images",
+         "real_images", "metrics", "seconds"}: JSON-ready; "generator" is
+        "ema" or "raw" (None for a run without `config.json`).
 
     Example:
         >>> evaluate_run("runs/mnist", load_images(28, 1, data=path),
         ...              ClassifierExtractor("clf.keras"), num=1000)
     """
     from keras_dcgan.runs import load_generator
+    from keras_dcgan.runs.selection import generator_of_run
 
     start = time.perf_counter()
     metric_names = check_metrics(metric_names)
-    generator = load_generator(run_dir, checkpoint)
+    which = generator_of_run(run_dir, generator)
+    model = load_generator(run_dir, checkpoint, which)
     real = real_stats(images, extractor, num, batch_size, seed, source, stats_cache)
     scores = evaluate_generator(
-        generator, real, extractor, num, seed, batch_size, metric_names
+        model, real, extractor, num, seed, batch_size, metric_names
     )
     return {
         "run_dir": run_dir,
         "checkpoint": checkpoint,
+        "generator": which,
         "extractor": extractor.id,
         "num_images": num,
         "real_images": real.num_images,

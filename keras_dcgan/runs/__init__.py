@@ -7,7 +7,8 @@ ownership.py     the marker that makes a folder a run; --overwrite
 runlock.py       one writer per run
 checkpoints.py   checkpoints that survive crashes; restore with fallback
 loading.py       a run's generator, safely (safe_mode, checkpoint fallback)
-selection.py     the checkpoint a reader asks for: latest, best or a step
+selection.py     the generator a reader asks for: latest, best or a step;
+                 averaged (--ema) or raw
 workers.py       where each worker of a multi-worker run writes
 """
 
@@ -18,6 +19,7 @@ from keras_dcgan.runs.run_dir import (
     DATA,
     DISCRIMINATOR,
     GENERATOR,
+    GENERATOR_RAW,
     HISTORY,
     LOSSES,
     PROGRESS,
@@ -39,6 +41,7 @@ __all__ = [
     "DATA",
     "DISCRIMINATOR",
     "GENERATOR",
+    "GENERATOR_RAW",
     "HISTORY",
     "LOSSES",
     "PROGRESS",

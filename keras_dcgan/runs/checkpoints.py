@@ -218,22 +218,38 @@ def open_run_checkpoints(
 
 
 def restore_models(
-    run_dir: str, config: DCGANConfig | None = None, path: str | None = None
+    run_dir: str,
+    config: DCGANConfig | None = None,
+    path: str | None = None,
+    average: bool = False,
 ):
     """Rebuilds a run's models from a checkpoint, reading only.
+
+    The models are built from the run's config, its generator average
+    included when it has one (`config.ema`), so that the checkpoint
+    restores whole.
 
     Args:
         run_dir: The run directory.
         config: The run's config (default: its `config.json`).
         path: The checkpoint (`.../ckpt-N`); default: the newest readable.
+        average: Return the generator average instead of the raw generator
+            (the run must have one).
 
     Returns:
-        (generator, discriminator).
+        (generator, discriminator): the generator is the average with
+        `average`, else the raw generator.
 
     Raises:
-        RunError: No checkpoint, or `path` cannot be read.
+        RunError: No checkpoint, `path` cannot be read, or `average` is
+            asked of a run without one.
+
+    Example:
+        >>> generator, _ = restore_models("runs/mnist", average=True)
     """
     config = config or load_run_config(run_dir)
+    if average and not config.ema:
+        raise RunError(no_average_message(run_dir))
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
     if path is None:
@@ -243,15 +259,26 @@ def restore_models(
             config.max_checkpoints,
             read_only=True,
         ).restore_latest()
-        return gan.generator, gan.discriminator
-    try:
-        checkpoint.restore(path).assert_existing_objects_matched()
-    except Exception as e:  # damage fails in many ways
-        why = (str(e).splitlines() or [type(e).__name__])[0][:200]
-        raise RunError(
-            f"{path} cannot be read ({why}); choose another with --checkpoint."
-        ) from e
-    return gan.generator, gan.discriminator
+    else:
+        try:
+            checkpoint.restore(path).assert_existing_objects_matched()
+        except Exception as e:  # damage fails in many ways
+            why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+            raise RunError(
+                f"{path} cannot be read ({why}); choose another with --checkpoint."
+            ) from e
+    generator = gan.average.model if average else gan.generator
+    return generator, gan.discriminator
+
+
+def no_average_message(run_dir: str) -> str:
+    """The error of `--generator ema` on a run trained without `--ema`."""
+    return (
+        f"--generator ema: {run_dir} has no averaged generator: it was "
+        "trained without --ema. Leave out --generator (or pass --generator "
+        "raw) to read its generator, or train a run with --ema 0.999 to "
+        "keep an average of G's weights."
+    )
 
 
 def _test_hook_kill_during_save(directory: str, step: int) -> None:

@@ -11,13 +11,15 @@ import keras
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoints import restore_models
-from keras_dcgan.runs.run_dir import CONFIG, GENERATOR, load_run_config
-from keras_dcgan.runs.selection import Choice, restore_chosen
+from keras_dcgan.runs.run_dir import GENERATOR, GENERATOR_RAW, find_run_config
+from keras_dcgan.runs.selection import Choice, choose_generator, restore_chosen
 
 logger = logging.getLogger(__name__)
 
 
-def load_generator(run_dir: str, checkpoint: Choice | None = None) -> keras.Model:
+def load_generator(
+    run_dir: str, checkpoint: Choice | None = None, generator: str | None = None
+) -> keras.Model:
     """The generator of a run: its `generator.keras`, else its checkpoint.
 
     With `checkpoint`, the generator of that checkpoint instead: "latest"
@@ -25,49 +27,74 @@ def load_generator(run_dir: str, checkpoint: Choice | None = None) -> keras.Mode
     `eval_every`, in `RUN/checkpoints/best/`) or a step number (see
     `keras_dcgan.runs.selection`). Nothing of the run is written.
 
+    A run trained with `ema` has two generators: the average of G's
+    weights (`generator.keras`; what training sampled and scored, the best
+    checkpoint included) and G itself (`generator_raw.keras`). `generator`
+    chooses: "ema", "raw", or None for the average when there is one.
+
     Models are loaded with `safe_mode=True`: a file that would run code
     when loaded is refused, and so is a model that does not map latents
-    [N, latent_dim] to the run's images [N, H, W, C]. A damaged
-    `generator.keras` (truncated, garbage, a failed checksum) is replaced by
-    the run's newest checkpoint, with a warning.
+    [N, latent_dim] to the run's images [N, H, W, C]. A damaged model file
+    (truncated, garbage, a failed checksum) is replaced by the run's newest
+    checkpoint, with a warning.
 
     Args:
         run_dir: A run directory.
         checkpoint: None (`generator.keras`, else the newest checkpoint),
             "latest", "best" or a step number.
+        generator: "ema" (the average), "raw" or None (the average when
+            the run was trained with `ema`, else the raw generator).
 
     Returns:
         The generator.
 
     Raises:
-        RunError: Refused, nothing of the run can be loaded, or
-            `checkpoint` names no checkpoint of the run (the message lists
-            those there are).
+        RunError: Refused, nothing of the run can be loaded, `checkpoint`
+            names no checkpoint of the run (the message lists those there
+            are), or "ema" is asked of a run trained without it.
         ConfigError: The run's `config.json` is unreadable or invalid.
 
     Example:
         >>> generator = load_generator("runs/mnist", checkpoint="best")
+        >>> raw = load_generator("runs/mnist", generator="raw")
     """
+    config = find_run_config(run_dir)
+    which = choose_generator(run_dir, config, generator)
+    if config is not None and config.ema:
+        _log_choice(run_dir, which, checkpoint)
+    average = which == "ema"
     if checkpoint is not None:
-        return restore_chosen(run_dir, checkpoint)[0]
-    path = os.path.join(run_dir, GENERATOR)
-    config = (
-        load_run_config(run_dir)
-        if os.path.lexists(os.path.join(run_dir, CONFIG))
-        else None
-    )
+        return restore_chosen(run_dir, checkpoint, config, average=average)[0]
+    name = GENERATOR_RAW if which == "raw" and config.ema else GENERATOR
+    path = os.path.join(run_dir, name)
     if not os.path.isfile(path):
-        return _checkpoint_generator(run_dir)
+        return _checkpoint_generator(run_dir, average=average)
     try:
-        generator = load_model_safely(path)
+        model = load_model_safely(path)
     except DamagedModelError as damage:
-        generator = _checkpoint_generator(run_dir, damage)
+        model = _checkpoint_generator(run_dir, damage, average)
         logger.warning(
             "%s; using the newest checkpoint of %s instead.", damage, run_dir
         )
-        return generator
-    check_generator(generator, config, path)
-    return generator
+        return model
+    check_generator(model, config, path)
+    return model
+
+
+def _log_choice(run_dir: str, which: str, checkpoint: Choice | None) -> None:
+    """Says which of an averaging run's two generators is read."""
+    if which == "ema":
+        logger.info(
+            "Using the averaged generator of %s (--generator raw: G itself).",
+            run_dir,
+        )
+        return
+    scored = " (the best checkpoint was scored with its average)"
+    logger.info(
+        "Using the raw generator of %s%s.",
+        run_dir,
+        scored if checkpoint == "best" else "",
+    )
 
 
 def load_model_safely(path: str) -> keras.Model:
@@ -159,10 +186,12 @@ def check_generator(model: keras.Model, config: DCGANConfig | None, path: str) -
         )
 
 
-def _checkpoint_generator(run_dir: str, damage: DamagedModelError | None = None):
-    """The generator restored from the run's newest readable checkpoint."""
+def _checkpoint_generator(
+    run_dir: str, damage: DamagedModelError | None = None, average: bool = False
+):
+    """The generator (or its average) of the run's newest readable checkpoint."""
     try:
-        return restore_models(run_dir)[0]
+        return restore_models(run_dir, average=average)[0]
     except RunError as e:
         if damage is None:
             raise

@@ -9,6 +9,8 @@ RUN/checkpoints/         tf.train.Checkpoint files (latest few)
 RUN/checkpoints/best/    the best by --eval-metric, with best.json
 RUN/tensorboard/         the same curves for TensorBoard
 RUN/generator.keras, RUN/discriminator.keras  written at the end
+                         (generator.keras: the average with `config.ema`)
+RUN/generator_raw.keras  with `config.ema`: the raw generator, at the end
 RUN/.keras_dcgan_run.json  the marker: what is the run's (`ownership`)
 RUN/.keras_dcgan.lock    held by the one process writing the run
 """
@@ -36,7 +38,8 @@ SAMPLES = "samples"
 CHECKPOINTS = "checkpoints"
 LOSSES = "losses.png"
 PROGRESS = "progress.gif"
-GENERATOR = "generator.keras"
+GENERATOR = "generator.keras"  # the generator average with config.ema
+GENERATOR_RAW = "generator_raw.keras"  # with config.ema: the raw generator
 DISCRIMINATOR = "discriminator.keras"
 TENSORBOARD = "tensorboard"
 DATA = "data.json"
@@ -53,6 +56,7 @@ RUN_FILES = (
     DISCRIMINATOR,
     TENSORBOARD,
     DATA,
+    GENERATOR_RAW,
 )
 
 
@@ -224,9 +228,9 @@ def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:
         raise ConfigError(
             "Cannot resume with a different "
             + "; ".join(refused)
-            + ". The architecture, batch size and seed "
-            "of a run are fixed: drop those flags to keep the run's values, "
-            "or start a new run in another --output-dir."
+            + ". The architecture, batch size, seed and generator average "
+            "(--ema) of a run are fixed: drop those flags to keep the run's "
+            "values, or start a new run in another --output-dir."
         )
     return {k: v for k, v in changed.items() if k not in RESUME_FIXED_FIELDS}
 
@@ -237,6 +241,14 @@ def load_run_config(run_dir: str) -> DCGANConfig:
     if not os.path.isfile(path):
         raise RunError(f"{run_dir} is not a keras_dcgan run ({CONFIG} is missing).")
     return DCGANConfig.from_json(path)
+
+
+def find_run_config(run_dir: str) -> DCGANConfig | None:
+    """The run's `DCGANConfig`, or None where it has no `config.json`
+    (a folder holding only a copied `generator.keras`)."""
+    if not os.path.lexists(os.path.join(run_dir, CONFIG)):
+        return None
+    return load_run_config(run_dir)
 
 
 def save_model(model: keras.Model, path: str) -> None:
@@ -251,5 +263,6 @@ __all__ = [
     "claim_run",
     "resume_changes",
     "load_run_config",
+    "find_run_config",
     "save_model",
 ]

@@ -1,4 +1,4 @@
-"""The checkpoint a reader asks for: the newest, the best, or a step's.
+"""The generator a reader asks for: which checkpoint, averaged or raw.
 
 `keras-dcgan sample|export|interpolate|arithmetic|nearest|evaluate
 --checkpoint latest|best|STEP` and `load_generator(run, checkpoint=...)`
@@ -7,6 +7,10 @@ come here. `latest` is the newest readable checkpoint in
 `RUN/checkpoints/best/` (see `keras_dcgan.training.periodic_eval`); a step
 number that step's checkpoint, in either folder. Nothing of the run is
 written: the files are only read.
+
+`--generator ema|raw` (`load_generator(run, generator=...)`) chooses, in a
+run trained with `--ema`, between the average of G's weights (the default,
+what training sampled and scored) and the raw G.
 """
 
 from __future__ import annotations
@@ -19,12 +23,17 @@ import os
 from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import RunError
-from keras_dcgan.runs.checkpoints import complete_checkpoints, restore_models
-from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON, CHECKPOINTS
+from keras_dcgan.runs.checkpoints import (
+    complete_checkpoints,
+    no_average_message,
+    restore_models,
+)
+from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON, CHECKPOINTS, find_run_config
 
 logger = logging.getLogger(__name__)
 
 CHOICES = ("latest", "best")
+GENERATORS = ("ema", "raw")  # the generator average, or the raw generator
 MAX_BEST_JSON = 2**16  # best.json is a few dozen bytes
 
 Choice = str | int  # "latest", "best" or a step
@@ -51,6 +60,56 @@ def check_choice(which) -> Choice:
     )
 
 
+def choose_generator(
+    run_dir: str, config: DCGANConfig | None, which: str | None = None
+) -> str | None:
+    """The generator `which` asks for of a run: "ema" or "raw".
+
+    Args:
+        run_dir: The run directory, for messages.
+        config: Its config; None when it has no `config.json`.
+        which: "ema" (the average of G's weights), "raw" (G itself) or
+            None: the average when the run has one (`config.ema`), else G.
+
+    Returns:
+        "ema" or "raw"; None for a run without `config.json` asked for no
+        generator in particular (its `generator.keras` is read as it is).
+
+    Raises:
+        RunError: `which` is neither; "ema" of a run trained without
+            `--ema`; either of a run without `config.json`.
+
+    Example:
+        >>> choose_generator("runs/mnist", load_run_config("runs/mnist"))
+        'ema'
+    """
+    if which is not None and which not in GENERATORS:
+        raise RunError(
+            f"--generator {which!r}: use ema (the average of G's weights "
+            "that train --ema keeps) or raw (G itself)."
+        )
+    if config is None:
+        if which is None:
+            return None
+        raise RunError(
+            f"--generator {which}: {run_dir} has no config.json to tell "
+            "whether it kept an averaged generator; leave out --generator."
+        )
+    if which == "ema" and not config.ema:
+        raise RunError(no_average_message(run_dir))
+    return which or ("ema" if config.ema else "raw")
+
+
+def generator_of_run(run_dir: str, which: str | None = None) -> str | None:
+    """`choose_generator` for the run in `run_dir` (reads its config).
+
+    Example:
+        >>> generator_of_run("runs/mnist", "raw")
+        'raw'
+    """
+    return choose_generator(run_dir, find_run_config(run_dir), which)
+
+
 def checkpoint_steps(run_dir: str) -> dict:
     """Every complete checkpoint of a run: {step: path}, the best included.
 
@@ -69,7 +128,10 @@ def checkpoint_steps(run_dir: str) -> dict:
 
 
 def restore_chosen(
-    run_dir: str, which: Choice, config: DCGANConfig | None = None
+    run_dir: str,
+    which: Choice,
+    config: DCGANConfig | None = None,
+    average: bool = False,
 ) -> tuple:
     """A run's models from the checkpoint `which` names, reading only.
 
@@ -77,6 +139,8 @@ def restore_chosen(
         run_dir: The run directory.
         which: "latest", "best" or a step number.
         config: The run's config (default: its `config.json`).
+        average: Return the generator average (of a run trained with
+            `ema`) instead of the raw generator.
 
     Returns:
         (generator, discriminator).
@@ -97,11 +161,11 @@ def restore_chosen(
                 f"in {CHECKPOINTS}/; leave --checkpoint out to use its "
                 "generator.keras, or train it to write one."
             )
-        models = restore_models(run_dir, config)
+        models = restore_models(run_dir, config, average=average)
         logger.info("Using the newest readable checkpoint of %s.", run_dir)
         return models
     path = _best_path(run_dir) if which == "best" else _step_path(run_dir, which)
-    models = restore_models(run_dir, config, path=path)
+    models = restore_models(run_dir, config, path=path, average=average)
     logger.info("Using checkpoint %s.", path)
     return models
 

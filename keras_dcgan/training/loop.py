@@ -414,6 +414,10 @@ class _Loop:
         runs.save_model(
             self.gan.sampled_generator, os.path.join(self.dir, runs.GENERATOR)
         )
+        if self.gan.average is not None:  # generator.keras is the average
+            runs.save_model(
+                self.gan.generator, os.path.join(self.dir, runs.GENERATOR_RAW)
+            )
         runs.save_model(
             self.gan.discriminator, os.path.join(self.dir, runs.DISCRIMINATOR)
         )
