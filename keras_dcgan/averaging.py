@@ -29,7 +29,8 @@ class GeneratorAverage:
 
     Args:
         generator: The generator to average; it is not changed.
-        decay: In (0, 1); 0.999 averages over about the last 1,000 steps.
+        decay: In (0, 1); 0.999 averages over about the last 1,000 steps
+            (with `warmup`, from step 9,000 on; about the last n / 9 before).
         warmup: Ramp the decay up from 0.1 as above.
 
     Example:

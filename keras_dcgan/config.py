@@ -90,8 +90,10 @@ class DCGANConfig:
             PyTorch reference) or "moving" (moving averages, Keras' default
             for a frozen layer). See README, "The frozen discriminator".
         ema: Decay of an average of the generator's weights, the one
-            sampled, evaluated and exported (0: off; 0.999 averages about
-            the last 1,000 steps). The exponential moving average is
+            sampled, evaluated and exported (0: off). The decay of the
+            n-th update is min(ema, (1 + n) / (10 + n)): the average spans
+            about the last n / 9 steps until 1 / (1 - ema) of them (1,000
+            for 0.999, from step 9,000 on). The average is
             updated after every step and trains nothing: G and D learn as
             without it; `load_generator(..., generator="raw")` and
             `--generator raw` read the raw G.
