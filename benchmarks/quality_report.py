@@ -140,13 +140,16 @@ def plot(summary, variants, path, num):
 
 
 def save_grids(work_dir, images_dir, seed=0):
-    """Sample grids (last budget, `seed`) of every variant found."""
+    """Sample grids (last budget, `seed`) of the plotted variants."""
     from keras_dcgan.visualize import image_grid, save_png
 
     folder = os.path.join(work_dir, "grids")
+    wanted = {
+        v.rsplit("/", 1)[0].replace("/", "_") + f"_seed{seed}.npz" for v in PLOTTED
+    }
     written = []
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
-        if name.endswith(f"_seed{seed}.npz"):
+        if name in wanted:
             with np.load(os.path.join(folder, name)) as f:
                 grid = image_grid(f["x"], columns=8)
             out = os.path.join(images_dir, "quality_" + name[: -len(".npz")] + ".png")
@@ -180,6 +183,22 @@ def write(results, work_dir, output_dir):
     )
     save_grids(work_dir, images)
     print(markdown_table(summary))
-    for mine in ("default/raw/moving", "default/ema/moving"):
+    for mine, reference in COMPARISONS:
         print()
-        print(comparison_table(summary, mine, "pytorch_reference/raw/moving"))
+        print(comparison_table(summary, mine, reference))
+
+
+# (variant, against): the comparisons docs/QUALITY.md discusses.
+COMPARISONS = (
+    ("default/raw/moving", "pytorch_reference/raw/moving"),
+    ("default/ema/moving", "pytorch_reference/raw/moving"),
+    ("default/ema/moving", "default/raw/moving"),
+    ("default/raw/batch", "default/raw/moving"),
+    ("default/raw/recalibrated", "default/raw/moving"),
+    ("default/ema/batch", "default/ema/moving"),
+    ("default/ema/recalibrated", "default/ema/moving"),
+    ("keras_tutorial/raw/moving", "default/raw/moving"),
+    ("dcgan_conv/raw/moving", "default/raw/moving"),
+    ("keras_tutorial/ema/moving", "keras_tutorial/raw/moving"),
+    ("dcgan_conv/ema/moving", "dcgan_conv/raw/moving"),
+)
