@@ -357,6 +357,12 @@ def parse_args():
         "--output-dir", default="docs", help="where the JSON and images/ go"
     )
     parser.add_argument("--no-report", action="store_true", help="train and score only")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: report the scores cached in --work-dir for "
+        "--configs and --seeds, whatever their budgets",
+    )
     args = parser.parse_args()
     args.data, args.output_dir = repo_path(args.data), repo_path(args.output_dir)
     args.epochs = sorted({int(e) for e in args.epochs.split(",")})
