@@ -265,12 +265,10 @@ def score_torch(seed, epochs, data, num, real, extractor, work_dir):
 
 def scored_run(name, seed, args, epochs, context):
     """Rows and grids of one run: from the cache, or trained and scored."""
-    cache = os.path.join(args.work_dir, "scores", f"{name}_seed{seed}.json")
-    if os.path.exists(cache):
-        with open(cache) as f:
-            saved = json.load(f)
-        if saved["epochs"] == epochs and saved["num"] == args.num:
-            return saved["rows"], {}
+    saved = read_cache(args.work_dir, name, seed)
+    if saved and saved["epochs"] == epochs and saved["num"] == args.num:
+        return saved["rows"], {}
+    cache = cache_path(args.work_dir, name, seed)
     images, real, extractor = context()
     if name == TORCH_CONFIG:
         rows, grids = score_torch(
@@ -291,13 +289,17 @@ def scored_run(name, seed, args, epochs, context):
     return rows, grids
 
 
-def cached_rows(name, seed, work_dir):
-    """The cached rows of one run ([] when it has none)."""
-    cache = os.path.join(work_dir, "scores", f"{name}_seed{seed}.json")
-    if not os.path.exists(cache):
-        return []
-    with open(cache) as f:
-        return json.load(f)["rows"]
+def cache_path(work_dir, name, seed):
+    return os.path.join(work_dir, "scores", f"{name}_seed{seed}.json")
+
+
+def read_cache(work_dir, name, seed):
+    """{epochs, num, rows} cached for one run, or None."""
+    path = cache_path(work_dir, name, seed)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def lazy_context(args):
@@ -383,7 +385,7 @@ def main():
     for name in args.configs:
         for seed in args.seeds:
             if args.report_only:
-                rows += cached_rows(name, seed, args.work_dir)
+                rows += (read_cache(args.work_dir, name, seed) or {"rows": []})["rows"]
             else:
                 rows += scored_run(name, seed, args, args.epochs, context)[0]
     if args.no_report:
