@@ -18,11 +18,18 @@ LOWER_IS_BETTER = {"fid", "kid"}
 
 
 def history_seconds(run_dir):
-    """{step: training seconds when that step ended}, from history.csv."""
-    found = {}
+    """{step: training seconds when that step ended}, from history.csv.
+
+    A resumed session's clock starts again at 0; its seconds are added to
+    the previous session's last.
+    """
+    found, offset, last = {}, 0.0, 0.0
     with open(os.path.join(run_dir, "history.csv")) as f:
         for row in csv.DictReader(f):
-            found[int(row["step"])] = float(row["seconds"])
+            seconds = float(row["seconds"]) + offset
+            if seconds < last:
+                offset, seconds = last, seconds + last
+            found[int(row["step"])] = last = seconds
     return found
 
 
