@@ -35,9 +35,9 @@ already trained and scored are not redone, and the benchmark can be run a
 configuration at a time; a finished run asked for more epochs is resumed
 from its last checkpoint (`default`'s is trained again).
 
-Usage (2-core CPU, Zen 4: a 30-epoch run takes about 7 min with the dcgan
-and dcgan-conv networks, 18 min with keras-tutorial's, 6.5 min in PyTorch;
-scoring adds 10-20 s per variant and budget):
+Usage (2-core CPU, Zen 4: a 30-epoch run takes about 8 min with the dcgan
+network, 9 min with dcgan-conv's, 21 min with keras-tutorial's, 6.5 min in
+PyTorch; scoring adds 10-20 s per variant and budget):
 
     pip install torch==2.13.0   # for pytorch_reference only
     python benchmarks/quality_mnist.py --data mnist_test_10k.npz \\

@@ -206,6 +206,8 @@ COMPARISONS = (
     ("default/ema/recalibrated", "default/ema/moving"),
     ("keras_tutorial/raw/moving", "default/raw/moving"),
     ("dcgan_conv/raw/moving", "default/raw/moving"),
+    ("keras_tutorial/raw/moving", "pytorch_reference/raw/moving"),
+    ("keras_tutorial/ema/moving", "pytorch_reference/raw/moving"),
     ("keras_tutorial/ema/moving", "keras_tutorial/raw/moving"),
     ("dcgan_conv/ema/moving", "dcgan_conv/raw/moving"),
 )
