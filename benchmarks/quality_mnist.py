@@ -141,12 +141,11 @@ def extra_averages_callback(folder, steps):
 
 def trained_step(run):
     """The step of a finished run's latest checkpoint, or None."""
-    import tensorflow as tf
+    from keras_dcgan.runs.selection import checkpoint_steps
 
     if not os.path.exists(os.path.join(run, "generator.keras")):
         return None
-    latest = tf.train.latest_checkpoint(os.path.join(run, "checkpoints"))
-    return int(latest.rsplit("-", 1)[1]) if latest else None
+    return max(checkpoint_steps(run), default=None)
 
 
 def train_keras(name, seed, epochs, images, run):
@@ -187,11 +186,11 @@ def keras_generators(name, config, run, step):
 
     from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.runs.checkpoints import TrainingState, make_checkpoint
+    from keras_dcgan.runs.selection import checkpoint_steps
 
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
-    path = os.path.join(run, "checkpoints", f"ckpt-{step}")
-    checkpoint.restore(path).assert_existing_objects_matched()
+    checkpoint.restore(checkpoint_steps(run)[step]).assert_existing_objects_matched()
     generators = {"raw": gan.generator, "ema": gan.average.model}
     if name == "default":
         for extra in EXTRA_AVERAGES:
