@@ -38,9 +38,9 @@ import tempfile
 import time
 
 import numpy as np
-from torch_reference import torch_models  # (same folder)
 
 import keras_dcgan  # noqa: F401  (before TensorFlow: it picks the CPU kernels)
+from benchmarks.torch_reference import torch_models
 
 LATENT, WIDTH = 100, 64
 
@@ -120,6 +120,9 @@ def keras_dcgan_line(args, size, channels, precision, jit_compile, strategy="aut
         batch_size=args.batch_size,
         steps=total,
         precision=precision,
+        latent_dim=LATENT,
+        generator_width=WIDTH,
+        discriminator_width=WIDTH,
         num_samples=16,
         collapse_patience=0,
         jit_compile=jit_compile,
@@ -151,7 +154,7 @@ def keras_dcgan_line(args, size, channels, precision, jit_compile, strategy="aut
     )
 
 
-def fused_line(args, size, channels, jit_compile):
+def fused_line(args, size, channels, jit_compile, precision="float32"):
     """One tf.function step on the library's models: the TF reference."""
     import keras
     import tensorflow as tf
@@ -160,7 +163,15 @@ def fused_line(args, size, channels, jit_compile):
     from keras_dcgan.data import epoch_batches, from_array
     from keras_dcgan.models import build_discriminator, build_generator
 
-    config = DCGANConfig(image_size=size, channels=channels, batch_size=args.batch_size)
+    config = DCGANConfig(
+        image_size=size,
+        channels=channels,
+        batch_size=args.batch_size,
+        precision=precision,
+        latent_dim=LATENT,
+        generator_width=WIDTH,
+        discriminator_width=WIDTH,
+    )
     generator, discriminator = (build_generator(config), build_discriminator(config))
     g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
@@ -197,77 +208,103 @@ def fused_line(args, size, channels, jit_compile):
         times.append(time.perf_counter())
     t = times[args.warmup - 1 :]
     blocks = [t[(i + 1) * args.steps] - t[i * args.steps] for i in range(args.blocks)]
-    name = "fused tf.function float32" + (" XLA" if jit_compile else "")
+    name = f"fused tf.function {precision}" + (" XLA" if jit_compile else "")
     return summarize(
         name, blocks, batch, args.steps, step_flops("fused", size, channels, batch)
     )
 
 
+TORCH_MODES = ("float32", "bf16", "bf16_channels_last")
+
+
 def torch_worker(args):
-    """The pytorch/examples DCGAN step, timed like the others; prints JSON."""
+    """The pytorch/examples DCGAN step, timed like the others, in each of
+    `--torch-modes` (float32; bf16 autocast with float32 losses; the same
+    with channels_last tensors); on CUDA when there is a GPU. Prints one
+    JSON line per mode."""
     import torch
+
+    for mode in args.torch_modes:
+        line = _torch_mode(torch, args, mode)
+        print("RESULT " + json.dumps(line), flush=True)
+
+
+def _torch_mode(torch, args, mode: str) -> dict:
     from torch import nn
 
+    from benchmarks.torch_reference import weights_init
+
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
     size, channels, batch = args.image_size[0], args.channels, args.batch_size
-    netG, netD = torch_models(size, channels)
-    for m in list(netG.modules()) + list(netD.modules()):
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
+    netG, netD = (m.to(device) for m in torch_models(size, channels))
+    netG.apply(weights_init)
+    netD.apply(weights_init)
+    layout = torch.contiguous_format
+    if mode.endswith("channels_last"):
+        layout = torch.channels_last
+        netG, netD = netG.to(memory_format=layout), netD.to(memory_format=layout)
+    autocast = torch.autocast(
+        device.type, dtype=torch.bfloat16, enabled=mode.startswith("bf16")
+    )
     criterion = nn.BCELoss()
     optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
     total = args.warmup + args.blocks * args.steps
+    images = random_images((total + 1) * batch, size, channels)
     data = (
-        torch.from_numpy(
-            random_images((total + 1) * batch, size, channels).astype(np.float32)
-            / 127.5
-            - 1
-        )
+        torch.from_numpy(images.astype(np.float32) / 127.5 - 1)
         .permute(0, 3, 1, 2)
-        .contiguous()
+        .contiguous(memory_format=layout)
+        .to(device)
     )
-    order = torch.randperm(len(data))
+    order = torch.randperm(len(data), device=device)
+    ones = torch.full((batch,), 1.0, device=device)
+    zeros = torch.full((batch,), 0.0, device=device)
+
+    def d_out(x):  # the loss in float32, as the library computes it
+        return netD(x).view(-1).float()
+
     times = []
     for i in range(total):
         real = data[order[i * batch : (i + 1) * batch]]
         netD.zero_grad()
-        label = torch.full((batch,), 1.0)
-        errD_real = criterion(netD(real).view(-1), label)
+        with autocast:
+            errD_real = criterion(d_out(real), ones)
         errD_real.backward()
-        fake = netG(torch.randn(batch, LATENT))
-        label.fill_(0.0)
-        errD_fake = criterion(netD(fake.detach()).view(-1), label)
+        with autocast:
+            fake = netG(torch.randn(batch, LATENT, device=device))
+            errD_fake = criterion(d_out(fake.detach()), zeros)
         errD_fake.backward()
         optD.step()
         netG.zero_grad()
-        label.fill_(1.0)
-        errG = criterion(netD(fake).view(-1), label)
+        with autocast:
+            errG = criterion(d_out(fake), ones)
         errG.backward()
         optG.step()
-        errG.item()
+        errG.item()  # a host read per step, as a training loop logs
         times.append(time.perf_counter())
     t = times[args.warmup - 1 :]
     blocks = [t[(i + 1) * args.steps] - t[i * args.steps] for i in range(args.blocks)]
-    line = summarize(
-        f"pytorch {torch.__version__}",
+    return summarize(
+        f"pytorch {torch.__version__} {mode}",
         blocks,
         batch,
         args.steps,
         step_flops("pytorch", size, channels, batch),
     )
-    print("RESULT " + json.dumps(line))
 
 
-def pytorch_line(args, size, channels):
+def pytorch_lines(args, size, channels) -> list:
     command = [
         sys.executable,
-        __file__,
+        "-m",
+        "benchmarks.train_throughput",
         "--torch-worker",
+        "--torch-modes",
+        *args.torch_modes,
         "--image-size",
         str(size),
         "--channels",
@@ -281,12 +318,32 @@ def pytorch_line(args, size, channels):
         "--warmup",
         str(args.warmup),
     ]
-    out = subprocess.run(command, capture_output=True, text=True)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(command, capture_output=True, text=True, cwd=root)
     lines = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
     if out.returncode or not lines:
         print(out.stderr[-2000:], file=sys.stderr)
-        return None
-    return json.loads(lines[-1][len("RESULT ") :])
+    return [json.loads(line[len("RESULT ") :]) for line in lines]
+
+
+def add_bounds(lines: list, size: int, channels: int, batch: int) -> None:
+    """Each library line's distance from its structural bound: the fused
+    step of the same precision slowed only by the FLOPs the composite adds
+    (G's second forward), `of_bound` = 1.0 when it loses nothing else."""
+    ratio = step_flops("fused", size, channels, batch) / step_flops(
+        "keras_dcgan", size, channels, batch
+    )
+    for line in lines:
+        if not line["recipe"].startswith("keras_dcgan"):
+            continue
+        precision = line["recipe"].split()[1]
+        fused = [
+            l for l in lines if l["recipe"].startswith(f"fused tf.function {precision}")
+        ]
+        if fused:
+            best = max(l["images_per_second"] for l in fused)
+            line["bound_images_per_second"] = best * ratio
+            line["of_bound"] = line["images_per_second"] / (best * ratio)
 
 
 def machine():
@@ -352,6 +409,18 @@ def main():
     )
     parser.add_argument("--skip", nargs="*", default=[], choices=["fused", "pytorch"])
     parser.add_argument("--output", help="JSON file for the results")
+    parser.add_argument(
+        "--torch-modes",
+        nargs="+",
+        default=list(TORCH_MODES),
+        choices=TORCH_MODES,
+        help="PyTorch lines: float32, bf16 autocast, bf16 autocast + channels_last",
+    )
+    parser.add_argument(
+        "--fused-precision",
+        nargs="+",
+        help="precisions of the fused lines (default: those of --precision)",
+    )
     parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.torch_worker:
@@ -385,7 +454,7 @@ def main():
         args.steps = steps_given or (10 if size <= 32 else 4)
         lines = []
         if "pytorch" not in args.skip:
-            lines.append(pytorch_line(args, size, channels))
+            lines.extend(pytorch_lines(args, size, channels))
         for precision in args.precision:
             for jit in args.jit_compile:
                 for strategy in args.strategy:
@@ -393,10 +462,14 @@ def main():
                         keras_dcgan_line(args, size, channels, precision, jit, strategy)
                     )
         if "fused" not in args.skip:
-            for jit in fused_xla:
-                lines.append(fused_line(args, size, channels, jit))
+            for precision in args.fused_precision or args.precision:
+                for jit in fused_xla:
+                    lines.append(fused_line(args, size, channels, jit, precision))
         lines = [l for l in lines if l]
-        reference = next((l for l in lines if l["recipe"].startswith("pytorch")), None)
+        add_bounds(lines, size, channels, args.batch_size)
+        torch_lines = [l for l in lines if l["recipe"].startswith("pytorch")]
+        # Every ratio against PyTorch at its best on this machine.
+        reference = max(torch_lines, key=lambda l: l["images_per_second"], default=None)
         print(f"\n{size}x{size}x{channels}, batch {args.batch_size}")
         for line in lines:
             if reference:
@@ -404,13 +477,17 @@ def main():
                     line["images_per_second"] / reference["images_per_second"]
                 )
             ratio = f"x{line['vs_pytorch']:.2f}" if "vs_pytorch" in line else "     "
+            bound = line.get("of_bound")
+            bound = f"{bound:.2f} of bound" if bound else " " * 14
             print(
-                f"  {line['recipe']:<34} {line['images_per_second']:8.1f} "
+                f"  {line['recipe']:<40} {line['images_per_second']:8.1f} "
                 f"img/s {line['ms_per_step']:8.1f} ms/step "
-                f"{line['gflops_per_second']:6.1f} GFLOP/s {ratio}  "
+                f"{line['gflops_per_second']:6.1f} GFLOP/s {ratio} {bound} "
                 f"blocks {line['blocks']}",
                 flush=True,
             )
+        if reference:
+            print(f"  (x: against the best PyTorch line, {reference['recipe']})")
         results["sizes"][str(size)] = {"steps": args.steps, "lines": lines}
     if args.output:
         with open(args.output, "w") as f:

@@ -16,7 +16,7 @@ IMAGE_SIZES = (28, 32, 64, 128)
 ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
 FROZEN_BN_STATS = ("batch", "moving")
 EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
@@ -128,9 +128,13 @@ class DCGANConfig:
             "inception" or "classifier:PATH".
         eval_metric: "fid", "kid", "is", "precision" or "recall".
         eval_num: Generated (and real) images per evaluation.
-        precision: "float32", or a mixed policy: "mixed_float16" (with
-            loss scaling) or "mixed_bfloat16". Weights stay float32; the
-            generator's tanh and the discriminator's output run in float32.
+        precision: "auto" (mixed_bfloat16 where the device computes bf16
+            natively and it measured faster, else float32; see
+            `keras_dcgan.devices.precision`; a run records what it
+            resolved to), "float32", or a mixed policy: "mixed_float16"
+            (with loss scaling) or "mixed_bfloat16". Weights stay float32;
+            the generator's tanh and the discriminator's output run in
+            float32.
         jit_compile: XLA for the training step: "on", "off", or "auto"
             (where it measured faster: on GPUs; on CPUs only where
             TensorFlow runs without oneDNN, see `keras_dcgan.devices.kernels`).
@@ -170,7 +174,7 @@ class DCGANConfig:
     eval_features: str | None = None
     eval_metric: str = "fid"
     eval_num: int = 2000
-    precision: str = "float32"
+    precision: str = "auto"
     jit_compile: str = "auto"
     strategy: str = "auto"
 

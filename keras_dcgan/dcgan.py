@@ -27,6 +27,7 @@ from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.devices import distribute
 from keras_dcgan.devices.kernels import hint_onednn, resolve_jit_compile
+from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.errors import ConfigError
 from keras_dcgan.models import build_discriminator, build_generator
 
@@ -122,7 +123,7 @@ class DCGAN(CompositeDCGAN):
 
     def compile_options(self) -> dict:
         options = super().compile_options()
-        if self.config.precision == "mixed_float16":
+        if resolve_precision(self.config.precision) == "mixed_float16":
             # float16 gradients underflow without it. (compile's
             # auto_scale_loss reads the model's policy, which a Sequential
             # leaves float32.)

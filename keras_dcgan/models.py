@@ -16,6 +16,7 @@ from __future__ import annotations
 import keras
 
 from keras_dcgan.config import DCGANConfig
+from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.networks.blocks import (  # noqa: F401  (public before presets)
     BN_EPSILON,
     BN_MOMENTUM,
@@ -58,7 +59,7 @@ def build_generator(
         (None, 28, 28, 1)
     """
     networks = preset(config.architecture, config.image_size)
-    with dtype_policy(config.precision):
+    with dtype_policy(resolve_precision(config.precision)):
         return networks.build_generator(config, synchronized_batch_norm)
 
 
@@ -93,5 +94,5 @@ def build_discriminator(
         (None, 1)
     """
     networks = preset(config.architecture, config.image_size)
-    with dtype_policy(config.precision):
+    with dtype_policy(resolve_precision(config.precision)):
         return networks.build_discriminator(config, synchronized_batch_norm)

@@ -186,7 +186,7 @@ def config_from_args(args) -> DCGANConfig:
     }
     if args.resume:
         saved = runs.load_run_config(args.output_dir)
-        config = dataclasses.replace(saved, **given)
+        config = runs.keep_run_values(saved, dataclasses.replace(saved, **given))
         runs.resume_changes(saved, config)  # refuses what cannot change
         return config
     size, channels = data.suggest_shape(dataset=args.dataset, data=args.data)
@@ -197,12 +197,12 @@ def config_from_args(args) -> DCGANConfig:
 
 def run_train(args) -> int:
     from keras_dcgan import data, training
-    from keras_dcgan.devices import distribute, kernels
+    from keras_dcgan.devices import distribute, summary
 
     config = config_from_args(args)
     # First: a multi-worker strategy must exist before any TensorFlow work.
     strategy = distribute.make_strategy(config.strategy)
-    logger.info(kernels.describe(strategy, config.jit_compile))
+    logger.info(summary.describe(strategy, config.jit_compile, config.precision))
     images = data.load_images(
         config.image_size,
         config.channels,

@@ -64,34 +64,6 @@ def hint_onednn() -> None:
         )
 
 
-def describe(strategy, jit_compile: str = "auto") -> str:
-    """One line on where and how training runs, for the first log line.
-
-    Args:
-        strategy: The `tf.distribute.Strategy` of the run.
-        jit_compile: "auto", "on" or "off" (`DCGANConfig.jit_compile`).
-
-    Example:
-        >>> describe(tf.distribute.get_strategy())
-        'Device: CPU (no GPU found); oneDNN kernels on; XLA off.'
-    """
-    import tensorflow as tf
-
-    gpus = tf.config.list_logical_devices("GPU")
-    where = f"{len(gpus)} GPU(s)" if gpus else "CPU (no GPU found)"
-    replicas = strategy.num_replicas_in_sync
-    if replicas > 1:
-        where += f", {replicas} replicas"
-    xla = (
-        resolve_jit_compile(None if jit_compile == "auto" else jit_compile == "on")
-        and replicas == 1
-    )
-    return (
-        f"Device: {where}; oneDNN kernels "
-        f"{'on' if onednn_enabled() else 'off'}; XLA {'on' if xla else 'off'}."
-    )
-
-
 def _op_determinism_enabled() -> bool:
     # No public getter for tf.config.experimental.enable_op_determinism().
     from tensorflow.python.framework import config as tf_config
@@ -100,10 +72,18 @@ def _op_determinism_enabled() -> bool:
 
 
 def _has_avx512() -> bool:
+    flags = cpu_flags()
+    # Not Linux (no flags to read): assume a modern x86 CPU has it.
+    return "avx512f" in flags if flags else True
+
+
+def cpu_flags() -> frozenset:
+    """The CPU's feature flags from /proc/cpuinfo (empty where unreadable)."""
     try:
         with open("/proc/cpuinfo") as f:
-            return any(
-                line.startswith("flags") and "avx512f" in line.split() for line in f
-            )
-    except OSError:  # not Linux: assume a modern x86 CPU has it
-        return True
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()

@@ -26,6 +26,7 @@ import keras
 
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.config import ARCHITECTURE_FIELDS, DCGANConfig
+from keras_dcgan.devices.precision import AUTO, resolve_precision
 from keras_dcgan.errors import ConfigError, RunError
 from keras_dcgan.runs import ownership
 from keras_dcgan.runs.runlock import LOCK
@@ -97,8 +98,7 @@ def prepare_run_dir(
     check_run_dir(path, resume, overwrite)
     if resume:
         saved = DCGANConfig.from_json(os.path.join(path, CONFIG))
-        if config.seed is None:  # "any seed": the run's own
-            config = dataclasses.replace(config, seed=saved.seed)
+        config = keep_run_values(saved, config)
         changes = resume_changes(saved, config)
         if changes:
             logger.info(
@@ -115,7 +115,20 @@ def prepare_run_dir(
     os.makedirs(os.path.join(path, SAMPLES), exist_ok=True)
     if config.seed is None:
         config = dataclasses.replace(config, seed=random.randrange(2**31))
+    # The run records what "auto" meant on the machine that started it.
+    config = dataclasses.replace(config, precision=resolve_precision(config.precision))
     config.to_json(os.path.join(path, CONFIG))
+    return config
+
+
+def keep_run_values(saved: DCGANConfig, config: DCGANConfig) -> DCGANConfig:
+    """`config` with the run's own values where it asks for "any":
+    no seed means the run's seed, `precision="auto"` the run's precision
+    (resolved when it started, so a resumed run computes as it did)."""
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=saved.seed)
+    if config.precision == AUTO:
+        config = dataclasses.replace(config, precision=saved.precision)
     return config
 
 

@@ -30,6 +30,7 @@ from keras_dcgan.data.fingerprint import (
 )
 from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.devices import distribute
+from keras_dcgan.devices.precision import AUTO, describe_precision
 from keras_dcgan.errors import DataError, TrainingCollapsed, TrainingInterrupted
 from keras_dcgan.generator.latent import sample_latents
 from keras_dcgan.quality import features
@@ -177,7 +178,9 @@ def _train(
     )
     with run_lock(output_dir):
         fingerprint = checked_fingerprint(images, output_dir, resume, allow_data_change)
+        asked = config.precision
         config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
+        _log_precision(asked, config.precision, resume)
         save_fingerprint(fingerprint, os.path.join(output_dir, runs.DATA))
         return _run(
             config,
@@ -190,6 +193,14 @@ def _train(
             steps_per_epoch,
             extractor,
         )
+
+
+def _log_precision(asked: str, precision: str, resume: bool) -> None:
+    if resume and asked == AUTO:
+        reason = "the run's own, kept on resume"
+    else:
+        reason = describe_precision(asked).reason
+    logger.info("Precision: %s (%s); recorded in config.json.", precision, reason)
 
 
 @dataclasses.dataclass
