@@ -22,7 +22,7 @@ and synchronization cost). Each line is the median of `--blocks` blocks of
 layers (x2), with a backward pass costing twice its forward, over what each
 recipe computes (see `step_flops`). Usage:
 
-    python benchmarks/train_throughput.py --image-size 28 64 \
+    python -m benchmarks.train_throughput --image-size 28 64 \
         --precision float32 mixed_bfloat16 --output docs/train_throughput.json
 """
 
@@ -39,8 +39,11 @@ import time
 
 import numpy as np
 
-import keras_dcgan  # noqa: F401  (before TensorFlow: it picks the CPU kernels)
-from benchmarks.torch_reference import torch_models
+if __package__ in (None, ""):  # run as a file: the repository root on the path
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras_dcgan  # noqa: F401,E402  (before TensorFlow: it picks the CPU kernels)
+from benchmarks.torch_reference import torch_models  # noqa: E402
 
 LATENT, WIDTH = 100, 64
 
