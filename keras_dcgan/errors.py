@@ -87,10 +87,13 @@ class TrainingCollapsed(TrainingError):
 class TrainingInterrupted(TrainingError):
     """SIGINT or SIGTERM: the run saved a checkpoint and stopped."""
 
-    def __init__(self, signum: int, step: int):
+    def __init__(self, signum: int, step: int, started: bool = True):
         super().__init__(
             f"Stopped by signal {signum} after step {step}; "
             "the checkpoint is saved: --resume goes on."
+            if started
+            else f"Stopped by signal {signum} before the run directory was "
+            "written; nothing in it changed: run the same command again."
         )
         self.signum, self.step = signum, step
         self.exit_code = 128 + signum  # the shell's convention

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import math
+import zipfile
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data.preprocess import to_uint8
+from keras_dcgan.reading import open_regular, read_bounded
+
+logger = logging.getLogger(__name__)
+
+# A sample grid is a few hundred KiB at most (64 images of 64 px).
+MAX_FRAME_BYTES = 64 * 2**20
+MAX_FRAME_PIXELS = 2**24
+# What marks a picture or an image array as written by this package.
+SOFTWARE = "keras-dcgan"
+NPZ_MARK = "keras_dcgan"
 
 
 def image_grid(images, columns: int | None = None, padding: int = 2) -> np.ndarray:
@@ -47,14 +61,48 @@ def to_pil(array: np.ndarray) -> Image.Image:
 def save_png(array: np.ndarray, path: str) -> None:
     """Saves a uint8 picture as PNG, atomically (temp file, then rename)."""
     with atomic_write(path) as tmp:
-        to_pil(array).save(tmp, format="PNG")
+        to_pil(array).save(tmp, format="PNG", pnginfo=png_info())
+
+
+def png_info() -> PngInfo:
+    """The PNG text chunk that marks a picture as this package's."""
+    info = PngInfo()
+    info.add_text("Software", SOFTWARE)
+    return info
+
+
+def written_here(path: str) -> bool:
+    """Whether `path` is a picture (`.png`, `.gif`) or an image array
+    (`.npz`) this package wrote: only such a file an output flag replaces.
+
+    PNGs carry a `Software: keras-dcgan` text chunk, GIFs that comment, and
+    `.npz` image arrays a `keras_dcgan` member beside `x`. Never raises: a
+    file that cannot be read is not this package's.
+    """
+    try:
+        with open_regular(path) as f:
+            if path.lower().endswith(".npz"):
+                with zipfile.ZipFile(f) as archive:
+                    return NPZ_MARK + ".npy" in archive.namelist()
+            with Image.open(f) as image:
+                if image.format == "PNG":
+                    return image.info.get("Software") == SOFTWARE
+                comment = image.info.get("comment", b"")
+                return image.format == "GIF" and comment == SOFTWARE.encode()
+    except (OSError, ValueError, zipfile.BadZipFile, Image.DecompressionBombError):
+        return False
 
 
 def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
-    """Joins PNG frames into a looping GIF, atomically."""
-    if not paths:
+    """Joins PNG frames into a looping GIF, atomically.
+
+    A frame that is not a regular file (a FIFO would hang the read), is
+    larger than `MAX_FRAME_BYTES` or cannot be decoded is left out, with
+    a warning.
+    """
+    frames = [frame for frame in map(_read_frame, paths) if frame is not None]
+    if not frames:
         return
-    frames = [Image.open(p).convert("RGB") for p in paths]
     with atomic_write(path) as tmp:
         frames[0].save(
             tmp,
@@ -63,7 +111,21 @@ def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
             append_images=frames[1:],
             loop=0,
             duration=int(seconds_per_frame * 1000),
+            comment=SOFTWARE,
         )
+
+
+def _read_frame(path: str) -> Image.Image | None:
+    """One GIF frame, read as bounded bytes; None (logged) if unusable."""
+    try:
+        raw = read_bounded(path, MAX_FRAME_BYTES)
+        with Image.open(io.BytesIO(raw)) as image:
+            if image.width * image.height > MAX_FRAME_PIXELS:
+                raise ValueError(f"{image.width}x{image.height} pixels")
+            return image.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        logger.warning("%s is left out of the GIF: %s.", path, e)
+        return None
 
 
 def save_loss_plot(history: dict, path: str) -> None:
@@ -95,7 +157,7 @@ def save_loss_plot(history: dict, path: str) -> None:
     bottom.legend()
     fig.tight_layout()
     with atomic_write(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+        fig.savefig(tmp, dpi=100, format="png", metadata={"Software": SOFTWARE})
     plt.close(fig)
 
 
@@ -104,6 +166,8 @@ def save_images(images: np.ndarray, path: str) -> None:
     `.npz`; atomically."""
     if path.lower().endswith(".npz"):
         with atomic_write(path) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, x=images)  # a file: no suffix appended
+            # A file: no suffix appended. The mark tells it from a user's
+            # data (`written_here`); loaders read `x` and ignore it.
+            np.savez_compressed(f, x=images, **{NPZ_MARK: np.array(SOFTWARE)})
     else:
         save_png(image_grid(images), path)

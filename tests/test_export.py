@@ -279,3 +279,72 @@ def test_generator_commands_explain_bad_input(run_dir, tmp_path, capsys, args, m
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert sorted(os.listdir(tmp_path)) == ["lat.npy"]  # nothing half-done
+
+
+def export_temporaries(base, system_tmp):
+    """Temporary folders of an export: beside the target, or in the
+    system's temporary folder (where TFLite's used to go)."""
+    beside = (
+        [n for n in os.listdir(base) if n.startswith(".tmp-")]
+        if os.path.isdir(base)
+        else []
+    )
+    return beside + os.listdir(system_tmp)
+
+
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite"])
+def test_sigterm_during_export_leaves_no_temporary_folder(run_dir, tmp_path, fmt):
+    """SIGTERM while an export is written: exit 143 in one line, and no
+    `BASE/.tmp-*` nor anything in the system's temporary folder is left
+    (issue 21, point 9). A real process, a real signal."""
+    import signal
+    import time
+
+    base, system_tmp = str(tmp_path / "serving"), tmp_path / "tmp"
+    system_tmp.mkdir()
+    env = dict(os.environ, TMPDIR=str(system_tmp), TF_CPP_MIN_LOG_LEVEL="2")
+    log = open(tmp_path / "log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "keras_dcgan", "export", run_dir]
+        + ["--output-dir", base, "--format", fmt],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        env=env,
+    )
+    deadline = time.monotonic() + 300
+    while not export_temporaries(base, system_tmp):
+        assert process.poll() is None, open(tmp_path / "log").read()
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=300)
+    err = open(tmp_path / "log").read()
+    assert process.returncode == 143, err
+    assert "Traceback" not in err and "stopped by signal 15" in err
+    assert not export_temporaries(base, system_tmp)
+
+
+@pytest.mark.parametrize("fmt", ["saved_model", "tflite"])
+def test_a_full_disk_during_export_is_one_line(
+    run_dir, tmp_path, capsys, monkeypatch, fmt
+):
+    """The disk fills while the export is written (the write raises
+    TensorFlow's ResourceExhaustedError, as a full disk does): one line,
+    exit 1, and nothing half-written is left, not even the new folder."""
+    archive = type(keras.export.ExportArchive())  # the backend's class
+    write_out = archive.write_out
+
+    def full_disk(self, filepath, *args, **kwargs):
+        write_out(self, filepath, *args, **kwargs)  # the files are there, then:
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{filepath}/variables/variables.data; No space left on device"
+        )
+
+    monkeypatch.setattr(archive, "write_out", full_disk)
+    base = tmp_path / "new" / "serving"
+    code = main(["export", run_dir, "--output-dir", str(base), "--format", fmt])
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("keras-dcgan")]
+    assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
+    assert "No space left on device" in lines[0] and "nothing half-written" in lines[0]
+    assert not base.exists()

@@ -302,3 +302,38 @@ def test_checkpoint_store_needs_nothing_but_its_directory(tmp_path):
     )
     with pytest.raises(RunError, match="no complete checkpoint"):
         store.restore_latest()
+
+
+@pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize("moment", ["lock", "config"])
+def test_a_signal_before_the_first_step_needs_no_overwrite(
+    tmp_path, npz_file, signum, code, moment
+):
+    """SIGTERM/SIGINT while the run is being set up (the lock just taken;
+    config.json just written, the models being built): exit 143 / 130 in
+    one line, and the run goes on with `--resume` (from a step-0
+    checkpoint), or nothing was written and a plain new run starts: never
+    a run that needs --overwrite (issue 21, point 9)."""
+    run = str(tmp_path / "run")
+    process = start_training(npz_file, run, "--steps", "4")
+    name = {"lock": ".keras_dcgan.lock", "config": "config.json"}[moment]
+    watched = os.path.join(run, name)
+    deadline = time.monotonic() + 300
+    while not os.path.exists(watched):
+        assert process.poll() is None, stderr_of(run)
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    process.send_signal(signum)
+    process.communicate(timeout=300)
+    err = stderr_of(run)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    if moment == "config":  # caught while the models were being built
+        assert "after step 0; the checkpoint is saved" in err, err
+    if os.path.exists(os.path.join(run, "config.json")):
+        resume(npz_file, run, 4)
+    else:  # stopped before the directory was written: nothing to resume
+        assert set(os.listdir(run)) <= {".keras_dcgan.lock"}
+        argv = ["train", "--data", npz_file, "--output-dir", run, *TINY_FLAGS]
+        assert main([*argv, "--steps", "4"]) == 0
+    assert saved_step(run) == 4

@@ -12,9 +12,12 @@ saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 # Before TensorFlow is imported: its C++ start-up chatter is not for users.
@@ -76,6 +79,33 @@ def check_args(args: argparse.Namespace) -> None:
             module.CHECKS[args.command](args)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so that its `finally` clauses
+    (temporary files and folders of `keras_dcgan.atomic`) run as they do
+    on Ctrl-C; a BaseException, so no `except Exception` swallows it.
+    `train` stops at a step boundary instead (`training.signals`)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _terminate_as_exception():
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs `keras-dcgan ARGS`; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -88,9 +118,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for module in SUBCOMMANDS:
         handlers.update(module.HANDLERS)
     try:
-        check_args(args)
-        import_tensorflow_quietly()
-        return handlers[args.command](args)
+        with _terminate_as_exception():
+            check_args(args)
+            import_tensorflow_quietly()
+            return handlers[args.command](args)
+    except Terminated as e:  # `finally` clauses removed what was half made
+        print(
+            f"keras-dcgan: stopped by signal {e.signum}; nothing half-written is left.",
+            file=sys.stderr,
+        )
+        return 128 + e.signum
     except DCGANError as e:  # the message says what happened and what to do
         kind = "" if isinstance(e, TrainingError) else "error: "
         print(f"keras-dcgan: {kind}{e}", file=sys.stderr)

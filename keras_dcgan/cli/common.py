@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 from collections.abc import Callable
 
 from keras_dcgan import limits
@@ -142,19 +143,32 @@ def add_generator(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def check_output(flag: str, path: str, allowed: tuple) -> None:
-    """Refuses, before any work, an output file the command cannot write.
+def check_output(
+    flag: str,
+    path: str,
+    allowed: tuple,
+    own: Callable[[str], bool] | None = None,
+    kind: str = "",
+) -> None:
+    """Refuses, before any work, an output file the command cannot write,
+    or must not: one inside a run, or an existing file it did not make.
 
     Args:
         flag: The flag that named the file, for the message.
         path: The file to be written.
         allowed: Extensions the command can write, e.g. (".png", ".gif").
+        own: Whether an existing file at `path` is one this command wrote
+            (its content says so); only such a file is replaced.
+        kind: What the command writes, for the message ("a picture").
 
     Raises:
         DataError: Another extension, a folder in the way, a missing or
-            read-only parent folder.
+            read-only parent folder, a path inside a run directory, or an
+            existing file that is not `own`.
     """
     from keras_dcgan.errors import DataError
+    from keras_dcgan.reading import special_file_kind
+    from keras_dcgan.runs.ownership import enclosing_run
 
     if os.path.splitext(path)[1].lower() not in allowed:
         raise DataError(
@@ -171,4 +185,24 @@ def check_output(flag: str, path: str, allowed: tuple) -> None:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DataError(
             f"{flag} {path}: the folder {folder} is not writable; choose another."
+        )
+    run = enclosing_run(path)
+    if run is not None:
+        raise DataError(
+            f"{flag} {path} is inside the run {run}, which holds only what "
+            "training writes; name a file outside it."
+        )
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise DataError(
+            f"{flag} {path} is a {special_file_kind(mode)}; it is not "
+            "replaced. Name a new file."
+        )
+    if own is not None and not own(path):
+        raise DataError(
+            f"{flag} {path} exists and is not {kind} keras-dcgan wrote; it is "
+            "not replaced. Name a new file, or move it away."
         )

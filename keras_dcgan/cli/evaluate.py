@@ -98,9 +98,23 @@ def metric_names(args) -> tuple:
 
 
 def check_evaluate(args) -> None:
+    from keras_dcgan.quality import evaluation, stats
+
     metric_names(args)
     if args.output:
-        check_output("--output", args.output, (".json",))
+        check_output(
+            "--output", args.output, (".json",), evaluation.is_report, "a report"
+        )
+    if args.stats_cache:
+        stats.check_stats_cache(args.stats_cache)
+
+
+def check_train_classifier(args) -> None:
+    from keras_dcgan.quality import classifier
+
+    check_output(
+        "--output", args.output, (".keras",), classifier.is_classifier, "a classifier"
+    )
 
 
 def run_evaluate(args) -> int:
@@ -178,5 +192,5 @@ def run_train_classifier(args) -> int:
 HANDLERS = {"evaluate": run_evaluate, "train-classifier": run_train_classifier}
 CHECKS = {
     "evaluate": check_evaluate,
-    "train-classifier": lambda args: check_output("--output", args.output, (".keras",)),
+    "train-classifier": check_train_classifier,
 }

@@ -163,10 +163,20 @@ def add_parsers(commands) -> None:
     common.add_seed(near)
 
 
+def _check_picture(args, allowed: tuple) -> None:
+    """`--output`: a picture or image array, new or one keras-dcgan wrote."""
+    from keras_dcgan import visualize
+
+    common.check_output(
+        "--output", args.output, allowed, visualize.written_here, "a file"
+    )
+
+
 def check_sample(args) -> None:
     from keras_dcgan.errors import DataError
+    from keras_dcgan.generator import latent
 
-    common.check_output("--output", args.output, (".png", ".npz"))
+    _check_picture(args, (".png", ".npz"))
     if args.output.lower().endswith(".png") and args.num > limits.MAX_GRID_IMAGES:
         raise DataError(
             f"--num {args.num}: a .png grid holds at most "
@@ -174,7 +184,13 @@ def check_sample(args) -> None:
             "array for more."
         )
     if args.save_latents:
-        common.check_output("--save-latents", args.save_latents, (".npy",))
+        common.check_output(
+            "--save-latents",
+            args.save_latents,
+            (".npy",),
+            latent.is_latents_file,
+            "a latents file",
+        )
 
 
 def run_sample(args) -> int:
@@ -194,9 +210,16 @@ def run_sample(args) -> int:
 
 def check_export(args) -> None:
     from keras_dcgan.errors import RunError
+    from keras_dcgan.runs.ownership import enclosing_run
 
     if not args.output_dir:
         raise RunError("--output-dir is empty; name the model's base folder.")
+    run = enclosing_run(os.path.join(args.output_dir, "1"))
+    if run is not None:
+        raise RunError(
+            f"--output-dir {args.output_dir} is inside the run {run}, which "
+            "holds only what training writes; export outside it."
+        )
     path = os.path.join(args.output_dir, "generator.tflite")
     if args.format == "tflite" and os.path.lexists(path):
         raise RunError(
@@ -224,7 +247,7 @@ def run_export(args) -> int:
 def check_interpolate(args) -> None:
     from keras_dcgan.generator import explore
 
-    common.check_output("--output", args.output, (".png", ".gif"))
+    _check_picture(args, (".png", ".gif"))
     explore.check_grid(args.rows, args.steps)
 
 
@@ -250,7 +273,7 @@ def run_interpolate(args) -> int:
 def check_arithmetic(args) -> None:
     from keras_dcgan.generator import explore
 
-    common.check_output("--output", args.output, (".png",))
+    _check_picture(args, (".png",))
     explore.check_groups(args.plus, args.minus)
 
 
@@ -311,5 +334,5 @@ CHECKS = {
     "export": check_export,
     "interpolate": check_interpolate,
     "arithmetic": check_arithmetic,
-    "nearest": lambda args: common.check_output("--output", args.output, (".png",)),
+    "nearest": lambda args: _check_picture(args, (".png",)),
 }

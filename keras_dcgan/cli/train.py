@@ -280,11 +280,38 @@ def check_train(args) -> None:
         for field, _, _ in CONFIG_FLAGS.values()
         if getattr(args, field) is not None
     }
+    _refuse_run_in_its_data(args)
     saved = os.path.join(args.output_dir, "config.json")
     if args.resume and os.path.isfile(saved):
         dataclasses.replace(DCGANConfig.from_json(saved), **given)
     else:
         DCGANConfig(**given)  # the data decides the size later; flags now
+
+
+def _refuse_run_in_its_data(args) -> None:
+    """A run inside its image folder would read its own pictures (sample
+    grids, the loss plot, the GIF) as training data once it has made them:
+    a resumed run would see other data than it started with."""
+    from keras_dcgan.errors import DataError
+
+    if not (args.data and os.path.isdir(args.data)):
+        return
+    data = os.path.realpath(args.data)
+    run = os.path.realpath(args.output_dir)
+    if run != data and not run.startswith(data.rstrip(os.sep) + os.sep):
+        return
+    if args.resume:
+        raise DataError(
+            f"--resume: the run {args.output_dir} is inside its data folder "
+            f"{args.data}, so its own pictures (samples/, losses.png, "
+            "progress.gif) are now read as training data. Move the run out "
+            "of the folder and --resume it there."
+        )
+    raise DataError(
+        f"--output-dir {args.output_dir} is inside the data folder "
+        f"{args.data}: the run's own pictures would be read as training "
+        "data when it is resumed. Choose an --output-dir outside it."
+    )
 
 
 HANDLERS = {"train": run_train}

@@ -19,9 +19,13 @@ import numpy as np
 from keras_dcgan.atomic import write_text
 from keras_dcgan.data.preprocess import ImageData
 from keras_dcgan.errors import DataError
+from keras_dcgan.reading import read_json_object
 
 HASHED_IMAGES = 256
 COMPARED = ("num_images", "shape", "sha256")
+# What `data_fingerprint` writes, a few hundred bytes.
+FINGERPRINT_TYPES = {"source": str, "num_images": int, "shape": list, "sha256": str}
+MAX_FINGERPRINT_BYTES = 1 << 16
 
 
 def data_fingerprint(images: ImageData, source: str) -> dict:
@@ -59,15 +63,24 @@ def save_fingerprint(fingerprint: dict, path: str) -> None:
 
 
 def load_fingerprint(path: str) -> dict | None:
-    """The saved fingerprint, or None when the run predates them."""
-    if not os.path.isfile(path):
+    """The saved fingerprint, or None when the run predates them.
+
+    Raises:
+        DataError: The file is there but is not a fingerprint this library
+            wrote (not a small regular file, not JSON, nested too deeply, a
+            key missing or of another type): the data cannot be checked.
+    """
+    if not os.path.lexists(path):
         return None
     try:
-        with open(path) as f:
-            saved = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return saved if isinstance(saved, dict) else None
+        return read_json_object(path, MAX_FINGERPRINT_BYTES, FINGERPRINT_TYPES)
+    except (OSError, ValueError) as e:
+        raise DataError(
+            f"--resume: {path} is not a data fingerprint keras_dcgan wrote "
+            f"({e}), so the data cannot be checked against the run's. "
+            "Restore the file, or pass --allow-data-change to resume with "
+            "the data given (its fingerprint is then written anew)."
+        ) from None
 
 
 def check_same_data(saved: dict, new: dict, allow_change: bool) -> list:

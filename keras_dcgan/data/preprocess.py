@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import stat
 
 import numpy as np
 import tensorflow as tf
+
+# Where data readers have always found them; defined in the lowest layer.
+from keras_dcgan.reading import open_regular, special_file_kind  # noqa: F401
 
 logger = logging.getLogger(__name__)
 
@@ -153,36 +155,6 @@ def format_bytes(count: int) -> str:
             break
         size /= 1024
     return f"{count} bytes" if unit == "bytes" else f"{size:,.1f} {unit}"
-
-
-def open_regular(path: str):
-    """Opens `path` for binary reading, if it is (still) a regular file.
-
-    Callers stat the path first, so that a device is never opened; this
-    opens without blocking and checks again, so that a file swapped for a
-    FIFO in between cannot hang the open or the reads.
-
-    Raises:
-        OSError: It cannot be opened, or is not a regular file.
-    """
-    f = os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb")
-    mode = os.fstat(f.fileno()).st_mode
-    if not stat.S_ISREG(mode):
-        f.close()
-        raise OSError(f"not a regular file ({special_file_kind(mode)})")
-    return f
-
-
-def special_file_kind(mode: int) -> str:
-    """What a file that is not a regular file is, from its `st_mode`."""
-    kinds = (
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISDIR, "directory"),
-    )
-    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def cached_if_it_fits(

@@ -24,7 +24,7 @@ from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
-from keras_dcgan.visualize import image_grid, save_png, to_pil
+from keras_dcgan.visualize import SOFTWARE, image_grid, save_png, to_pil
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ def save_interpolation(
                 append_images=frames[1:],
                 loop=0,
                 duration=int(seconds_per_frame * 1000),
+                comment=SOFTWARE,
             )
     else:
         save_png(
@@ -326,7 +327,7 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -
     _show(axes[-1][1], image_grid(result[:1]), f"= {expression}")
     fig.tight_layout()
     with atomic_write(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+        fig.savefig(tmp, dpi=100, format="png", metadata={"Software": SOFTWARE})
     plt.close(fig)
 
 

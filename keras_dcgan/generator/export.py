@@ -21,6 +21,7 @@ The SavedModel needs neither keras_dcgan nor Keras to be loaded.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -32,7 +33,7 @@ import tensorflow as tf
 
 from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_dir, atomic_write
-from keras_dcgan.errors import RunError
+from keras_dcgan.errors import RunError, RunWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +220,7 @@ def export_saved_model(
             f"{target} exists already; exports are never overwritten. Pass "
             "another --version, or leave it out to use the next one."
         )
-    os.makedirs(base_dir, exist_ok=True)
+    created = _make_folder(base_dir)
     try:
         with atomic_dir(target) as tmp:
             build_archive(generator, max_batch).write_out(tmp, verbose=False)
@@ -227,6 +228,11 @@ def export_saved_model(
         raise RunError(
             f"{target} appeared while exporting; not replaced. Export again."
         ) from None
+    except BaseException as e:  # a signal too: no folder made is left
+        _remove_if_empty(created)
+        if isinstance(e, (tf.errors.OpError, OSError)):  # a full disk
+            raise _write_error(target, e) from e
+        raise
     logger.info(
         "Exported the generator to %s (signatures serving_default, "
         "generate; max batch %d).",
@@ -264,14 +270,50 @@ def export_tflite(generator: keras.Model, path: str) -> str:
         fn=lambda z: {"images_float": generator(z, training=False)},
         input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z")],
     )
-    with tempfile.TemporaryDirectory() as saved_model:
-        archive.write_out(saved_model, verbose=False)
-        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with atomic_write(path) as tmp, open(tmp, "wb") as f:
-        f.write(flatbuffer)
+    created = _make_folder(os.path.dirname(os.path.abspath(path)))
+    try:
+        # The intermediate SavedModel goes beside the target, never into
+        # the system's temporary folder, and is removed on any error (and
+        # on SIGTERM in the CLI, which raises there).
+        with tempfile.TemporaryDirectory(
+            prefix=f".tmp-{os.path.basename(path)}.",
+            dir=os.path.dirname(os.path.abspath(path)),
+        ) as saved_model:
+            archive.write_out(saved_model, verbose=False)
+            flatbuffer = tf.lite.TFLiteConverter.from_saved_model(saved_model).convert()
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
+            f.write(flatbuffer)
+    except BaseException as e:  # a signal too: no folder made is left
+        _remove_if_empty(created)
+        if isinstance(e, (tf.errors.OpError, OSError)):  # a full disk
+            raise _write_error(path, e) from e
+        raise
     logger.info("Wrote %s (%d bytes).", path, len(flatbuffer))
     return path
+
+
+def _make_folder(folder: str) -> str | None:
+    """Makes `folder` (and parents); returns it if it was made here."""
+    if os.path.isdir(folder):
+        return None
+    os.makedirs(folder)
+    return folder
+
+
+def _remove_if_empty(folder: str | None) -> None:
+    """A failed export leaves no folder it made (if still empty)."""
+    if folder is not None:
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)
+
+
+def _write_error(target: str, error: Exception) -> RunWriteError:
+    """One line for an export that could not be written."""
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return RunWriteError(
+        f"Cannot write the export {target} ({reason}); nothing half-written "
+        "is left. Free disk space or fix permissions, then export again."
+    )
 
 
 def run_tflite(path: str, z) -> np.ndarray:

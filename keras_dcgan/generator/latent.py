@@ -11,6 +11,7 @@ from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
+from keras_dcgan.reading import open_regular
 
 
 def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.ndarray:
@@ -80,6 +81,23 @@ def save_latents(z, path: str) -> None:
         raise DataError(f"--save-latents {path}: use a .npy file name.")
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.save(f, np.asarray(z, np.float32))  # a file: no suffix appended
+
+
+def is_latents_file(path: str) -> bool:
+    """Whether `path` is what `save_latents` writes: a regular `.npy` file
+    of float32 vectors [N, nz] (read from its header only)."""
+    try:
+        with open_regular(path) as f:
+            read_header = {
+                (1, 0): np.lib.format.read_array_header_1_0,
+                (2, 0): np.lib.format.read_array_header_2_0,
+            }.get(np.lib.format.read_magic(f))
+            if read_header is None:
+                return False
+            shape, _, dtype = read_header(f)
+    except (OSError, ValueError, EOFError):
+        return False
+    return dtype == np.float32 and len(shape) == 2
 
 
 def load_latents(path: str, latent_dim: int) -> np.ndarray:

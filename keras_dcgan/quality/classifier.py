@@ -23,7 +23,8 @@ from keras_dcgan.atomic import write_text
 from keras_dcgan.data import tfds_source
 from keras_dcgan.data.arrays import array_names
 from keras_dcgan.errors import DataError
-from keras_dcgan.quality.features import sidecar_path
+from keras_dcgan.quality.features import MAX_SIDECAR_BYTES, sidecar_path
+from keras_dcgan.reading import read_json_object
 from keras_dcgan.runs import save_model
 
 logger = logging.getLogger(__name__)
@@ -213,6 +214,19 @@ def train_classifier(
             },
         )
     return model, accuracy
+
+
+def is_classifier(path: str) -> bool:
+    """Whether `path` is a classifier `train_classifier` saved: a regular
+    file beside its sidecar metadata (only such a file
+    `keras-dcgan train-classifier --output` replaces)."""
+    try:
+        read_json_object(
+            sidecar_path(path), MAX_SIDECAR_BYTES, {"classes": int, "input_range": list}
+        )
+    except (OSError, ValueError):
+        return False
+    return os.path.isfile(path) and not os.path.islink(path)
 
 
 def _write_json(path: str, content: dict) -> None:

@@ -27,10 +27,13 @@ from keras_dcgan.quality.stats import (
     load_real_stats,
     save_real_stats,
 )
+from keras_dcgan.reading import read_json_object
 
 logger = logging.getLogger(__name__)
 
 ALL_METRICS = ("fid", "kid", "is", "pr")
+# A report is a few hundred bytes; a file larger than this is not one.
+MAX_REPORT_BYTES = 1 << 20
 
 
 def check_metrics(names: Sequence[str]) -> tuple:
@@ -222,6 +225,18 @@ def _score(real: RealStats, fake: FeatureStats, probabilities, names, seed) -> d
         results["pr"] = metrics.precision_recall(real.features, fake.kept())
     logger.debug("Metrics computed in %.1f s.", time.perf_counter() - timer)
     return results
+
+
+def is_report(path: str) -> bool:
+    """Whether `path` holds a report `evaluate_run` made (as JSON): only such
+    a file `keras-dcgan evaluate --output` replaces."""
+    try:
+        read_json_object(
+            path, MAX_REPORT_BYTES, {"run_dir": str, "extractor": str, "metrics": dict}
+        )
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def evaluate_run(

@@ -16,8 +16,8 @@ rescale inside).
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
 from collections.abc import Sequence
 
@@ -27,10 +27,13 @@ import tensorflow as tf
 
 from keras_dcgan.data import resize_images
 from keras_dcgan.errors import DataError
+from keras_dcgan.reading import read_json_object
 
 logger = logging.getLogger(__name__)
 
 INCEPTION_SIZE = 299
+# A sidecar holds a few fields (`train_classifier` writes well under 1 KiB).
+MAX_SIDECAR_BYTES = 1 << 16
 INCEPTION_POOL = "avg_pool"
 
 
@@ -181,13 +184,47 @@ def sidecar_path(model_path: str) -> str:
 
 
 def read_sidecar(model_path: str) -> dict:
-    """A classifier's sidecar metadata, or {} (logged) when there is none."""
+    """A classifier's sidecar metadata, or {} (logged) when there is none.
+
+    Raises:
+        DataError: The sidecar is there but is not the metadata
+            `train_classifier` writes (not a small regular file, not JSON,
+            nested too deeply, an `input_range` that is not two finite
+            numbers, low < high).
+    """
     path = sidecar_path(model_path)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         logger.info("No %s; assuming the classifier takes pixels in [0, 255].", path)
         return {}
-    with open(path) as f:
-        return json.load(f)
+    try:
+        meta = read_json_object(path, MAX_SIDECAR_BYTES, {})
+        if "input_range" in meta:
+            meta["input_range"] = _input_range(meta["input_range"])
+    except (OSError, ValueError) as e:
+        raise DataError(
+            f"--features classifier:{model_path}: {path} is not a classifier's "
+            f'metadata ({e}). Fix it (e.g. {{"input_range": [0, 255]}}) or '
+            "remove it to assume pixels in [0, 255]."
+        ) from None
+    return meta
+
+
+def _input_range(value) -> tuple:
+    """[low, high]: two finite numbers, low < high."""
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+        )
+        or not all(math.isfinite(v) for v in value)
+        or not value[0] < value[1]
+    ):
+        raise ValueError(
+            f"input_range {str(value)[:60]} is not [low, high], two finite "
+            "numbers with low < high"
+        )
+    return (float(value[0]), float(value[1]))
 
 
 def _with_penultimate(model: keras.Model, path: str) -> keras.Model:

@@ -13,11 +13,14 @@ import dataclasses
 import json
 import logging
 import os
+import zipfile
 
 import numpy as np
 
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.errors import MetricsError
+from keras_dcgan.reading import open_regular
+from keras_dcgan.runs import ownership
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +141,51 @@ class RealStats:
         }
 
 
+# The members of a cache `save_real_stats` writes, and of no other file.
+CACHE_MEMBERS = frozenset({"mu.npy", "sigma.npy", "features.npy", "metadata.npy"})
+
+
+def is_stats_cache(path: str) -> bool:
+    """Whether `path` is a regular `.npz` file holding exactly the members
+    of a statistics cache (read from its zip directory only)."""
+    try:
+        with open_regular(path) as f, zipfile.ZipFile(f) as archive:
+            return set(archive.namelist()) == CACHE_MEMBERS
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return False
+
+
+def check_stats_cache(path: str) -> None:
+    """Refuses a cache path that would replace what is not a cache.
+
+    A statistics cache is written only where no file is, or over a cache
+    written before (recognised by its members), and never inside a run
+    directory (a folder with the run marker, or below one).
+
+    Raises:
+        MetricsError: With the fix; nothing was written.
+    """
+    run = ownership.enclosing_run(path)
+    if run is not None:
+        raise MetricsError(
+            f"--stats-cache {path} is inside the run {run}, which holds only "
+            "what training writes; name a file outside it."
+        )
+    if os.path.lexists(path) and not is_stats_cache(path):
+        raise MetricsError(
+            f"--stats-cache {path} exists and is not a statistics cache "
+            "keras-dcgan wrote (an .npz of exactly mu, sigma, features and "
+            "metadata); it is not replaced. Name a new file, or move it away."
+        )
+
+
 def save_real_stats(stats: RealStats, path: str) -> None:
-    """Writes real statistics to `.npz` atomically (no pickled objects)."""
+    """Writes real statistics to `.npz` atomically (no pickled objects).
+
+    Raises:
+        MetricsError: `path` is not a cache to replace (`check_stats_cache`).
+    """
+    check_stats_cache(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.savez(
@@ -162,9 +208,13 @@ def load_real_stats(path: str, expect: dict | None = None) -> RealStats | None:
 
     Returns:
         The cached `RealStats`, or None.
+
+    Raises:
+        MetricsError: `path` holds something else (`check_stats_cache`).
     """
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         return None
+    check_stats_cache(path)  # only a cache is read (and then replaced)
     try:
         with np.load(path, allow_pickle=False) as f:
             meta = json.loads(str(f["metadata"]))

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 
 from keras_dcgan.atomic import write_text
 from keras_dcgan.errors import RunError
+from keras_dcgan.reading import read_json_object
 
 logger = logging.getLogger(__name__)
 
@@ -58,20 +59,39 @@ def read_manifest(directory: str) -> list | None:
             "alone. Choose another --output-dir."
         )
     try:
-        with open(path) as f:
-            content = json.load(f)
+        content = read_json_object(
+            path, _MAX_MARKER_BYTES, {"package": str, "entries": list}
+        )
         entries = content["entries"]
         if content["package"] != PACKAGE or not all(
             isinstance(e, str) for e in entries
         ):
             raise ValueError("not written by keras_dcgan")
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError) as e:
         raise RunError(
             f"{path} is unreadable ({e}); the run is neither "
             "continued nor deleted. Restore the file or choose "
             "another --output-dir."
         ) from None
     return list(entries)
+
+
+def enclosing_run(path: str) -> str | None:
+    """The run directory that `path` would be written in, or None.
+
+    A run is any folder holding the marker: the folder of `path` or one
+    above it (links resolved). An output flag naming such a place would
+    put a file the manifest does not list into the run, or replace one it
+    does (`config.json`), so outputs are refused there.
+    """
+    folder = os.path.dirname(os.path.realpath(path))
+    while True:
+        if os.path.lexists(os.path.join(folder, MARKER)):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def claim(directory: str, names: Iterable[str]) -> None:

@@ -251,7 +251,7 @@ def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:
 def load_run_config(run_dir: str) -> DCGANConfig:
     """The `DCGANConfig` saved in a run directory."""
     path = os.path.join(run_dir, CONFIG)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):  # a FIFO or a link: from_json names it
         raise RunError(f"{run_dir} is not a keras_dcgan run ({CONFIG} is missing).")
     return DCGANConfig.from_json(path)
 

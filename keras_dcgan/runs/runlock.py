@@ -21,8 +21,10 @@ import stat
 from collections.abc import Iterator
 
 from keras_dcgan.errors import RunError, RunLocked
+from keras_dcgan.reading import check_object, parse_json, special_file_kind
 
 LOCK = ".keras_dcgan.lock"
+_MAX_HOLDER_BYTES = 4096  # {"pid": ..., "host": ...} is far smaller
 
 
 @contextlib.contextmanager
@@ -69,27 +71,45 @@ def run_lock(directory: str) -> Iterator[None]:
 
 
 def _open_regular(path: str) -> int:
-    """Opens (creating) the lock file, never through a link."""
+    """Opens (creating) the lock file, never through a link, never blocking
+    on a FIFO; anything but a regular file is named as what it is."""
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
         fd = os.open(path, flags, 0o644)
     except OSError as e:
-        if e.errno != errno.ELOOP:
+        if e.errno == errno.ELOOP:
+            raise RunError(
+                f"{path} is a symbolic link; a run's lock must be its "
+                "own file. Remove the link and run again."
+            ) from None
+        try:  # a directory (EISDIR), a socket (ENXIO): say so, not "disk"
+            mode = os.lstat(path).st_mode
+        except OSError:
+            raise e from None
+        if stat.S_ISREG(mode):
             raise
-        raise RunError(
-            f"{path} is a symbolic link; a run's lock must be its "
-            "own file. Remove the link and run again."
-        ) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        raise _not_regular(path, mode) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
         os.close(fd)
-        raise RunError(f"{path} is not a regular file; remove it and run again.")
+        raise _not_regular(path, mode)
     return fd
 
 
+def _not_regular(path: str, mode: int) -> RunError:
+    return RunError(
+        f"{path} is a {special_file_kind(mode)}, not a regular file; a "
+        "run's lock must be its own file. Remove it and run again."
+    )
+
+
 def _read_holder(fd: int) -> dict:
-    """The holder's {"pid", "host"}, or {} if it has not written them yet."""
+    """The holder's {"pid", "host"}, or {} if it has not written them yet
+    (or wrote something else: the text is only for the message)."""
     try:
-        holder = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        holder = parse_json(os.pread(fd, _MAX_HOLDER_BYTES, 0) or b"{}")
+        holder = check_object(holder, {"pid": int, "host": str})
     except ValueError:
         return {}
-    return holder if isinstance(holder, dict) else {}
+    # One line in the message, whatever the file holds.
+    return {"pid": holder["pid"], "host": " ".join(holder["host"].split())[:255]}

@@ -9,6 +9,7 @@ by a crash is ignored rather than fatal.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import os
@@ -16,6 +17,7 @@ import os
 import tensorflow as tf
 
 from keras_dcgan.atomic import atomic_write
+from keras_dcgan.reading import open_regular
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +66,18 @@ class History:
         )
         self.columns = {name: [] for name in COLUMNS}
         self.pending = []
-        if keep_until and os.path.isfile(path):
+        if keep_until and os.path.lexists(path):
             self._load(keep_until)
         self._rewrite()
 
     def _load(self, keep_until: int) -> None:
-        with open(path := self.path, newline="") as f:
+        path = self.path
+        try:  # a FIFO planted there would hang a plain open
+            f = io.TextIOWrapper(open_regular(path), newline="")
+        except OSError as e:
+            logger.warning("%s is unreadable (%s); the history starts afresh.", path, e)
+            return
+        with f:
             for row in csv.DictReader(f):
                 parsed = _parse(row)
                 if parsed is None:
@@ -136,7 +144,10 @@ class History:
     def flush(self) -> None:
         """Appends the pending rows to the CSV file."""
         if self.pending:
-            with open(self.path, "a", newline="") as f:
+            # Appended only to the regular file _rewrite made (never a FIFO).
+            with io.TextIOWrapper(
+                open_regular(self.path, append=True), newline=""
+            ) as f:
                 csv.writer(f).writerows(self.pending)
             self.pending = []
         if self.writer is not None:

@@ -145,10 +145,23 @@ def checked_fingerprint(
     refused (or, allowed, logged).
 
     Raises:
-        DataError: On resume, the data differs and `allow_change` is False.
+        DataError: On resume, the data differs, or the run's `data.json`
+            is not a fingerprint (so the data cannot be checked), and
+            `allow_change` is False.
     """
     new = data_fingerprint(images, images.description)
-    saved = load_fingerprint(os.path.join(output_dir, runs.DATA)) if resume else None
+    path = os.path.join(output_dir, runs.DATA)
+    try:
+        saved = load_fingerprint(path) if resume else None
+    except DataError:  # never a check skipped silently
+        if not allow_change:
+            raise
+        logger.warning(
+            "%s is not a data fingerprint; resuming with the data given "
+            "(--allow-data-change), its fingerprint written anew.",
+            path,
+        )
+        saved = None
     if saved is not None:
         diffs = check_same_data(saved, new, allow_change)
         if diffs:
@@ -176,8 +189,14 @@ def _train(
     extractor = (
         features.make_extractor(config.eval_features) if config.eval_every else None
     )
-    with run_lock(output_dir):
+    # From here on SIGINT/SIGTERM only set a flag. Before the directory is
+    # written the run stops with nothing changed; after, at the first step
+    # boundary with a checkpoint (of step 0 while the models were still
+    # being built), so a run stopped at any moment goes on with --resume.
+    with StopSignals() as signals, run_lock(output_dir):
         fingerprint = checked_fingerprint(images, output_dir, resume, allow_data_change)
+        if signals.received is not None:
+            raise TrainingInterrupted(signals.received, 0, started=False)
         asked = config.precision
         config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
         _log_precision(asked, config.precision, resume)
@@ -192,6 +211,7 @@ def _train(
             strategy,
             steps_per_epoch,
             extractor,
+            signals,
         )
 
 
@@ -275,6 +295,7 @@ def _run(
     strategy,
     steps_per_epoch,
     extractor,
+    signals,
 ) -> dict:
     run = _open(
         config, images, output_dir, resume, strategy, steps_per_epoch, extractor
@@ -295,8 +316,7 @@ def _run(
         epochs=config.epochs,
         steps=steps_per_epoch,
     )
-    with StopSignals() as signals:
-        _Loop(run, callback_list, verbose, signals).run()
+    _Loop(run, callback_list, verbose, signals).run()
     return run.history.columns
 
 
