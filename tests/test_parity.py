@@ -1,5 +1,5 @@
 """Step-for-step parity with the PyTorch reference, tiny form of
-`benchmarks/parity_torch.py` (docs/PARITY.md): the library's real train
+`python -m benchmarks.parity` (docs/PARITY.md): the library's real train
 step against the pytorch/examples step on ported weights, same batches,
 same z."""
 
@@ -14,8 +14,9 @@ from conftest import deterministic_ops  # noqa: E402
 
 from keras_dcgan.config import DCGANConfig  # noqa: E402
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
-import parity_torch  # noqa: E402
+# The repository root: the harness is the package `benchmarks.parity`.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
+from benchmarks.parity import compare, lockstep, recipe  # noqa: E402
 
 STEPS = 6
 TOLERANCE = 1e-4
@@ -41,9 +42,9 @@ DEVIATIONS = {
 
 
 def run(library, names, steps=STEPS):
-    variants = {name: parity_torch.VARIANTS[name] for name in names}
+    variants = {name: recipe.VARIANTS[name] for name in names}
     with deterministic_ops():
-        return parity_torch.run_parity(
+        return lockstep.run_parity(
             CONFIG, steps, variants, library=library, tolerance=TOLERANCE
         )
 
@@ -83,7 +84,7 @@ def test_port_and_first_step_agree(composite_report, name):
 
 def test_library_first_step_scalars_agree(composite_report):
     scalars = composite_report["variants"]["library"]["scalars"]
-    for key in parity_torch.SCALARS:
+    for key in compare.SCALARS:
         assert scalars[key][0] < 1e-5, key
 
 
@@ -97,4 +98,4 @@ def test_each_deviation_is_detected(composite_report, name):
     if where is not None:
         groups = composite_report["variants"][name]["state"][1]
         assert groups[where] > TOLERANCE
-        assert parity_torch.group_of(drift["quantity"]) == where
+        assert compare.group_of(drift["quantity"]) == where
