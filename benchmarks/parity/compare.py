@@ -8,7 +8,6 @@ import dataclasses
 
 import numpy as np
 
-from .library import forward_no_update
 from .port import Pair
 from .reference import TorchSide
 
@@ -79,9 +78,17 @@ def group_of(name: str) -> str:
     return f"{net} weights"
 
 
-def forward_differences(gan, side: TorchSide, real: np.ndarray, z: np.ndarray) -> dict:
+def forward_differences(side: TorchSide, real, z, library: tuple) -> dict:
     """G(z) and D(x) of both, batch statistics, right after the port (the
-    check of the port itself; the moving statistics are not touched)."""
+    check of the port itself; the moving statistics are not touched).
+
+    Args:
+        side: The PyTorch side, just ported.
+        real: A real batch, NHWC.
+        z: Latents.
+        library: The library's (G(z), D(x)) (`library.forward_outputs`),
+            computed once for all sides.
+    """
     import torch
 
     saved = [(m, m.momentum) for m in side.G.modules() if hasattr(m, "momentum")]
@@ -99,8 +106,7 @@ def forward_differences(gan, side: TorchSide, real: np.ndarray, z: np.ndarray) -
     finally:
         for module, momentum in saved:
             module.momentum = momentum
-    fake_k = forward_no_update(gan.generator, z)
-    d_k = forward_no_update(gan.discriminator, real)
+    fake_k, d_k = library
     return {"G(z)": relative(fake_t, fake_k), "D(x)": relative(d_t[:, 0], d_k[:, 0])}
 
 

@@ -73,3 +73,11 @@ def forward_no_update(model, x):
     for variable, value in zip(stats, saved):
         variable.assign(value)
     return out
+
+
+def forward_outputs(gan, real, z) -> tuple:
+    """The library's (G(z), D(x)) in training mode, as its step computes
+    them (batch statistics), its moving statistics left as they were."""
+    return forward_no_update(gan.generator, z), forward_no_update(
+        gan.discriminator, real
+    )

@@ -17,7 +17,13 @@ from .compare import (
     sample_differences,
     torch_state,
 )
-from .library import build_library, load_real_images, real_batches, scaling_mismatches
+from .library import (
+    build_library,
+    forward_outputs,
+    load_real_images,
+    real_batches,
+    scaling_mismatches,
+)
 from .port import parameter_pairs, port_weights
 from .recipe import NOISE_FLOOR, VARIANTS
 from .reference import TorchSide
@@ -130,8 +136,12 @@ def _check_port(report, gan, sides, real, config) -> None:
         .standard_normal((config.batch_size, config.latent_dim))
         .astype(np.float32)
     )
+    # The library's outputs once: the same for every side.
+    library = forward_outputs(gan, real, z_probe)
     for name, (side, _) in sides.items():
-        report["variants"][name]["port"] = forward_differences(gan, side, real, z_probe)
+        report["variants"][name]["port"] = forward_differences(
+            side, real, z_probe, library
+        )
 
 
 def _lockstep_step(report, gan, sides, real, step: int, full: bool) -> None:
