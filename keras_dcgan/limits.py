@@ -153,15 +153,22 @@ def check_path(value: Any, name: str = "", error: type = ValueError) -> str:
 
 
 def check_image_size(value: Any, name: str = "image_size", error: type = ValueError):
-    """Returns `value` if it is one of the image sides a DCGAN has."""
-    return check_choice(
-        check_int(value, 1, max(IMAGE_SIZES), name, error), IMAGE_SIZES, name, error
-    )
+    """Returns `value` as an int if it is one of the image sides a DCGAN has
+    (`config.IMAGE_SIZES`; np.int64(28) is 28, 28.0 is refused)."""
+    return _check_member(value, IMAGE_SIZES, name, error)
 
 
 def check_channels(value: Any, name: str = "channels", error: type = ValueError):
-    """Returns `value` if it is 1 (grayscale) or 3 (RGB)."""
-    return check_choice(check_int(value, 1, 3, name, error), (1, 3), name, error)
+    """Returns `value` as an int if it is 1 (grayscale) or 3 (RGB)."""
+    return _check_member(value, (1, 3), name, error)
+
+
+def _check_member(value: Any, allowed: tuple, name: str, error: type) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if int(value) in allowed:
+            return int(value)
+    shown = ", ".join(map(str, allowed))
+    raise error(f"{_prefix(name)}{_shown(value)}: use one of {shown}.")
 
 
 def finite_array(
