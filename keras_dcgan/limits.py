@@ -38,8 +38,10 @@ MAX_CLASSIFIER_SIDE = 512  # a classifier's image side
 MAX_LATENT_DIM = LIMITS["latent_dim"]
 MAX_EPOCH = 10**9  # an epoch index (a run's epochs are at most 10^6)
 MAX_BATCH = 2**20  # images or vectors of one forward pass, or one step
-MAX_SUBSETS = 10_000  # KID: subsets averaged
-MAX_FEATURES = 2**16  # metrics: features per image (Inception's: 2,048)
+MAX_SUBSETS = 1000  # KID: subsets averaged (its reference: 100)
+MAX_KID_SUBSET = 4096  # KID: rows per subset; 3 kernels of 4096^2 floats
+MAX_FEATURES = 4096  # metrics: features per image (Inception's: 2,048)
+MAX_NEIGHBOURS_PR = 100  # precision/recall: the k-th neighbour's radius
 
 
 def check_int(
