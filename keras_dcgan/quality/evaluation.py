@@ -18,7 +18,7 @@ import numpy as np
 from keras_dcgan import limits
 from keras_dcgan.data import ImageData
 from keras_dcgan.errors import DataError
-from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.generator.latent import generate, generator_shapes, sample_latents
 from keras_dcgan.quality import metrics
 from keras_dcgan.quality.features import FeatureExtractor
 from keras_dcgan.quality.stats import (
@@ -35,6 +35,13 @@ ALL_METRICS = ("fid", "kid", "is", "pr")
 
 def check_metrics(names: Sequence[str]) -> tuple:
     """Validates metric names (fid, kid, is, pr); returns them as a tuple."""
+    if isinstance(names, str) or not all(
+        isinstance(n, str) for n in (names if isinstance(names, Sequence) else [0])
+    ):
+        raise DataError(
+            f"metric names {str(names)[:40]!r}: give a list of names from "
+            f"{','.join(ALL_METRICS)}, e.g. ['fid', 'kid']."
+        )
     unknown = sorted(set(names) - set(ALL_METRICS))
     if unknown or not names:
         raise DataError(
@@ -87,6 +94,9 @@ def compute_real_stats(
         >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
     """
     _check_batch_size(batch_size)
+    _check_sources(images, extractor, num, seed)
+    if not isinstance(source, str):
+        raise DataError("source: give the images' name as a str.")
     stats = FeatureStats(seed=seed)
     for batch in _real_batches(images, num, batch_size, seed):
         stats.update(extractor(batch)[0])
@@ -158,7 +168,9 @@ def evaluate_generator(
     """
     metric_names = check_metrics(metric_names)
     _check_batch_size(batch_size)
+    generator_shapes(generator)
     if not isinstance(real, RealStats):
+        _check_sources(real, extractor, num, seed)
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
         raise DataError(
@@ -166,8 +178,31 @@ def evaluate_generator(
             f"not {extractor.id}; recompute them with this "
             "extractor."
         )
+    if not isinstance(extractor, FeatureExtractor):
+        raise DataError(
+            f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
+            "make one with keras_dcgan.make_extractor."
+        )
+    limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return _score(real, fake, probabilities, metric_names, seed)
+
+
+def _check_sources(images, extractor, num, seed) -> None:
+    """Refuses images, an extractor, a count or a seed of the wrong kind."""
+    if not isinstance(extractor, FeatureExtractor):
+        raise DataError(
+            f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
+            "make one with keras_dcgan.make_extractor."
+        )
+    if not isinstance(images, (ImageData, np.ndarray)):
+        raise DataError(
+            f"real images: a {type(images).__name__}; give an ImageData, "
+            "uint8 images [N, H, W, C] or RealStats."
+        )
+    limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
 
 
 def _check_batch_size(batch_size) -> None:
