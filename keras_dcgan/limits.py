@@ -206,12 +206,15 @@ def finite_array(
             f"{name}: {size} values, above the {max_elements} one call takes; split it."
         )
     try:
-        with np.errstate(over="ignore", invalid="ignore"):
-            array = np.asarray(value, dtype=dtype)
-    except (TypeError, ValueError, OverflowError) as e:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as e:  # ragged, huge ints
         raise error(
             f"{name}: not an array of numbers ({str(e).splitlines()[0][:80]})."
         ) from e
+    if array.dtype.kind not in "biuf":  # text, objects, complex, dates
+        raise error(f"{name}: an array of {array.dtype}, not of real numbers.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = array.astype(dtype, copy=False)
     if ndim is not None and array.ndim != ndim:
         raise error(f"{name}: shape {array.shape}, expected {ndim} dimensions.")
     if array.size > max_elements:

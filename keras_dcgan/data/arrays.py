@@ -248,10 +248,10 @@ def from_array(
         10
     """
     description = _check_description(description)
-    limits.check_image_size(image_size, "image_size", DataError)
-    limits.check_channels(channels, "channels", DataError)
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
     if center_crop is not None:
-        limits.check_int(
+        center_crop = limits.check_int(
             center_crop,
             MINIMA["center_crop"],
             LIMITS["center_crop"],

@@ -73,8 +73,8 @@ def from_dataset(
     """
     if not isinstance(description, str):
         raise DataError("description: give the source's name as a str.")
-    limits.check_image_size(image_size, "image_size", DataError)
-    limits.check_channels(channels, "channels", DataError)
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
     if not isinstance(dataset, tf.data.Dataset):
         raise DataError(
             f"{description}: a {type(dataset).__name__}, not a tf.data.Dataset."

@@ -78,14 +78,16 @@ def load_images(
         >>> images.num_images
         10000
     """
-    limits.check_image_size(image_size, "image_size", DataError)
-    limits.check_channels(channels, "channels", DataError)
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
     for name, value in (("--dataset", dataset), ("--data-dir", data_dir)):
         if value is not None and not isinstance(value, str):
             raise DataError(f"{name} {str(value)[:40]!r}: give a name (a str).")
     if data is not None:
         data = limits.check_path(data, "--data", DataError)
-    check_folder_limits(center_crop, max_bad_fraction, max_image_pixels)
+    center_crop, max_bad_fraction, max_image_pixels = check_folder_limits(
+        center_crop, max_bad_fraction, max_image_pixels
+    )
     if dataset and data:
         raise DataError("Give either --dataset or --data, not both.")
     if data:
@@ -118,20 +120,24 @@ def load_images(
     return load_tfds(dataset, image_size, channels, data_dir, center_crop)
 
 
-def check_folder_limits(center_crop, max_bad_fraction, max_image_pixels) -> None:
-    """Refuses the crop and the folder limits outside `DCGANConfig`'s ranges."""
+def check_folder_limits(center_crop, max_bad_fraction, max_image_pixels) -> tuple:
+    """Refuses the crop and the folder limits outside `DCGANConfig`'s
+    ranges; returns them as Python numbers."""
     if center_crop is not None:
-        limits.check_int(
+        center_crop = limits.check_int(
             center_crop,
             MINIMA["center_crop"],
             LIMITS["center_crop"],
             "center_crop",
             DataError,
         )
-    limits.check_float(max_bad_fraction, 0.0, 1.0, "max_bad_fraction", DataError)
-    limits.check_int(
+    max_bad_fraction = limits.check_float(
+        max_bad_fraction, 0.0, 1.0, "max_bad_fraction", DataError
+    )
+    max_image_pixels = limits.check_int(
         max_image_pixels, 1, LIMITS["max_image_pixels"], "max_image_pixels", DataError
     )
+    return center_crop, max_bad_fraction, max_image_pixels
 
 
 def as_image_data(
@@ -164,8 +170,8 @@ def as_image_data(
     """
     if isinstance(images, ImageData):
         return images
-    limits.check_image_size(image_size, "image_size", DataError)
-    limits.check_channels(channels, "channels", DataError)
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
     if isinstance(images, np.ndarray):
         return from_array(
             images, image_size, channels, "NumPy array", center_crop=center_crop
@@ -243,10 +249,14 @@ def epoch_batches(
             f"images: a {type(images).__name__}, not an ImageData; make one "
             "with load_images, from_array or from_dataset."
         )
-    limits.check_int(batch_size, 1, LIMITS["batch_size"], "batch_size", DataError)
-    limits.check_int(seed, 0, limits.MAX_SEED, "seed", DataError)
-    limits.check_int(epoch, 0, limits.MAX_EPOCH, "epoch", DataError)
-    limits.check_int(skip_batches, 0, limits.MAX_STEP, "skip_batches", DataError)
+    batch_size = limits.check_int(
+        batch_size, 1, LIMITS["batch_size"], "batch_size", DataError
+    )
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "seed", DataError)
+    epoch = limits.check_int(epoch, 0, limits.MAX_EPOCH, "epoch", DataError)
+    skip_batches = limits.check_int(
+        skip_batches, 0, limits.MAX_STEP, "skip_batches", DataError
+    )
     buffer = max(1, min(images.num_images, SHUFFLE_BUFFER_MAX))
     ds = images.dataset.shuffle(
         buffer, seed=seed * 100_003 + epoch, reshuffle_each_iteration=False

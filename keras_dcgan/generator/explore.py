@@ -53,7 +53,7 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
         (5, 4)
     """
     limits.check_choice(method, METHODS, "--method", DataError)
-    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
     z0, z1 = (
         limits.finite_array(
             z, name, DataError, ndim=1, max_elements=limits.MAX_LATENT_DIM
@@ -105,7 +105,7 @@ def interpolation_grid(
         >>> interpolation_grid(g, rows=2, steps=5, seed=0).shape
         (2, 5, 28, 28, 1)
     """
-    check_grid(rows, steps)
+    rows, steps = check_grid(rows, steps)
     ends = sample_latents(2 * rows, generator.input_shape[-1], seed)
     z = np.concatenate(
         [interpolate(ends[2 * r], ends[2 * r + 1], steps, method) for r in range(rows)]
@@ -115,17 +115,19 @@ def interpolation_grid(
     )
 
 
-def check_grid(rows: int, steps: int) -> None:
+def check_grid(rows: int, steps: int) -> tuple:
     """Refuses `rows` walks of `steps` images that would not fit one
-    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`."""
-    limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
-    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`; returns
+    (rows, steps) as ints."""
+    rows = limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
+    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
     if rows * steps > limits.MAX_GRID_IMAGES:
         raise DataError(
             f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
             f"picture holds at most {limits.MAX_GRID_IMAGES}. Ask for fewer "
             "rows or steps, or make several pictures with other --seed."
         )
+    return rows, steps
 
 
 def save_interpolation(
@@ -148,7 +150,9 @@ def save_interpolation(
     path = limits.check_path(path, "--output", DataError)
     if not path.lower().endswith((".png", ".gif")):
         raise DataError(f"--output {path}: use a .png or .gif file name.")
-    limits.check_float(seconds_per_frame, 0.01, 60.0, "seconds_per_frame", DataError)
+    seconds_per_frame = limits.check_float(
+        seconds_per_frame, 0.01, 60.0, "seconds_per_frame", DataError
+    )
     if (
         not isinstance(images, np.ndarray)
         or images.dtype != np.uint8
@@ -248,10 +252,10 @@ def latent_arithmetic(
         max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
     )
     check_groups(plus_groups, minus_groups)
-    limits.check_int(
+    num_variations = limits.check_int(
         num_variations, 1, limits.MAX_VARIATIONS, "--variations", DataError
     )
-    limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
+    noise = limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
         order += [(1, g) for g in plus_groups[i : i + 1]]

@@ -27,10 +27,12 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
     Raises:
         DataError: `num`, `latent_dim` or `seed` out of range.
     """
-    limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
-    limits.check_int(latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError)
+    num = limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
+    latent_dim = limits.check_int(
+        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    )
     if seed is not None:
-        limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
 
@@ -53,7 +55,9 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
             `limits.MAX_GENERATED_BYTES`.
     """
     in_shape, out_shape = generator_shapes(generator)
-    limits.check_int(batch_size, 1, limits.MAX_BATCH, "batch_size", DataError)
+    batch_size = limits.check_int(
+        batch_size, 1, limits.MAX_BATCH, "batch_size", DataError
+    )
     z = limits.finite_array(
         z,
         "latents z",
@@ -145,7 +149,9 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
     """
     fix = "Write it with `keras-dcgan sample RUN --save-latents`."
     path = limits.check_path(path, "--latents", DataError)
-    limits.check_int(latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError)
+    latent_dim = limits.check_int(
+        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    )
     if not os.path.isfile(path):  # a FIFO or a device would never end
         raise DataError(f"--latents {path}: no such regular file. {fix}")
     try:

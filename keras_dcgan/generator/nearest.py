@@ -66,7 +66,7 @@ def nearest_neighbours(samples, train_images, k: int = 1):
             f"images {train.shape[1]}; load the data at the run's image "
             "size and channels."
         )
-    limits.check_int(
+    k = limits.check_int(
         k, 1, len(train), "k (neighbours; at most the training set)", DataError
     )
     best_d = np.full((len(samples), 0), np.inf, np.float32)
@@ -103,9 +103,9 @@ def training_distances(train_images, num: int = 500, seed: int | None = 0) -> di
         *other* training image, "pairwise": mean distance between two random
         training images}.
     """
-    limits.check_int(num, 1, limits.MAX_IMAGES, "num", DataError)
+    num = limits.check_int(num, 1, limits.MAX_IMAGES, "num", DataError)
     if seed is not None:
-        limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     train = np.asarray(train_images)
     if train.ndim not in (3, 4) or len(train) < 2:
         raise DataError("Need at least 2 training images to compare.")
@@ -143,7 +143,9 @@ def save_nearest(
     path = limits.check_path(path, "--output", DataError)
     if not path.lower().endswith(".png"):
         raise DataError(f"--output {path}: use a .png file name.")
-    limits.check_int(rows_per_panel, 1, limits.MAX_NEAREST, "rows_per_panel", DataError)
+    rows_per_panel = limits.check_int(
+        rows_per_panel, 1, limits.MAX_NEAREST, "rows_per_panel", DataError
+    )
     samples, train_images = np.asarray(samples), np.asarray(train_images)
     indices = np.asarray(indices)
     if (

@@ -93,8 +93,8 @@ def compute_real_stats(
     Example:
         >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
     """
-    _check_batch_size(batch_size)
-    _check_sources(images, extractor, num, seed)
+    batch_size = _check_batch_size(batch_size)
+    num, seed = _check_sources(images, extractor, num, seed)
     if not isinstance(source, str):
         raise DataError("source: give the images' name as a str.")
     stats = FeatureStats(seed=seed)
@@ -167,10 +167,10 @@ def evaluate_generator(
         >>> evaluate_generator(generator, real, ext, num=1000)["fid"]
     """
     metric_names = check_metrics(metric_names)
-    _check_batch_size(batch_size)
+    batch_size = _check_batch_size(batch_size)
     generator_shapes(generator)
     if not isinstance(real, RealStats):
-        _check_sources(real, extractor, num, seed)
+        num, seed = _check_sources(real, extractor, num, seed)
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
         raise DataError(
@@ -183,14 +183,15 @@ def evaluate_generator(
             f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
             "make one with keras_dcgan.make_extractor."
         )
-    limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
-    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return _score(real, fake, probabilities, metric_names, seed)
 
 
-def _check_sources(images, extractor, num, seed) -> None:
-    """Refuses images, an extractor, a count or a seed of the wrong kind."""
+def _check_sources(images, extractor, num, seed) -> tuple:
+    """Refuses images, an extractor, a count or a seed of the wrong kind;
+    returns (num, seed) as ints."""
     if not isinstance(extractor, FeatureExtractor):
         raise DataError(
             f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
@@ -201,12 +202,15 @@ def _check_sources(images, extractor, num, seed) -> None:
             f"real images: a {type(images).__name__}; give an ImageData, "
             "uint8 images [N, H, W, C] or RealStats."
         )
-    limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
-    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    return num, seed
 
 
-def _check_batch_size(batch_size) -> None:
-    limits.check_int(batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError)
+def _check_batch_size(batch_size) -> int:
+    return limits.check_int(
+        batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError
+    )
 
 
 def _fake_features(generator, extractor, num, seed, batch_size):

@@ -51,7 +51,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         >>> frechet_distance(np.zeros(2), np.eye(2), np.ones(2), np.eye(2))
         2.0
     """
-    limits.check_float(eps, 0.0, 1.0, "eps", MetricsError)
+    eps = limits.check_float(eps, 0.0, 1.0, "eps", MetricsError)
     mu1, mu2 = (_values(m, name, 1) for m, name in ((mu1, "mu1"), (mu2, "mu2")))
     sigma1, sigma2 = (
         _values(m, name, 2) for m, name in ((sigma1, "sigma1"), (sigma2, "sigma2"))
@@ -192,9 +192,13 @@ def kernel_inception_distance(
         >>> kernel_inception_distance(real_features, fake_features)["value"]
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
-    limits.check_int(subset_size, 2, limits.MAX_KID_SUBSET, "subset_size", MetricsError)
-    limits.check_int(num_subsets, 1, limits.MAX_SUBSETS, "num_subsets", MetricsError)
-    limits.check_int(seed, 0, limits.MAX_SEED, "seed", MetricsError)
+    subset_size = limits.check_int(
+        subset_size, 2, limits.MAX_KID_SUBSET, "subset_size", MetricsError
+    )
+    num_subsets = limits.check_int(
+        num_subsets, 1, limits.MAX_SUBSETS, "num_subsets", MetricsError
+    )
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "seed", MetricsError)
     size = min(subset_size, len(real), len(fake))
     if size < 2 or real.shape[1:] != fake.shape[1:]:
         raise MetricsError(
@@ -237,7 +241,7 @@ def inception_score(probabilities, splits: int = 10) -> dict:
         >>> inception_score(np.eye(10)[np.arange(100) % 10], splits=1)
         {'value': 10.000000000000002, 'std': 0.0}
     """
-    limits.check_int(splits, 1, limits.MAX_IMAGES, "splits", MetricsError)
+    splits = limits.check_int(splits, 1, limits.MAX_IMAGES, "splits", MetricsError)
     p = _features(probabilities, "probabilities")
     if (
         p.ndim != 2
@@ -310,8 +314,8 @@ def precision_recall(
         >>> precision_recall(real_features, fake_features)
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
-    limits.check_int(k, 1, limits.MAX_NEIGHBOURS_PR, "k", MetricsError)
-    limits.check_int(
+    k = limits.check_int(k, 1, limits.MAX_NEIGHBOURS_PR, "k", MetricsError)
+    batch_size = limits.check_int(
         batch_size, 1, limits.MAX_EVAL_BATCH * 16, "batch_size", MetricsError
     )
     if min(len(real), len(fake)) <= k or real.shape[1:] != fake.shape[1:]:
