@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 from typing import Any
 
@@ -20,7 +21,8 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
-# Upper bounds: beyond them a typo would allocate absurd models or memory.
+# Upper bounds of the integer fields: beyond them a typo would allocate
+# absurd models or memory, wrap an int32, or wait for ever.
 LIMITS = {
     "latent_dim": 4096,
     "generator_width": 1024,
@@ -32,8 +34,29 @@ LIMITS = {
     "num_samples": 1024,
     "max_image_pixels": 2**32,
     "eval_num": 100_000,
+    "steps": 10**9,
+    "checkpoint_every": 10**9,
+    "collapse_patience": 10**9,
+    "eval_every": 10**9,
+    "seed": 2**31 - 1,
+    # A crop wider than an image's short side keeps that side; no image
+    # within the largest max_image_pixels (2^32) has a short side above 2^16.
+    "center_crop": 2**16,
 }
-# Ranges of the real-valued fields: (low, high, high excluded).
+# Lower bounds of the integer fields (1 unless listed).
+MINIMA = {
+    "eval_num": 2,
+    "checkpoint_every": 0,
+    "collapse_patience": 0,
+    "eval_every": 0,
+    "seed": 0,
+    "center_crop": 8,  # data.preprocess.MIN_SOURCE_SIDE
+}
+# Integer fields that may be None: steps (epochs decide), seed (random),
+# center_crop (the whole short side).
+OPTIONAL = ("steps", "seed", "center_crop")
+# Ranges of the real-valued fields: (low, high, high excluded). The low end
+# is included, but for the learning rate, which must be positive.
 RANGES = {
     "checkpoint_minutes": (0.0, 1e6, False),
     "max_bad_fraction": (0.0, 1.0, False),
@@ -41,7 +64,12 @@ RANGES = {
     "label_smoothing": (0.0, 0.5, False),
     "ema": (0.0, 1.0, True),
     "beta_1": (0.0, 1.0, True),
+    # Far above any useful rate (2e-4 is the paper's), yet finite in the
+    # optimizers' float32: a huge rate gives NaN losses, stopped by the
+    # run's finite guard, not an infinite one.
+    "learning_rate": (0.0, 1e12, False),
 }
+LOW_EXCLUDED = ("learning_rate",)
 # config.json is a few hundred bytes; a larger file is not one.
 MAX_CONFIG_BYTES = 2**20
 
@@ -182,75 +210,82 @@ class DCGANConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raises `ConfigError` naming the first invalid field and the fix."""
-        if self.image_size not in IMAGE_SIZES:
-            raise ConfigError(
-                f"image_size={self.image_size} is not supported; use one of "
-                f"{', '.join(map(str, IMAGE_SIZES))} (--image-size)."
-            )
-        if self.channels not in (1, 3):
-            raise ConfigError(
-                f"channels={self.channels} is not supported; use 1 for "
-                "grayscale or 3 for RGB (--channels)."
-            )
+        """Raises `ConfigError` naming the first invalid field and the fix.
+
+        Types are strict and the same from Python and from `config.json`:
+        an integer field takes an integer (not 28.0, not a bool), a real
+        field any finite number, a text field text. NumPy scalars are the
+        numbers they are: `np.int64(16)` is stored as the int 16,
+        `np.float32(0.5)` as the float 0.5. Every number has a range
+        (`LIMITS`, `MINIMA`, `RANGES`).
+        """
+        self._normalize()
+        for name, choices in (("image_size", IMAGE_SIZES), ("channels", (1, 3))):
+            value = getattr(self, name)
+            if not _is_int(value) or value not in choices:
+                raise ConfigError(
+                    f"{name}={_repr(value)} is not supported; use "
+                    + ("" if _is_int(value) else "an integer, ")
+                    + (
+                        f"one of {', '.join(map(str, IMAGE_SIZES))}"
+                        if name == "image_size"
+                        else "1 for grayscale or 3 for RGB"
+                    )
+                    + f" (--{name.replace('_', '-')})."
+                )
         for name, choices in (
             ("architecture", ARCHITECTURES),
             ("precision", PRECISIONS),
             ("jit_compile", JIT_COMPILE),
             ("strategy", STRATEGIES),
+            ("frozen_bn_stats", FROZEN_BN_STATS),
+            ("eval_metric", EVAL_METRICS),
         ):
-            if getattr(self, name) not in choices:
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in choices:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(
-                    f"{name}={getattr(self, name)!r} is not supported; use "
+                    f"{name}={_repr(value)} is not supported; use "
                     f"one of {', '.join(choices)} ({flag})."
                 )
-        if self.frozen_bn_stats not in FROZEN_BN_STATS:
-            raise ConfigError(
-                f"frozen_bn_stats={self.frozen_bn_stats!r} is not supported; "
-                f"use one of {FROZEN_BN_STATS} (--frozen-bn-stats)."
-            )
-        self._validate_eval()  # first: eval_num's minimum is 2, not 1
         for name, maximum in LIMITS.items():
-            _check_int(name, getattr(self, name), minimum=1, maximum=maximum)
-        if self.steps is not None:
-            _check_int("steps", self.steps, minimum=1, maximum=10**9)
-        _check_int("checkpoint_every", self.checkpoint_every, minimum=0)
-        _check_range("checkpoint_minutes", self.checkpoint_minutes)
-        if self.center_crop is not None:
-            _check_int("center_crop", self.center_crop, minimum=8)
-        _check_range("max_bad_fraction", self.max_bad_fraction)
-        _check_int("collapse_patience", self.collapse_patience, minimum=0)
+            value = getattr(self, name)
+            if value is not None or name not in OPTIONAL:
+                _check_int(name, value, MINIMA.get(name, 1), maximum)
+        for name in RANGES:
+            _check_range(name, getattr(self, name))
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(
-                f"stop_on_collapse={self.stop_on_collapse!r} "
+                f"stop_on_collapse={_repr(self.stop_on_collapse)} "
                 "must be true or false (--stop-on-collapse)."
             )
-        if self.seed is not None:
-            _check_int("seed", self.seed, minimum=0, maximum=2**31 - 1)
-        _check_range("dropout", self.dropout)
-        _check_range("label_smoothing", self.label_smoothing)
-        _check_range("ema", self.ema)
-        _check_range("beta_1", self.beta_1)
-        if not (
-            _is_number(self.learning_rate)
-            and self.learning_rate > 0
-            and self.learning_rate < float("inf")
+        self._validate_eval_features()
+
+    def _normalize(self) -> None:
+        """NumPy scalars as Python's; real fields as floats (0 -> 0.0)."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+                value = value.item()  # np.int64 -> int, np.float32 -> float
+            if field.name in RANGES and _is_number(value):
+                try:
+                    value = float(value)
+                except OverflowError:  # an int beyond float: out of range
+                    pass
+            setattr(self, field.name, value)
+
+    def _validate_eval_features(self) -> None:
+        spec = self.eval_features
+        if spec is not None and not (
+            isinstance(spec, str)
+            and (spec == "inception" or spec.startswith("classifier:"))
+            and spec != "classifier:"
         ):
             raise ConfigError(
-                f"learning_rate={self.learning_rate!r} must be a positive "
-                "finite number, e.g. 2e-4 (--learning-rate)."
+                f"eval_features={_repr(spec)} is not supported; use inception or "
+                "classifier:PATH (--eval-features)."
             )
-
-    def _validate_eval(self) -> None:
-        _check_int("eval_every", self.eval_every, minimum=0)
-        _check_int("eval_num", self.eval_num, minimum=2)
-        if self.eval_metric not in EVAL_METRICS:
-            raise ConfigError(
-                f"eval_metric={self.eval_metric!r} is not supported; use one "
-                f"of {', '.join(EVAL_METRICS)} (--eval-metric)."
-            )
-        if self.eval_every and not self.eval_features:
+        if self.eval_every and not spec:
             raise ConfigError(
                 "eval_every needs eval_features: pass --eval-features "
                 "classifier:PATH (see train-classifier) or inception."
@@ -261,7 +296,17 @@ class DCGANConfig:
         return {name: getattr(self, name) for name in ARCHITECTURE_FIELDS}
 
     def to_json(self, path: str) -> None:
-        """Writes the config as JSON (atomically: temp file, then rename)."""
+        """Writes the config as JSON (atomically: temp file, then rename).
+
+        Raises:
+            ConfigError: A field changed since the config was made is
+                invalid, or `path` is not a file name.
+        """
+        self.validate()  # fields set after __init__, NumPy scalars
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ConfigError(
+                f"config file {_repr(path)}: give a file name (str or pathlib.Path)."
+            )
         write_text(
             path, json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
         )
@@ -276,13 +321,21 @@ class DCGANConfig:
                 keys or invalid values; the message names the file and
                 the fix.
         """
-        return cls.from_dict(_read_json_object(path), source=path)
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ConfigError(
+                f"config file {_repr(path)}: give a file name (str or pathlib.Path)."
+            )
+        return cls.from_dict(_read_json_object(os.fspath(path)), source=path)
 
     @classmethod
     def from_dict(cls, values: dict, source: str = "config") -> DCGANConfig:
         """Builds a config from a dict, refusing unknown keys."""
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{source}: a {type(values).__name__}, not a dict of config values."
+            )
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
+        unknown = sorted(str(k) for k in set(values) - names)
         if unknown:
             raise ConfigError(
                 f"{source} has unknown keys {unknown}; known keys are {sorted(names)}."
@@ -339,29 +392,50 @@ def field_help() -> dict:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> None:
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int, maximum: int) -> None:
     flag = "--" + name.replace("_", "-")
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{name}={value!r} must be an integer >= {minimum} ({flag}).")
-    if maximum is not None and value > maximum:
+    if not _is_int(value) or value < minimum:
         raise ConfigError(
-            f"{name}={value!r} is larger than the {maximum} this tool accepts ({flag})."
+            f"{name}={_repr(value)} must be an integer >= {minimum} ({flag})."
+        )
+    if value > maximum:
+        raise ConfigError(
+            f"{name}={_repr(value)} is larger than the {maximum} this tool "
+            f"accepts ({flag})."
         )
 
 
 def _check_range(name: str, value: Any) -> None:
     low, high, high_open = RANGES[name]
+    low_open = name in LOW_EXCLUDED
     ok = (
         _is_number(value)
-        and low <= value
+        and (low < value if low_open else low <= value)
         and (value < high if high_open else value <= high)
     )
     if not ok:
         flag = "--" + name.replace("_", "-")
+        opening = "(" if low_open else "["
         bracket = ")" if high_open else "]"
         raise ConfigError(
-            f"{name}={value!r} must be a number in [{low}, {high}{bracket} ({flag})."
+            f"{name}={_repr(value)} must be a number in "
+            f"{opening}{_shown(low)}, {_shown(high)}{bracket} ({flag})."
         )
+
+
+def _shown(bound: float) -> str:
+    """0.5 -> "0.5", 1e12 -> "1e+12": a bound as a message shows it."""
+    return str(bound) if abs(bound) < 1e6 else f"{bound:g}"
+
+
+def _repr(value: Any) -> str:
+    """The value as a message shows it: its repr, cut at 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -29,7 +29,7 @@ from keras_dcgan.devices import distribute
 from keras_dcgan.devices.kernels import hint_onednn, resolve_jit_compile
 from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.errors import ConfigError
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.models import build_discriminator, build_generator, check_config
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class DCGAN(CompositeDCGAN):
         jit_compile=None,
         strategy=None,
     ):
+        check_config(config)
         self.strategy = strategy or tf.distribute.get_strategy()
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from collections.abc import Sequence
 from typing import Any
 
-from keras_dcgan.config import LIMITS
+import numpy as np
+
+from keras_dcgan.config import IMAGE_SIZES, LIMITS
 
 MAX_SEED = 2**31 - 1  # DCGANConfig.seed's range, for every --seed
 MAX_INT32 = 2**31 - 1  # export: batch sizes are int32 in the graph
@@ -29,6 +33,15 @@ MAX_GROUP_SIZE = 64  # arithmetic: latents averaged in one group
 MAX_NEAREST = 256  # nearest: samples, each beside its neighbours
 MAX_NEIGHBOURS = 16
 MAX_CLASSIFIER_EPOCHS = 10_000
+MAX_CLASSES = 10_000  # a classifier's classes (ImageNet has 1,000)
+MAX_CLASSIFIER_SIDE = 512  # a classifier's image side
+MAX_LATENT_DIM = LIMITS["latent_dim"]
+MAX_EPOCH = 10**9  # an epoch index (a run's epochs are at most 10^6)
+MAX_BATCH = 2**20  # images or vectors of one forward pass, or one step
+MAX_SUBSETS = 1000  # KID: subsets averaged (its reference: 100)
+MAX_KID_SUBSET = 4096  # KID: rows per subset; 3 kernels of 4096^2 floats
+MAX_FEATURES = 4096  # metrics: features per image (Inception's: 2,048)
+MAX_NEIGHBOURS_PR = 100  # precision/recall: the k-th neighbour's radius
 
 
 def check_int(
@@ -59,7 +72,8 @@ def check_int(
         or not minimum <= value <= maximum
     ):
         raise error(
-            f"{_prefix(name)}{value!r}: use an integer from {minimum} to {maximum}."
+            f"{_prefix(name)}{_shown(value)}: use an integer from {minimum} to "
+            f"{maximum}."
         )
     return int(value)
 
@@ -89,15 +103,231 @@ def check_float(
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
+        or not minimum <= value <= maximum  # before isfinite: 10**400 overflows
         or not math.isfinite(value)
-        or not minimum <= value <= maximum
     ):
         raise error(
-            f"{_prefix(name)}{value!r}: use a finite number from "
+            f"{_prefix(name)}{_shown(value)}: use a finite number from "
             f"{minimum} to {maximum}."
         )
     return float(value)
 
 
+def check_choice(
+    value: Any, choices: Sequence, name: str = "", error: type = ValueError
+) -> Any:
+    """Returns `value` if it is one of `choices` (and of the same type:
+    1 is not "1", True is not 1).
+
+    Example:
+        >>> check_choice("slerp", ("slerp", "lerp"), "--method")
+        'slerp'
+    """
+    for choice in choices:
+        if type(value) is type(choice) and value == choice:
+            return value
+        if isinstance(choice, str) and isinstance(value, str) and value == choice:
+            return choice  # a str subclass, e.g. np.str_
+    shown = ", ".join(repr(c) if not isinstance(c, str) else c for c in choices)
+    raise error(f"{_prefix(name)}{_shown(value)}: use one of {shown}.")
+
+
+def check_bool(value: Any, name: str = "", error: type = ValueError) -> bool:
+    """Returns `value` as a bool if it is one (`np.bool_` too), not 0 or 1."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise error(f"{_prefix(name)}{_shown(value)}: use True or False.")
+
+
+def check_path(value: Any, name: str = "", error: type = ValueError) -> str:
+    """Returns a file or folder name given as `str` or `os.PathLike`, as a
+    `str`; None, numbers, bytes, "" and names with a NUL are refused.
+
+    Example:
+        >>> check_path(pathlib.Path("runs/a"), "output_dir")
+        'runs/a'
+    """
+    path = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(path, str) or not path or "\0" in path:
+        raise error(
+            f"{_prefix(name)}{_shown(value)}: give a file or folder name "
+            "(a non-empty str or pathlib.Path)."
+        )
+    return path
+
+
+def check_image_size(value: Any, name: str = "image_size", error: type = ValueError):
+    """Returns `value` as an int if it is one of the image sides a DCGAN has
+    (`config.IMAGE_SIZES`; np.int64(28) is 28, 28.0 is refused)."""
+    return _check_member(value, IMAGE_SIZES, name, error)
+
+
+def check_channels(value: Any, name: str = "channels", error: type = ValueError):
+    """Returns `value` as an int if it is 1 (grayscale) or 3 (RGB)."""
+    return _check_member(value, (1, 3), name, error)
+
+
+def _check_member(value: Any, allowed: tuple, name: str, error: type) -> int:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if int(value) in allowed:
+            return int(value)
+    shown = ", ".join(map(str, allowed))
+    raise error(f"{_prefix(name)}{_shown(value)}: use one of {shown}.")
+
+
+def finite_array(
+    value: Any,
+    name: str,
+    error: type = ValueError,
+    ndim: int | None = None,
+    max_elements: int = 2**31,
+    dtype=np.float32,
+) -> np.ndarray:
+    """`value` as a finite `dtype` array, checked before it is used.
+
+    Args:
+        value: An array or nested sequences of numbers.
+        name: The argument, for messages.
+        error: The exception type raised.
+        ndim: The rank it must have (None: any).
+        max_elements: The most values it may hold.
+        dtype: What it is converted to; a value beyond its range (1e300
+            for float32) counts as infinite.
+
+    Raises:
+        error: Not numbers, of another rank, too large, or holding NaN or
+            infinite values.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise error(f"{name}: {_shown(value)} is not an array of numbers.")
+    size = getattr(value, "size", None)
+    if isinstance(size, int) and size > max_elements:
+        raise error(
+            f"{name}: {size} values, above the {max_elements} one call takes; split it."
+        )
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError, OverflowError) as e:  # ragged, huge ints
+        raise error(
+            f"{name}: not an array of numbers ({str(e).splitlines()[0][:80]})."
+        ) from e
+    if array.dtype.kind not in "biuf":  # text, objects, complex, dates
+        raise error(f"{name}: an array of {array.dtype}, not of real numbers.")
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = array.astype(dtype, copy=False)
+    if ndim is not None and array.ndim != ndim:
+        raise error(f"{name}: shape {array.shape}, expected {ndim} dimensions.")
+    if array.size > max_elements:
+        raise error(
+            f"{name}: {array.size} values, above the {max_elements} one call "
+            "takes; split it."
+        )
+    if not np.isfinite(array).all():
+        raise error(
+            f"{name} holds NaN or infinite values (or values beyond "
+            f"{np.dtype(dtype).name}); give finite numbers."
+        )
+    return array
+
+
+def _shown(value: Any) -> str:
+    """The value as a message shows it: its repr, cut at 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _prefix(name: str) -> str:
     return f"{name} " if name else ""
+
+
+def network_parameters(config) -> tuple:
+    """(generator, discriminator) weights of `config`'s networks, counted
+    from the flags without building them: the convolution and dense
+    kernels of the "dcgan" preset, which the other presets match or
+    exceed (BatchNorm and biases, a few per mille, are left out).
+
+    Example:
+        >>> network_parameters(DCGANConfig(image_size=64))  # about 3.6 M, 2.8 M
+    """
+    base = 7 if config.image_size == 28 else 4
+    steps = int(math.log2(config.image_size // base))
+    top = config.generator_width * 2 ** (steps - 1)  # G's widest map
+    widths = [top // 2**i for i in range(steps)] + [config.channels]
+    generator = config.latent_dim * base * base * top + sum(
+        16 * a * b for a, b in zip(widths, widths[1:])
+    )
+    widths = [config.channels] + [
+        config.discriminator_width * 2**i for i in range(steps)
+    ]
+    discriminator = sum(16 * a * b for a, b in zip(widths, widths[1:]))
+    return generator, discriminator + base * base * widths[-1]
+
+
+def activations_per_image(config) -> int:
+    """Values the layers of G and D hold for one image of a training step:
+    each block's map after its convolution, BatchNorm and activation."""
+    base = 7 if config.image_size == 28 else 4
+    steps = int(math.log2(config.image_size // base))
+    top = config.generator_width * 2 ** (steps - 1)
+    generator = sum(3 * (base * 2**i) ** 2 * (top // 2**i) for i in range(steps))
+    side = config.image_size
+    discriminator = sum(
+        3 * (side // 2**i) ** 2 * config.discriminator_width * 2 ** (i - 1)
+        for i in range(1, steps + 1)
+    )
+    return generator + discriminator + 3 * side * side * config.channels
+
+
+def training_memory_bytes(config) -> int:
+    """Memory that training `config` needs at least, from its flags alone.
+
+    float32 weights of G and D, each with its gradient and Adam's two
+    moments (four copies; five for G with `ema`), the activations of one
+    batch, and the per-epoch sample grid's latents and images. A lower
+    bound: TensorFlow's own buffers and the data come on top.
+
+    Example:
+        >>> training_memory_bytes(DCGANConfig()) / 2**20  # about 460 MiB
+    """
+    generator, discriminator = network_parameters(config)
+    copies = 4 * (generator + discriminator) + (generator if config.ema else 0)
+    batch = config.batch_size * activations_per_image(config)
+    samples = config.num_samples * (
+        config.latent_dim + config.image_size**2 * config.channels
+    )
+    return 4 * (copies + batch + samples)
+
+
+# The flags that size training's memory, named in a refusal.
+MEMORY_FLAGS = (
+    "batch_size",
+    "image_size",
+    "generator_width",
+    "discriminator_width",
+    "latent_dim",
+    "channels",
+    "num_samples",
+)
+
+
+def check_training_memory(config, available: int, error: type = ValueError) -> int:
+    """Refuses, before anything is built, a config whose training cannot fit
+    in `available` bytes (`training_memory_bytes`); returns what it needs.
+
+    Raises:
+        error: One line: the estimate, what is available, and the flags
+            that set it, with their values.
+    """
+    needed = training_memory_bytes(config)
+    if needed > available:
+        flags = ", ".join(
+            f"--{name.replace('_', '-')} {getattr(config, name)}"
+            for name in MEMORY_FLAGS
+        )
+        raise error(
+            f"Training these networks needs at least {needed / 2**30:,.1f} GiB "
+            f"(weights, gradients and Adam's moments of G and D, one batch's "
+            f"activations), more than the {available / 2**30:,.1f} GiB this "
+            f"process can allocate; lower some of {flags}."
+        )
+    return needed

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import keras
 
+from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
+from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.devices.precision import resolve_precision
+from keras_dcgan.errors import ConfigError
 from keras_dcgan.networks.blocks import (  # noqa: F401  (public before presets)
     BN_EPSILON,
     BN_MOMENTUM,
@@ -58,6 +61,7 @@ def build_generator(
         >>> g.output_shape
         (None, 28, 28, 1)
     """
+    check_config(config, "generator")
     networks = preset(config.architecture, config.image_size)
     with dtype_policy(resolve_precision(config.precision)):
         return networks.build_generator(config, synchronized_batch_norm)
@@ -93,6 +97,34 @@ def build_discriminator(
         >>> d.output_shape
         (None, 1)
     """
+    check_config(config, "discriminator")
     networks = preset(config.architecture, config.image_size)
     with dtype_policy(resolve_precision(config.precision)):
         return networks.build_discriminator(config, synchronized_batch_norm)
+
+
+def check_config(config, network: str = "") -> None:
+    """Refuses what is not a valid `DCGANConfig` (fields may have been set
+    since it was made), and networks whose weights alone would not fit in
+    the memory available, before any weight is made.
+
+    Raises:
+        ConfigError: The message names the fields to change.
+    """
+    if not isinstance(config, DCGANConfig):
+        raise ConfigError(
+            f"config: a {type(config).__name__}, not a DCGANConfig; make one "
+            "with keras_dcgan.DCGANConfig(...)."
+        )
+    config.validate()
+    if network:
+        weights = limits.network_parameters(config)[network == "discriminator"]
+        available = available_memory_bytes()
+        if 4 * weights > available:
+            raise ConfigError(
+                f"The {network}'s {weights:,} weights need "
+                f"{4 * weights / 2**30:,.1f} GiB, more than the "
+                f"{available / 2**30:,.1f} GiB available; lower "
+                "--generator-width, --discriminator-width, --latent-dim or "
+                "--image-size."
+            )

@@ -62,6 +62,21 @@ def test_float_arrays_of_any_range_map_to_the_same_images(scale, offset):
     )
 
 
+@pytest.mark.parametrize("magnitude", [1e3, 1e30, 1e39, 1e300, 1e308])
+@pytest.mark.parametrize("signed", [False, True], ids=["0..m", "-m..m"])
+def test_float64_arrays_near_its_limits_map_to_the_same_images(magnitude, signed):
+    # Once cast to float32 first: 1e300 became inf, then all-black images.
+    x = make_images(8)
+    x[:, 0, 0] = 0  # every image has a dark and a bright pixel
+    x[:, 0, 1] = 255
+    reference = first_batch(from_array(x, 28, 1))
+    unit = x.astype(np.float64) / 255
+    floats = (unit * 2 - 1 if signed else unit) * magnitude
+    assert np.isfinite(floats).all() and np.abs(floats).max() == magnitude
+    converted = first_batch(from_array(floats, 28, 1))
+    np.testing.assert_allclose(converted, reference, atol=2 / 255)
+
+
 def test_channels_are_converted():
     rgba = np.zeros((8, 28, 28, 4), np.uint8)
     rgba[..., 0] = 255  # red, opaque

@@ -225,3 +225,56 @@ def test_nearest_rejects_mismatched_shapes():
         nearest.nearest_neighbours(
             np.zeros((2, 28, 28, 1), np.uint8), np.zeros((2, 32, 32, 1), np.uint8)
         )
+
+
+@pytest.mark.parametrize("index", [-1, -4, -5, 4, np.int64(-1)])
+@pytest.mark.parametrize("sign", ["plus", "minus"])
+def test_arithmetic_refuses_negative_and_outside_indices(index, sign):
+    # -1 was taken as the last vector while the message says 0 to N - 1.
+    groups = {"plus_groups": [[0]], "minus_groups": []}
+    groups[f"{sign}_groups"] = groups[f"{sign}_groups"] + [[1, index]]
+    with pytest.raises(DataError, match=r"holds 4 vectors \(0 to 3\)"):
+        explore.latent_arithmetic(np.zeros((4, 2)), **groups)
+
+
+@pytest.mark.parametrize("index", [1.0, True, "1", None])
+def test_arithmetic_refuses_indices_that_are_not_integers(index):
+    with pytest.raises(DataError, match="plus_groups"):
+        explore.latent_arithmetic(np.zeros((4, 2)), [[0, index]])
+
+
+BAD_LATENTS = {
+    "nan": np.nan,
+    "inf": np.inf,
+    "-inf": -np.inf,
+    "beyond_float32": 1e300,  # float64: inf once the generator casts it
+}
+
+
+@pytest.mark.parametrize("value", BAD_LATENTS.values(), ids=list(BAD_LATENTS))
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_generate_refuses_latents_that_are_not_finite(generator, value, where):
+    # They gave all-black images, silently.
+    z = latent.sample_latents(5, 8, 0).astype(np.float64)
+    z[0 if where == "first" else -1, 3] = value
+    with pytest.raises(DataError, match="NaN or infinite"):
+        latent.generate(generator, z)
+    with pytest.raises(DataError, match="NaN or infinite"):
+        explore.interpolate(z[0], z[-1], 4)
+    with pytest.raises(DataError, match="NaN or infinite"):
+        explore.latent_arithmetic(z, [[0, 4]])
+
+
+@pytest.mark.parametrize(
+    "latent_dim", [10**12, 2**63, 0, -1, 4097, 8.0, True, np.float32(8)]
+)
+def test_sample_latents_refuses_latent_sizes_out_of_range(latent_dim):
+    # 10**12 was a MemoryError of 14.6 TiB; -1 a ValueError of NumPy's.
+    with pytest.raises(DataError, match="latent_dim"):
+        latent.sample_latents(2, latent_dim)
+
+
+@pytest.mark.parametrize("z", [np.zeros((3, 9)), np.zeros(8), "z", [[0.0] * 8, [0.0]]])
+def test_generate_refuses_latents_of_another_shape(generator, z):
+    with pytest.raises(DataError, match="latents z"):
+        latent.generate(generator, z)

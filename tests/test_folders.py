@@ -2,6 +2,7 @@
 
 import io
 import logging
+import os
 
 import numpy as np
 import pytest
@@ -162,3 +163,30 @@ def test_cli_trains_on_a_celeba_like_folder_reporting_skipped_files(tmp_path, ca
     assert "000036.jpg: empty file" in caplog.text
     assert "000037.jpg: truncated" in caplog.text
     assert (run / "generator.keras").is_file()
+
+
+# Names a Linux file system holds that are not UTF-8: Latin-1, a lone
+# continuation byte, a cut sequence, an encoded surrogate, an overlong "/".
+NOT_UTF8 = [b"caf\xe9", b"\x80", b"ab\xe2\x82", b"\xed\xa0\x80", b"\xc0\xaf", b"\xff"]
+
+
+@pytest.mark.parametrize("name", NOT_UTF8, ids=lambda n: n.hex())
+@pytest.mark.parametrize("where", ["file", "folder"])
+def test_names_that_are_not_utf8_are_skipped_and_listed(tmp_path, caplog, name, where):
+    good = make_images(12, size=28)
+    for i, image in enumerate(good):
+        Image.fromarray(image).save(tmp_path / f"good_{i:02d}.png")
+    folder = os.path.join(os.fsencode(tmp_path), name) if where == "folder" else None
+    if folder:
+        os.mkdir(folder)
+    target = os.path.join(folder or os.fsencode(tmp_path), name + b".png")
+    with open(target, "wb") as f:
+        f.write((tmp_path / "good_00.png").read_bytes())
+    caplog.set_level(logging.WARNING)
+    images = load_images(28, 1, data=str(tmp_path))
+    assert images.num_images == 12
+    [(path, reason)] = images.skipped.items()
+    assert os.fsencode(path) == target and "not valid UTF-8" in reason
+    assert "skipped 1 of 13" in caplog.text
+    assert name[-1:].hex() in caplog.text  # shown escaped: \xNN
+    assert len(list(epoch_batches(images, 4, seed=0, epoch=0))) == 3

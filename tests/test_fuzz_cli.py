@@ -11,6 +11,7 @@ import json
 import math
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -302,3 +303,90 @@ def test_a_config_file_above_the_size_limit_is_not_read(tmp_path):
     path.write_text("{" + " " * 2**20 + "}")  # valid JSON, but 1 MiB
     with pytest.raises(ConfigError, match="larger than 1048576 bytes"):
         DCGANConfig.from_json(str(path))
+
+
+NUMBERS = {
+    f.name: f.type
+    for f in dataclasses.fields(DCGANConfig)
+    if any(kind in str(f.type) for kind in ("int", "float"))
+}
+
+
+@pytest.mark.parametrize("value", [10**13, 10**18, 2**63, 10**400, 1e300])
+@pytest.mark.parametrize("field", sorted(NUMBERS))
+def test_every_numeric_field_has_an_upper_bound(tmp_path, field, value):
+    # --center-crop 3e9 crashed in TensorFlow (int32), in config.json too.
+    flag = "--" + field.replace("_", "-")
+    with pytest.raises(ConfigError, match=flag) as info:
+        DCGANConfig(**{field: value})
+    assert "\n" not in str(info.value)
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({field: value}) if value != 10**400 else "{}")
+    if value != 10**400:  # JSON has no such number
+        with pytest.raises(ConfigError, match=flag) as info:
+            DCGANConfig.from_json(str(path))
+        assert str(path) in str(info.value)
+
+
+INTEGER_FIELDS = sorted(n for n, t in NUMBERS.items() if "int" in str(t))
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(DCGANConfig)}
+
+
+def good_int(field):
+    return {"steps": 10, "seed": 3, "center_crop": 108}.get(field, DEFAULTS[field])
+
+
+@pytest.mark.parametrize("field", INTEGER_FIELDS)
+@pytest.mark.parametrize("kind", ["float", "bool", "str"])
+def test_integer_fields_take_integers_only_in_python_and_json(tmp_path, field, kind):
+    # 28.0 was accepted for image_size and crashed later; the same
+    # value must fare the same from Python and from config.json.
+    good = good_int(field)
+    value = {"float": float(good), "bool": True, "str": str(good)}[kind]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({field: value}))
+    for make in (
+        lambda: DCGANConfig(**{field: value}),
+        lambda: DCGANConfig.from_json(str(path)),
+    ):
+        with pytest.raises(ConfigError, match=field) as info:
+            make()
+        assert "\n" not in str(info.value)
+
+
+TEXT_FIELDS = sorted(
+    f.name for f in dataclasses.fields(DCGANConfig) if "str" in str(f.type)
+)
+
+
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize("value", [123, 1.5, True, ["dcgan"], {"a": 1}])
+def test_text_fields_take_text_only(tmp_path, field, value):
+    # eval_features: 123 validated, then broke --resume.
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({field: value}))
+    with pytest.raises(ConfigError, match=field) as info:
+        DCGANConfig.from_json(str(path))
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+NUMPY_KINDS = [np.int8, np.int16, np.int32, np.int64, np.uint16, np.uint32, np.uint64]
+
+
+@pytest.mark.parametrize("field", sorted(NUMBERS))
+@pytest.mark.parametrize("index", range(3))
+def test_numpy_scalars_are_the_numbers_they_are(tmp_path, field, index):
+    # np.int64(16) was "must be an integer"; np.float32 was refused while
+    # np.float64 was accepted. Stored as Python numbers, so they save.
+    good = good_int(field) if field in INTEGER_FIELDS else DEFAULTS[field]
+    if field in INTEGER_FIELDS:
+        kinds = [k for k in NUMPY_KINDS if np.iinfo(k).max >= good]
+        kind = kinds[index * (len(kinds) - 1) // 2]
+    else:
+        kind = [np.float16, np.float32, np.float64][index]
+    value = kind(good)
+    config = DCGANConfig(**{field: value})
+    stored = getattr(config, field)
+    assert type(stored) in (int, float) and stored == pytest.approx(float(value))
+    config.to_json(str(tmp_path / "config.json"))
+    assert DCGANConfig.from_json(str(tmp_path / "config.json")) == config

@@ -6,6 +6,7 @@ in a subprocess under a memory limit, so a regression fails the test
 instead of taking the machine down.
 """
 
+import json
 import os
 import re
 import resource
@@ -16,7 +17,8 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import make_images
+from conftest import make_images, snapshot
+from PIL import Image
 from test_cli import TINY_FLAGS
 
 from keras_dcgan.cli import main
@@ -265,6 +267,32 @@ for flags in (
     DANGEROUS[f"arithmetic{flags[0]}_{flags[1]}".replace("-", "_")] = ARITHMETIC + flags
 
 
+DANGEROUS["arithmetic_minus_negative_index"] = ARITHMETIC + ["--minus", "-1"]
+TRAIN = ["train", "--data", "x.npz", "--output-dir", "out", "--steps", "2"]
+for crop in ("3000000000", "1000000000000000000"):
+    DANGEROUS[f"train_center_crop_{crop}"] = TRAIN + [
+        *TINY_FLAGS,
+        "--center-crop",
+        crop,
+    ]
+# Every train flag at its maximum at once: networks of terabytes. They
+# crashed in TensorFlow (out of memory); refused up front from the flags.
+EVERY_MAXIMUM = [
+    *("--image-size", "128", "--channels", "3", "--latent-dim", "4096"),
+    *("--generator-width", "1024", "--discriminator-width", "1024"),
+    *("--batch-size", "8192", "--epochs", "1000000", "--steps", "1000000000"),
+    *("--max-checkpoints", "1000", "--log-every", "1000000000"),
+    *("--num-samples", "1024", "--eval-num", "100000", "--seed", "2147483647"),
+    *("--max-image-pixels", "4294967296", "--center-crop", "65536"),
+    *("--checkpoint-minutes", "1000000", "--checkpoint-every", "1000000000"),
+    *("--collapse-patience", "1000000000", "--learning-rate", "1e12"),
+]
+DANGEROUS["train_every_flag_at_its_maximum"] = TRAIN[:5] + EVERY_MAXIMUM
+DANGEROUS["train_every_flag_at_its_maximum_dry_run"] = (
+    TRAIN[:5] + EVERY_MAXIMUM + ["--dry-run"]
+)
+
+
 @pytest.mark.parametrize("argv", list(DANGEROUS.values()), ids=list(DANGEROUS))
 def test_dangerous_arguments_fail_in_one_line_under_a_memory_limit(work, argv):
     before = sorted(os.listdir(work))
@@ -377,3 +405,62 @@ def test_train_classifier_checks_its_output_before_training(work, caplog, capsys
     assert_one_line_error(2, lines)
     assert "does not exist" in lines[0]
     assert "Labelled images" not in caplog.text  # refused before any work
+
+
+CONFIG_VALUES = {
+    "center_crop_3e9": ("center_crop", 3 * 10**9),
+    "center_crop_1e18": ("center_crop", 10**18),
+    "eval_features_int": ("eval_features", 123),
+    "image_size_float": ("image_size", 28.0),
+    "latent_dim_float": ("latent_dim", 8.0),
+    "architecture_int": ("architecture", 1),
+    "seed_bool": ("seed", True),
+}
+
+
+@pytest.mark.parametrize("field,value", CONFIG_VALUES.values(), ids=list(CONFIG_VALUES))
+@pytest.mark.parametrize("command", ["sample", "resume"])
+def test_a_config_json_value_that_would_break_later_fails_in_one_line(
+    work, tmp_path, capsys, field, value, command
+):
+    run = copy_run(work, tmp_path)
+    config = json.loads((run / "config.json").read_text())
+    config[field] = value
+    (run / "config.json").write_text(json.dumps(config))
+    listing = snapshot(run)
+    argv = (
+        ["sample", str(run), "--output", str(tmp_path / "s.png")]
+        if command == "sample"
+        else ["train", "--data", str(work / "x.npz"), "--output-dir", str(run)]
+        + ["--resume", "--steps", "3"]
+    )
+    assert main(argv) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert_one_line_error(2, lines)
+    assert f"{run}{os.sep}config.json" in lines[0] and field in lines[0]
+    assert not (tmp_path / "s.png").exists()
+    assert snapshot(run) == listing  # nothing written, nothing deleted
+
+
+def test_names_that_are_not_utf8_are_skipped_by_every_reader(work, tmp_path, caplog):
+    # train, nearest and evaluate stopped with a ValueError of tf.data.
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for i, image in enumerate(make_images(32)):
+        Image.fromarray(image).save(folder / f"{i:02d}.png")
+    for name in (b"caf\xe9.png", b"\xff\xfe.png"):
+        with open(os.path.join(os.fsencode(folder), name), "wb") as f:
+            f.write((folder / "00.png").read_bytes())
+    commands = {
+        "train": ["train", "--data", str(folder), "--output-dir"]
+        + [str(tmp_path / "run"), "--steps", "1", *TINY_FLAGS],
+        "nearest": ["nearest", str(work / "run"), "--data", str(folder)]
+        + ["--num", "2", "--output", str(tmp_path / "n.png")],
+        "evaluate": ["evaluate", str(work / "run"), "--data", str(folder)]
+        + ["--features", f"classifier:{work / 'clf.keras'}", "--num", "16"],
+    }
+    for command, argv in commands.items():
+        caplog.clear()
+        assert main(argv) == 0, command
+        assert "skipped 2 of 34" in caplog.text, command
+        assert "caf\\xe9.png: its name is not valid UTF-8" in caplog.text, command

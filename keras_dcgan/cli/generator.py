@@ -13,13 +13,17 @@ logger = logging.getLogger("keras_dcgan")
 
 
 def index_list(text: str) -> list:
-    """`--plus 1,2,3` -> [1, 2, 3]."""
+    """`--plus 1,2,3` -> [1, 2, 3]; indices count from 0 (no negative ones)."""
     try:
-        return [int(i) for i in text.split(",")]
+        indices = [int(i) for i in text.split(",")]
     except ValueError:
+        indices = None
+    if indices is None or any(i < 0 for i in indices):
         raise argparse.ArgumentTypeError(
-            f"{text!r}: give comma-separated latent indices, e.g. 0,4,7"
-        ) from None
+            f"{text[:40]!r}: give comma-separated latent indices from 0 (the "
+            "first row of the latents file), e.g. 0,4,7"
+        )
+    return indices
 
 
 def add_parsers(commands) -> None:

@@ -10,6 +10,9 @@ import sys
 from keras_dcgan.config import (
     ARCHITECTURES,
     JIT_COMPILE,
+    LIMITS,
+    LOW_EXCLUDED,
+    MINIMA,
     PRECISIONS,
     RANGES,
     STRATEGIES,
@@ -102,7 +105,10 @@ def _config_flag_help(field: str, helps: dict, defaults: dict, metavar: str) -> 
     text = helps[field].split(". ")[0].rstrip(".")
     if field in RANGES:
         low, high, high_open = RANGES[field]
-        text += f" ({low:g} <= {metavar} {'<' if high_open else '<='} {high:g})"
+        below = "<" if field in LOW_EXCLUDED else "<="
+        text += f" ({low:g} {below} {metavar} {'<' if high_open else '<='} {high:g})"
+    elif field in LIMITS:
+        text += f" ({MINIMA.get(field, 1)} to {LIMITS[field]})"
     default = defaults[field]
     if field in ("image_size", "channels"):
         return f"{text} (default: from the data)"
@@ -198,10 +204,12 @@ def config_from_args(args) -> DCGANConfig:
 def run_train(args) -> int:
     from keras_dcgan import data, training
     from keras_dcgan.devices import distribute, summary
+    from keras_dcgan.training.loop import check_training_memory
 
     config = config_from_args(args)
     # First: a multi-worker strategy must exist before any TensorFlow work.
     strategy = distribute.make_strategy(config.strategy)
+    check_training_memory(config)  # before the data and the models
     logger.info(summary.describe(strategy, config.jit_compile, config.precision))
     images = data.load_images(
         config.image_size,

@@ -17,6 +17,8 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan import limits
+from keras_dcgan.config import LIMITS, MINIMA
 from keras_dcgan.data.preprocess import (
     MIN_SOURCE_SIDE,
     ImageData,
@@ -222,22 +224,48 @@ def from_array(
     """Validates, converts and resizes an image array.
 
     Args:
-        x: [N, H, W] or [N, H, W, C] (C in 1, 3, 4); uint8, or float of any
-            finite range (mapped to [0, 255]: [0, 1] and [-1, 1] as such,
-            anything else by its min and max).
-        image_size: Output side.
-        channels: Output channels.
+        x: A NumPy array [N, H, W] or [N, H, W, C] (C in 1, 3, 4); uint8,
+            or any other real numbers (bool, ints, floats up to float64's
+            range) mapped to [0, 255]: [0, 1], [-1, 1] and [0, 255] as
+            such, anything else by its min and max.
+        image_size: Output side: 28, 32, 64 or 128.
+        channels: Output channels: 1 or 3.
         description: Name of the source, for messages.
-        center_crop: Side of the centered square kept before resizing.
+        center_crop: Side of the centered square kept before resizing
+            (None or 8 to 65536, as `DCGANConfig.center_crop`).
 
     Returns:
         An `ImageData` over the converted array.
+
+    Raises:
+        DataError: An argument of the wrong kind or out of range, an array
+            that is not images, holds NaN or infinite values, or whose
+            images at `image_size` would not fit in the memory available;
+            checked before anything is converted.
 
     Example:
         >>> from_array(np.zeros((10, 28, 28), np.uint8), 32, 3).num_images
         10
     """
-    x = as_uint8(check_array(x, description), description)
+    description = _check_description(description)
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
+    if center_crop is not None:
+        center_crop = limits.check_int(
+            center_crop,
+            MINIMA["center_crop"],
+            LIMITS["center_crop"],
+            "center_crop",
+            DataError,
+        )
+    if not isinstance(x, np.ndarray):
+        raise DataError(
+            f"{description}: a {type(x).__name__}, not a NumPy array; pass "
+            "np.asarray(images)."
+        )
+    check_array(x, description)
+    _check_memory(x, image_size, channels, description)
+    x = as_uint8(x, description)
     if x.ndim == 3:
         x = x[..., None]
     chunks = [
@@ -252,9 +280,34 @@ def from_array(
     )
 
 
+def _check_description(description) -> str:
+    if not isinstance(description, str):
+        raise DataError(
+            f"description={str(description)[:40]!r}: give the source's name as a str."
+        )
+    return description
+
+
+def _check_memory(x: np.ndarray, image_size: int, channels: int, description: str):
+    """Refuses an array whose conversion would not fit in memory: a float64
+    copy (other than uint8), the uint8 images, their resized copies."""
+    count = len(x)
+    needed = (0 if x.dtype == np.uint8 else x.size * 9) + count * (
+        x[0].size + image_size * image_size * channels * 2
+    )
+    available = available_memory_bytes()
+    if needed > available:
+        raise DataError(
+            f"{description}: converting {count} images {x.shape[1:]} to "
+            f"{image_size}x{image_size}x{channels} needs about "
+            f"{format_bytes(needed)}, more than the {format_bytes(available)} "
+            "available; give fewer or smaller images (an image folder streams)."
+        )
+
+
 def check_array(x: np.ndarray, description: str) -> np.ndarray:
     """Refuses arrays that are not images, with the reason and the fix."""
-    if x.dtype == object or not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+    if x.dtype.kind not in "biufc":  # objects, text, dates, records
         raise DataError(
             f"{description}: array dtype {x.dtype} is not "
             "numeric; store images as uint8 or float."
@@ -283,17 +336,27 @@ def check_array(x: np.ndarray, description: str) -> np.ndarray:
 
 
 def as_uint8(x: np.ndarray, description: str) -> np.ndarray:
-    """Maps an image array of any numeric range to uint8 [0, 255]."""
+    """Maps an image array of any finite real range to uint8 [0, 255].
+
+    [0, 1], [-1, 1] and [0, 255] are taken as such; any other range is
+    stretched from its min and max, in float64 and relative to its largest
+    magnitude, so that values up to float64's limits (1e300) neither
+    overflow nor vanish.
+    """
     if x.dtype == np.uint8:
         return x
-    x = x.astype(np.float32)
     low, high = float(x.min()), float(x.max())
+    if not (np.isfinite(low) and np.isfinite(high)):  # a longdouble beyond
+        raise DataError(  # float64's range
+            f"{description}: values beyond float64's range; scale the images "
+            "to [0, 1] or [0, 255] first."
+        )
     if low >= 0.0 and high <= 1.0:
-        scaled = x * 255.0
+        scaled = x.astype(np.float32) * 255.0
     elif low >= -1.0 and high <= 1.0:
-        scaled = (x + 1.0) * 127.5
+        scaled = (x.astype(np.float32) + 1.0) * 127.5
     elif low >= 0.0 and high <= 255.0:
-        scaled = x
+        scaled = x.astype(np.float32)
     else:
         logger.warning(
             "%s: values in [%g, %g]; scaling min..max to 0..255.",
@@ -301,7 +364,11 @@ def as_uint8(x: np.ndarray, description: str) -> np.ndarray:
             low,
             high,
         )
-        scaled = (x - low) * (255.0 / max(high - low, 1e-12))
+        magnitude = max(abs(low), abs(high))
+        low, high = low / magnitude, high / magnitude
+        scaled = (x.astype(np.float64) / magnitude - low) * (
+            255.0 / max(high - low, 1e-12)
+        )
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 

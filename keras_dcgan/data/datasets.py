@@ -16,6 +16,7 @@ import logging
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan import limits
 from keras_dcgan.data.preprocess import ImageData, cached_if_it_fits
 from keras_dcgan.errors import DataError
 
@@ -70,6 +71,10 @@ def from_dataset(
         >>> from_dataset(ds, 28, 1).num_images
         64
     """
+    if not isinstance(description, str):
+        raise DataError("description: give the source's name as a str.")
+    image_size = limits.check_image_size(image_size, "image_size", DataError)
+    channels = limits.check_channels(channels, "channels", DataError)
     if not isinstance(dataset, tf.data.Dataset):
         raise DataError(
             f"{description}: a {type(dataset).__name__}, not a tf.data.Dataset."

@@ -165,6 +165,12 @@ def screen_files(paths: list, max_image_pixels: int) -> tuple:
     with warnings.catch_warnings():  # over-limit files are reported instead
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         for path in paths:
+            if not _utf8(path):  # TensorFlow takes file names as UTF-8 only
+                unusable[path] = (
+                    "its name is not valid UTF-8, which TensorFlow cannot "
+                    "open; rename it"
+                )
+                continue
             info, reason = _stat(path)
             if info is not None:
                 if (info.st_dev, info.st_ino) in seen:
@@ -176,6 +182,21 @@ def screen_files(paths: list, max_image_pixels: int) -> tuple:
             else:
                 usable.append(path)
     return usable, unusable
+
+
+def _utf8(path: str) -> bool:
+    """Whether `path` is valid UTF-8 (Python keeps other bytes of a name
+    as surrogates, which no UTF-8 string can hold)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(path: str) -> str:
+    """`path` for a message: the bytes of a name that is not UTF-8 as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _stat(path: str) -> tuple:
@@ -296,7 +317,9 @@ def _pil_reason(error: Exception) -> str:
 def _check_bad_files(folder, total, skipped, max_bad_fraction) -> None:
     if not skipped:
         return
-    listing = "\n".join(f"  {p}: {why}" for p, why in list(skipped.items())[:LISTED])
+    listing = "\n".join(
+        f"  {_printable(p)}: {why}" for p, why in list(skipped.items())[:LISTED]
+    )
     more = len(skipped) - LISTED
     if more > 0:
         listing += f"\n  ... and {more} more"

@@ -124,7 +124,8 @@ def available_memory_bytes() -> int:
     """Bytes this process can still allocate without swapping or being killed.
 
     The kernel's `MemAvailable`, lowered by a container's (cgroup) limit
-    minus its current use, since a container sees the host's meminfo.
+    minus its current use, since a container sees the host's meminfo, and
+    by the address space left under this process's `RLIMIT_AS` (`ulimit -v`).
     """
     try:
         with open("/proc/meminfo") as f:
@@ -144,7 +145,23 @@ def available_memory_bytes() -> int:
         except (OSError, ValueError):  # absent, or "max" (no limit)
             continue
         available = min(available, max(0, free))
-    return available
+    left = _address_space_left()
+    return available if left is None else min(available, left)
+
+
+def _address_space_left() -> int | None:
+    """Bytes of address space left under `RLIMIT_AS`, or None if unlimited."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("VmSize:"))
+    except (ImportError, OSError, StopIteration, ValueError, IndexError):
+        return None
+    return max(0, limit - kib * 1024)
 
 
 def format_bytes(count: int) -> str:

@@ -50,9 +50,9 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
         StrategyError: The strategy needs hardware or settings that are
             not there.
     """
-    if name not in STRATEGIES:
+    if not isinstance(name, str) or name not in STRATEGIES:
         raise StrategyError(
-            f"strategy={name!r} is not supported; use one of "
+            f"strategy={str(name)[:40]!r} is not supported; use one of "
             f"{', '.join(STRATEGIES)} (--strategy)."
         )
     if name not in _STRATEGIES:

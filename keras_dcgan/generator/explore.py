@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 from collections.abc import Sequence
 
 import keras
@@ -39,8 +40,8 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
     two of them passes through its low-norm inside, which G rarely saw.
 
     Args:
-        z0: Start vector [nz].
-        z1: End vector [nz].
+        z0: Start vector [nz], finite.
+        z1: End vector [nz], finite.
         steps: Points, 2 to `limits.MAX_GRID_IMAGES`.
         method: "slerp" or "lerp".
 
@@ -51,11 +52,18 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
         >>> interpolate(np.ones(4), -np.ones(4), 5).shape
         (5, 4)
     """
-    if method not in METHODS:
-        raise DataError(f"--method {method!r}: use one of {METHODS}.")
-    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
-    z0 = np.asarray(z0, np.float64)
-    z1 = np.asarray(z1, np.float64)
+    limits.check_choice(method, METHODS, "--method", DataError)
+    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    z0, z1 = (
+        limits.finite_array(
+            z, name, DataError, ndim=1, max_elements=limits.MAX_LATENT_DIM
+        ).astype(np.float64)
+        for z, name in ((z0, "z0"), (z1, "z1"))
+    )
+    if z0.shape != z1.shape or not z0.size:
+        raise DataError(
+            f"z0 {z0.shape} and z1 {z1.shape}: give two latent vectors of one size."
+        )
     t = np.linspace(0.0, 1.0, steps)[:, None]
     norms = np.linalg.norm(z0) * np.linalg.norm(z1)
     cos = np.clip(np.dot(z0, z1) / norms, -1.0, 1.0) if norms > 0 else 1.0
@@ -97,7 +105,7 @@ def interpolation_grid(
         >>> interpolation_grid(g, rows=2, steps=5, seed=0).shape
         (2, 5, 28, 28, 1)
     """
-    check_grid(rows, steps)
+    rows, steps = check_grid(rows, steps)
     ends = sample_latents(2 * rows, generator.input_shape[-1], seed)
     z = np.concatenate(
         [interpolate(ends[2 * r], ends[2 * r + 1], steps, method) for r in range(rows)]
@@ -107,17 +115,19 @@ def interpolation_grid(
     )
 
 
-def check_grid(rows: int, steps: int) -> None:
+def check_grid(rows: int, steps: int) -> tuple:
     """Refuses `rows` walks of `steps` images that would not fit one
-    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`."""
-    limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
-    limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`; returns
+    (rows, steps) as ints."""
+    rows = limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
+    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
     if rows * steps > limits.MAX_GRID_IMAGES:
         raise DataError(
             f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
             f"picture holds at most {limits.MAX_GRID_IMAGES}. Ask for fewer "
             "rows or steps, or make several pictures with other --seed."
         )
+    return rows, steps
 
 
 def save_interpolation(
@@ -131,8 +141,29 @@ def save_interpolation(
     Args:
         images: uint8 [rows, steps, H, W, C], as `interpolation_grid` gives.
         path: A `.png` or `.gif` file.
-        seconds_per_frame: GIF frame time.
+        seconds_per_frame: GIF frame time, 0.01 to 60.
+
+    Raises:
+        DataError: `images` not uint8 [rows, steps, H, W, C], `path` not a
+            `.png` or `.gif` name, or the frame time out of range.
     """
+    path = limits.check_path(path, "--output", DataError)
+    if not path.lower().endswith((".png", ".gif")):
+        raise DataError(f"--output {path}: use a .png or .gif file name.")
+    seconds_per_frame = limits.check_float(
+        seconds_per_frame, 0.01, 60.0, "seconds_per_frame", DataError
+    )
+    if (
+        not isinstance(images, np.ndarray)
+        or images.dtype != np.uint8
+        or images.ndim != 5
+        or images.shape[-1] not in (1, 3)
+        or not images.size
+    ):
+        raise DataError(
+            "images: give uint8 walks [rows, steps, H, W, C], as "
+            "interpolation_grid makes them."
+        )
     rows, steps = images.shape[:2]
     if path.lower().endswith(".gif"):
         frames = [
@@ -203,7 +234,8 @@ def latent_arithmetic(
         An `Arithmetic`; groups are ordered plus, minus, plus, minus, ...
 
     Raises:
-        DataError: An index outside `latents`, groups beyond
+        DataError: Latents that are not finite [N, nz], an index that is
+            not an integer from 0 to N - 1 (negative ones too), groups beyond
             `check_groups`, `num_variations` outside 1 to
             `limits.MAX_VARIATIONS`, or `noise` not finite in
             [0, `limits.MAX_NOISE`].
@@ -213,31 +245,32 @@ def latent_arithmetic(
         >>> r.result.shape
         (100,)
     """
-    latents = np.asarray(latents, np.float32)
-    if latents.ndim != 2:
-        raise DataError(
-            f"latents of shape {latents.shape}: expected "
-            "[N, latent_dim], as saved by --save-latents."
-        )
+    latents = limits.finite_array(
+        latents,
+        "latents",
+        DataError,
+        ndim=2,
+        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+    )
     check_groups(plus_groups, minus_groups)
-    limits.check_int(
+    num_variations = limits.check_int(
         num_variations, 1, limits.MAX_VARIATIONS, "--variations", DataError
     )
-    limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
+    noise = limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
         order += [(1, g) for g in plus_groups[i : i + 1]]
         order += [(-1, g) for g in minus_groups[i : i + 1]]
     groups = []
     for _sign, indices in order:
-        bad = [i for i in indices if not -len(latents) <= i < len(latents)]
+        bad = [i for i in indices if not 0 <= i < len(latents)]
         if not indices or bad:
             raise DataError(
                 f"Group {list(indices)}: indices {bad or 'missing'}; the "
                 f"latents file holds {len(latents)} vectors (0 to "
                 f"{len(latents) - 1})."
             )
-        groups.append(latents[list(indices)])
+        groups.append(latents[[int(i) for i in indices]])
     means = np.stack([g.mean(axis=0) for g in groups])
     signs = [sign for sign, _ in order]
     result = np.einsum("g,gd->d", np.asarray(signs, np.float32), means)
@@ -259,6 +292,19 @@ def check_groups(
     """Refuses, with a `DataError`, no plus group, or more groups (or
     larger ones) than one figure shows: `limits.MAX_GROUPS`,
     `limits.MAX_GROUP_SIZE`."""
+    for name, groups in (("plus_groups", plus_groups), ("minus_groups", minus_groups)):
+        if not _is_sequence(groups) or not all(
+            _is_sequence(group)
+            and all(
+                isinstance(i, numbers.Integral) and not isinstance(i, bool)
+                for i in group
+            )
+            for group in groups
+        ):
+            raise DataError(
+                f"{name}: give a list of groups, each a list of latent "
+                "indices (integers), e.g. [[0, 1, 2], [6, 7, 8]]."
+            )
     if not plus_groups:
         raise DataError("Give at least one --plus group of indices.")
     groups = list(plus_groups) + list(minus_groups)
@@ -276,6 +322,13 @@ def check_groups(
             )
 
 
+def _is_sequence(value) -> bool:
+    """A list, tuple or 1-D array, not text (a str is a sequence too)."""
+    if isinstance(value, np.ndarray):
+        return value.ndim == 1
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
 def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -> None:
     """Draws the paper's latent-arithmetic figure into a PNG, atomically.
 
@@ -286,7 +339,19 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -
         generator: The generator the latents belong to.
         arithmetic: As returned by `latent_arithmetic`.
         path: The PNG file.
+
+    Raises:
+        DataError: `arithmetic` is not an `Arithmetic`, or `path` not a
+            `.png` file name.
     """
+    path = limits.check_path(path, "--output", DataError)
+    if not path.lower().endswith(".png"):
+        raise DataError(f"--output {path}: use a .png file name.")
+    if not isinstance(arithmetic, Arithmetic):
+        raise DataError(
+            f"arithmetic: a {type(arithmetic).__name__}, not the Arithmetic "
+            "that latent_arithmetic returns."
+        )
     import matplotlib
 
     matplotlib.use("Agg")

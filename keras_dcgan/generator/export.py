@@ -34,6 +34,7 @@ import tensorflow as tf
 from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_dir, atomic_write
 from keras_dcgan.errors import RunError, RunWriteError
+from keras_dcgan.generator.latent import generator_shapes
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ def build_archive(
         RunError: `max_batch` out of range.
     """
     _check_max_batch(max_batch)
+    generator_shapes(generator)
     latent_dim = int(generator.input_shape[-1])
     # No archive.track(generator): endpoints track the variables they use,
     # and tracking the model too stores every weight twice (2x the size).
@@ -153,9 +155,9 @@ def build_archive(
     return archive
 
 
-def _check_max_batch(max_batch) -> None:
+def _check_max_batch(max_batch) -> int:
     # Above int32's range the constant would wrap and refuse every request.
-    limits.check_int(max_batch, 1, limits.MAX_INT32, "--max-batch", RunError)
+    return limits.check_int(max_batch, 1, limits.MAX_INT32, "--max-batch", RunError)
 
 
 def next_version(base_dir: str) -> int:
@@ -200,17 +202,18 @@ def export_saved_model(
         >>> export_saved_model(runs.load_generator("runs/mnist"), "serving")
         'serving/1'
     """
-    if version is not None and (
-        isinstance(version, bool)
-        or not isinstance(version, int)
-        or not 1 <= version <= limits.MAX_VERSION
-    ):
-        raise RunError(
-            f"--version {version!r}: use a positive integer up to "
-            f"{limits.MAX_VERSION}; TF Serving only loads int64 "
-            "version folders."
-        )
-    _check_max_batch(max_batch)
+    generator_shapes(generator)
+    base_dir = limits.check_path(base_dir, "--output-dir", RunError)
+    if version is not None:
+        try:
+            version = limits.check_int(version, 1, limits.MAX_VERSION)
+        except ValueError:
+            raise RunError(
+                f"--version {str(version)[:40]!r}: use a positive integer up to "
+                f"{limits.MAX_VERSION}; TF Serving only loads int64 "
+                "version folders."
+            ) from None
+    max_batch = _check_max_batch(max_batch)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
         raise RunError(f"--output-dir {base_dir} is a file; name a folder.")
     version = next_version(base_dir) if version is None else version
@@ -260,6 +263,8 @@ def export_tflite(generator: keras.Model, path: str) -> str:
         >>> export_tflite(generator, "generator.tflite")
         'generator.tflite'
     """
+    generator_shapes(generator)
+    path = limits.check_path(path, "--output", RunError)
     latent_dim = int(generator.input_shape[-1])
     # Through an ExportArchive SavedModel: converting a concrete function
     # that closes over Keras 3 variables leaves them as uninitialised

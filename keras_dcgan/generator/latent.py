@@ -19,18 +19,21 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
 
     Args:
         num: How many vectors, 0 to `limits.MAX_IMAGES`.
-        latent_dim: Their size.
+        latent_dim: Their size, 1 to `limits.MAX_LATENT_DIM`.
         seed: Same seed, same vectors: 0 to `limits.MAX_SEED`, or None.
 
     Returns:
         float32 array [num, latent_dim].
 
     Raises:
-        DataError: `num` or `seed` out of range.
+        DataError: `num`, `latent_dim` or `seed` out of range.
     """
-    limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
+    num = limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
+    latent_dim = limits.check_int(
+        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    )
     if seed is not None:
-        limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
 
@@ -40,18 +43,34 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
 
     Args:
         generator: A DCGAN generator.
-        z: float array [N, latent_dim].
-        batch_size: Latents per forward pass.
+        z: float array [N, latent_dim] of finite values.
+        batch_size: Latents per forward pass, 1 to `limits.MAX_BATCH`.
 
     Returns:
         uint8 images [N, H, W, C].
 
     Raises:
-        DataError: The images would take more than
+        DataError: `z` is not finite numbers [N, latent_dim] (NaN or
+            infinite latents would give black images), `batch_size` is out
+            of range, or the images would take more than
             `limits.MAX_GENERATED_BYTES`.
     """
-    z = np.asarray(z, dtype=np.float32)
-    size = len(z) * int(np.prod(generator.output_shape[1:]))
+    in_shape, out_shape = generator_shapes(generator)
+    batch_size = limits.check_int(
+        batch_size, 1, limits.MAX_BATCH, "batch_size", DataError
+    )
+    z = limits.finite_array(
+        z,
+        "latents z",
+        DataError,
+        ndim=2,
+        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+    )
+    if z.shape[1] != in_shape[-1]:
+        raise DataError(
+            f"latents z of shape {z.shape}: this generator takes [N, {in_shape[-1]}]."
+        )
+    size = len(z) * int(np.prod(out_shape[1:]))
     if size > limits.MAX_GENERATED_BYTES:
         raise DataError(
             f"{len(z)} images of {generator.output_shape[1:]} would take "
@@ -64,10 +83,34 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
         for i in range(0, len(z), batch_size)
     ]
     return (
-        np.concatenate(out)
-        if out
-        else np.zeros((0,) + tuple(generator.output_shape[1:]), np.uint8)
+        np.concatenate(out) if out else np.zeros((0,) + tuple(out_shape[1:]), np.uint8)
     )
+
+
+def generator_shapes(generator) -> tuple:
+    """(input shape, output shape) of a generator: [None, latent_dim] to
+    [None, H, W, C].
+
+    Raises:
+        DataError: `generator` is not a Keras model of that kind.
+    """
+    try:
+        shapes = tuple(generator.input_shape), tuple(generator.output_shape)
+    except (AttributeError, TypeError, ValueError):  # no model, or several ins
+        shapes = None
+    if (
+        not isinstance(generator, keras.Model)
+        or shapes is None
+        or len(shapes[0]) != 2
+        or len(shapes[1]) != 4
+        or not all(isinstance(d, int) for d in shapes[0][1:] + shapes[1][1:])
+    ):
+        raise DataError(
+            f"generator: a {type(generator).__name__} that does not map latents "
+            "[N, latent_dim] to images [N, H, W, C]; load one with "
+            "keras_dcgan.load_generator."
+        )
+    return shapes
 
 
 def save_latents(z, path: str) -> None:
@@ -77,10 +120,18 @@ def save_latents(z, path: str) -> None:
         z: float array [N, latent_dim].
         path: File name ending in `.npy`.
     """
+    path = limits.check_path(path, "--save-latents", DataError)
     if not path.lower().endswith(".npy"):
         raise DataError(f"--save-latents {path}: use a .npy file name.")
+    z = limits.finite_array(
+        z,
+        "latents z",
+        DataError,
+        ndim=2,
+        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+    )
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
-        np.save(f, np.asarray(z, np.float32))  # a file: no suffix appended
+        np.save(f, z)  # a file: no suffix appended
 
 
 def is_latents_file(path: str) -> bool:
@@ -115,6 +166,10 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
             finite vectors of size `latent_dim`.
     """
     fix = "Write it with `keras-dcgan sample RUN --save-latents`."
+    path = limits.check_path(path, "--latents", DataError)
+    latent_dim = limits.check_int(
+        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    )
     if not os.path.isfile(path):  # a FIFO or a device would never end
         raise DataError(f"--latents {path}: no such regular file. {fix}")
     try:

@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 
+from keras_dcgan import limits
 from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
 from keras_dcgan.visualize import save_png
@@ -20,9 +21,24 @@ logger = logging.getLogger(__name__)
 CHUNK = 4096  # training images per distance matrix: bounds memory
 
 
-def _flat(images) -> np.ndarray:
-    """uint8 (or float in [-1, 1]) images -> float32 [N, pixels] in [0, 1]."""
-    images = np.asarray(images)
+def _flat(images, name: str = "images") -> np.ndarray:
+    """uint8 (or float in [-1, 1]) images -> float32 [N, pixels] in [0, 1].
+
+    Raises:
+        DataError: Not images [N, H, W(, C)] of real numbers, none, or
+            float ones with NaN or infinite values.
+    """
+    try:
+        images = np.asarray(images)
+    except (TypeError, ValueError) as e:  # ragged nested lists
+        raise DataError(f"{name}: not an array of images ({e}).") from e
+    if images.dtype.kind not in "biuf" or images.ndim not in (3, 4) or not len(images):
+        raise DataError(
+            f"{name}: {images.dtype} {images.shape}; give images [N, H, W, C], "
+            "uint8 or float in [-1, 1]."
+        )
+    if images.dtype.kind == "f" and not np.isfinite(images).all():
+        raise DataError(f"{name} hold NaN or infinite values.")
     if images.dtype != np.uint8:
         images = to_uint8(images)
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
@@ -43,15 +59,16 @@ def nearest_neighbours(samples, train_images, k: int = 1):
     Example:
         >>> idx, dist = nearest_neighbours(generated, x_train, k=3)
     """
-    samples, train = _flat(samples), _flat(train_images)
+    samples, train = _flat(samples, "samples"), _flat(train_images, "train_images")
     if samples.shape[1] != train.shape[1]:
         raise DataError(
             f"Samples have {samples.shape[1]} values per image, training "
             f"images {train.shape[1]}; load the data at the run's image "
             "size and channels."
         )
-    if not 1 <= k <= len(train):
-        raise DataError(f"k={k}: use 1 to {len(train)} (the training set).")
+    k = limits.check_int(
+        k, 1, len(train), "k (neighbours; at most the training set)", DataError
+    )
     best_d = np.full((len(samples), 0), np.inf, np.float32)
     best_i = np.zeros((len(samples), 0), np.int64)
     sample_sq = (samples**2).sum(1, keepdims=True)
@@ -86,8 +103,11 @@ def training_distances(train_images, num: int = 500, seed: int | None = 0) -> di
         *other* training image, "pairwise": mean distance between two random
         training images}.
     """
+    num = limits.check_int(num, 1, limits.MAX_IMAGES, "num", DataError)
+    if seed is not None:
+        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     train = np.asarray(train_images)
-    if len(train) < 2:
+    if train.ndim not in (3, 4) or len(train) < 2:
         raise DataError("Need at least 2 training images to compare.")
     rng = np.random.default_rng(seed)
     picked = rng.choice(len(train), min(num, len(train)), replace=False)
@@ -115,8 +135,39 @@ def save_nearest(
         train_images: uint8 [M, H, W, C].
         indices: [N, k] from `nearest_neighbours`.
         path: The PNG file.
+
+    Raises:
+        DataError: Arrays that do not fit each other, `path` not a `.png`
+            file name, `rows_per_panel` out of range.
     """
-    samples = np.asarray(samples)
+    path = limits.check_path(path, "--output", DataError)
+    if not path.lower().endswith(".png"):
+        raise DataError(f"--output {path}: use a .png file name.")
+    rows_per_panel = limits.check_int(
+        rows_per_panel, 1, limits.MAX_NEAREST, "rows_per_panel", DataError
+    )
+    samples, train_images = np.asarray(samples), np.asarray(train_images)
+    indices = np.asarray(indices)
+    if (
+        samples.dtype != np.uint8
+        or samples.ndim != 4
+        or samples.shape[-1] not in (1, 3)
+        or train_images.dtype != np.uint8
+        or train_images.shape[1:] != samples.shape[1:]
+        or indices.dtype.kind not in "iu"
+        or indices.shape[:1] != samples.shape[:1]
+        or indices.ndim != 2
+        or not 1 <= indices.shape[1] <= limits.MAX_NEIGHBOURS
+        or not 1 <= len(samples) <= limits.MAX_NEAREST
+        or (
+            indices.size and not 0 <= indices.min() <= indices.max() < len(train_images)
+        )
+    ):
+        raise DataError(
+            "save_nearest: give uint8 samples [N, H, W, C] (N up to "
+            f"{limits.MAX_NEAREST}), training images of that size, and the "
+            "[N, k] indices nearest_neighbours returned for them."
+        )
     n, h, w, c = samples.shape
     k = indices.shape[1]
     pad, gap = 2, 6

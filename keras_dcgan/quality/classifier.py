@@ -20,8 +20,10 @@ import tensorflow as tf
 from keras_dcgan import data as data_lib
 from keras_dcgan import limits
 from keras_dcgan.atomic import write_text
+from keras_dcgan.config import LIMITS
 from keras_dcgan.data import tfds_source
 from keras_dcgan.data.arrays import array_names
+from keras_dcgan.data.preprocess import available_memory_bytes, format_bytes
 from keras_dcgan.errors import DataError
 from keras_dcgan.quality.features import MAX_SIDECAR_BYTES, sidecar_path
 from keras_dcgan.reading import read_json_object
@@ -104,11 +106,20 @@ def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:
 
 
 def _check_labels(y, count: int, source: str) -> np.ndarray:
-    y = np.asarray(y).reshape(-1)
-    if len(y) != count or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+    try:
+        y = np.asarray(y).reshape(-1)
+    except (TypeError, ValueError):  # ragged nested lists
+        y = np.zeros(0, np.float32)
+    if (
+        len(y) != count
+        or not np.issubdtype(y.dtype, np.integer)
+        or y.min() < 0
+        or y.max() >= limits.MAX_CLASSES
+    ):
         raise DataError(
-            f"{source}: labels must be {count} non-negative "
-            f"integers, one per image; got {y.dtype} {y.shape}."
+            f"{source}: labels must be {count} integers from 0 to "
+            f"{limits.MAX_CLASSES - 1}, one per image (floats and bools are "
+            f"not class labels); got {y.dtype} {y.shape}."
         )
     if len(np.unique(y)) < 2:
         raise DataError(
@@ -150,30 +161,57 @@ def train_classifier(
     """Trains the domain classifier and saves it (atomically) with a sidecar.
 
     Args:
-        images: uint8 [N, H, W, C] (square).
-        labels: Integer class labels [N].
+        images: uint8 [N, H, W, C] or [N, H, W] (square, 8 to
+            `limits.MAX_CLASSIFIER_SIDE` px, C 1 or 3).
+        labels: Integer class labels [N]: at least two classes, each from
+            0 to `limits.MAX_CLASSES` - 1.
         output: `.keras` path to save to (None: not saved).
         epochs: Passes over the training part, 1 to
             `limits.MAX_CLASSIFIER_EPOCHS`.
-        batch_size: Images per step.
-        validation_split: Share held out (after a seeded shuffle).
+        batch_size: Images per step, 1 to `DCGANConfig`'s batch limit.
+        validation_split: Share held out (after a seeded shuffle), 0 to
+            0.9; at least one image is left to train on.
         seed: Seed of weights and of the split, 0 to `limits.MAX_SEED`.
-        verbose: Keras fit verbosity.
+        verbose: Keras fit verbosity: 0, 1 or 2.
         source: Name of the images, for the sidecar.
 
     Returns:
         (model, validation accuracy or None when nothing is held out).
 
+    Raises:
+        DataError: An argument of the wrong kind or out of range: images
+            that are not such an array or would not fit in memory as
+            floats, labels that are not integers (floats refused, not
+            rounded) or hold one class only, nothing left to train on.
+
     Example:
         >>> x, y = load_labelled(data="mnist_test_10k.npz")
         >>> model, accuracy = train_classifier(x, y, "mnist_clf.keras")
     """
-    if output and not output.endswith(".keras"):
-        raise DataError(f"--output {output}: name a .keras file.")
-    limits.check_int(epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError)
-    limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
-    if images.ndim == 3:
-        images = images[..., None]
+    if output is not None:
+        output = limits.check_path(output, "--output", DataError)
+        if not output.endswith(".keras"):
+            raise DataError(f"--output {output}: name a .keras file.")
+    epochs = limits.check_int(
+        epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError
+    )
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    batch_size = limits.check_int(
+        batch_size, 1, LIMITS["batch_size"], "--batch-size", DataError
+    )
+    validation_split = limits.check_float(
+        validation_split, 0.0, 0.9, "validation_split", DataError
+    )
+    verbose = limits.check_int(verbose, 0, 2, "verbose", DataError)
+    if not isinstance(source, str):
+        raise DataError("source: give the images' name as a str.")
+    images = _check_images(images)
+    labels = _check_labels(labels, len(images), source)
+    if len(images) - int(round(len(images) * validation_split)) < 1:
+        raise DataError(
+            f"validation_split={validation_split} of {len(images)} images "
+            "leaves none to train on; lower it or give more images."
+        )
     keras.utils.set_random_seed(seed)
     order = np.random.default_rng(seed).permutation(len(images))
     x, y = images[order].astype(np.float32), labels[order]
@@ -227,6 +265,33 @@ def is_classifier(path: str) -> bool:
     except (OSError, ValueError):
         return False
     return os.path.isfile(path) and not os.path.islink(path)
+
+
+def _check_images(images) -> np.ndarray:
+    """uint8 images [N, H, W, C] (a channel axis added to [N, H, W])."""
+    if (
+        not isinstance(images, np.ndarray)
+        or images.dtype != np.uint8
+        or images.ndim not in (3, 4)
+        or (images.ndim == 4 and images.shape[-1] not in (1, 3))
+        or not len(images)
+        or images.shape[1] != images.shape[2]
+        or not 8 <= images.shape[1] <= limits.MAX_CLASSIFIER_SIDE
+    ):
+        raise DataError(
+            "images: give a uint8 NumPy array [N, H, W, C] of square images "
+            f"(8 to {limits.MAX_CLASSIFIER_SIDE} px, C 1 or 3); got "
+            f"{getattr(images, 'dtype', type(images).__name__)} "
+            f"{getattr(images, 'shape', '')}."
+        )
+    needed, available = images.size * 4, available_memory_bytes()
+    if needed > available:  # fit takes them as float32
+        raise DataError(
+            f"images: {len(images)} images need {format_bytes(needed)} as "
+            f"floats, more than the {format_bytes(available)} available; "
+            "give fewer."
+        )
+    return images if images.ndim == 4 else images[..., None]
 
 
 def _write_json(path: str, content: dict) -> None:

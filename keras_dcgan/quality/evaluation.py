@@ -18,7 +18,7 @@ import numpy as np
 from keras_dcgan import limits
 from keras_dcgan.data import ImageData
 from keras_dcgan.errors import DataError
-from keras_dcgan.generator.latent import generate, sample_latents
+from keras_dcgan.generator.latent import generate, generator_shapes, sample_latents
 from keras_dcgan.quality import metrics
 from keras_dcgan.quality.features import FeatureExtractor
 from keras_dcgan.quality.stats import (
@@ -38,6 +38,13 @@ MAX_REPORT_BYTES = 1 << 20
 
 def check_metrics(names: Sequence[str]) -> tuple:
     """Validates metric names (fid, kid, is, pr); returns them as a tuple."""
+    if isinstance(names, str) or not all(
+        isinstance(n, str) for n in (names if isinstance(names, Sequence) else [0])
+    ):
+        raise DataError(
+            f"metric names {str(names)[:40]!r}: give a list of names from "
+            f"{','.join(ALL_METRICS)}, e.g. ['fid', 'kid']."
+        )
     unknown = sorted(set(names) - set(ALL_METRICS))
     if unknown or not names:
         raise DataError(
@@ -89,7 +96,10 @@ def compute_real_stats(
     Example:
         >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
     """
-    _check_batch_size(batch_size)
+    batch_size = _check_batch_size(batch_size)
+    num, seed = _check_sources(images, extractor, num, seed)
+    if not isinstance(source, str):
+        raise DataError("source: give the images' name as a str.")
     stats = FeatureStats(seed=seed)
     for batch in _real_batches(images, num, batch_size, seed):
         stats.update(extractor(batch)[0])
@@ -160,8 +170,10 @@ def evaluate_generator(
         >>> evaluate_generator(generator, real, ext, num=1000)["fid"]
     """
     metric_names = check_metrics(metric_names)
-    _check_batch_size(batch_size)
+    batch_size = _check_batch_size(batch_size)
+    generator_shapes(generator)
     if not isinstance(real, RealStats):
+        num, seed = _check_sources(real, extractor, num, seed)
         real = compute_real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
         raise DataError(
@@ -169,12 +181,39 @@ def evaluate_generator(
             f"not {extractor.id}; recompute them with this "
             "extractor."
         )
+    if not isinstance(extractor, FeatureExtractor):
+        raise DataError(
+            f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
+            "make one with keras_dcgan.make_extractor."
+        )
+    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return _score(real, fake, probabilities, metric_names, seed)
 
 
-def _check_batch_size(batch_size) -> None:
-    limits.check_int(batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError)
+def _check_sources(images, extractor, num, seed) -> tuple:
+    """Refuses images, an extractor, a count or a seed of the wrong kind;
+    returns (num, seed) as ints."""
+    if not isinstance(extractor, FeatureExtractor):
+        raise DataError(
+            f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
+            "make one with keras_dcgan.make_extractor."
+        )
+    if not isinstance(images, (ImageData, np.ndarray)):
+        raise DataError(
+            f"real images: a {type(images).__name__}; give an ImageData, "
+            "uint8 images [N, H, W, C] or RealStats."
+        )
+    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    return num, seed
+
+
+def _check_batch_size(batch_size) -> int:
+    return limits.check_int(
+        batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError
+    )
 
 
 def _fake_features(generator, extractor, num, seed, batch_size):

@@ -263,6 +263,11 @@ def make_extractor(spec: str) -> FeatureExtractor:
     Example:
         >>> make_extractor("classifier:mnist_classifier.keras")
     """
+    if not isinstance(spec, str):
+        raise DataError(
+            f"--features {str(spec)[:40]!r}: use 'inception' or "
+            "'classifier:PATH' (a .keras classifier)."
+        )
     if spec == "inception":
         return InceptionExtractor()
     if spec.startswith("classifier:") and len(spec) > len("classifier:"):

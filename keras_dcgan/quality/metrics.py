@@ -17,6 +17,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 
+from keras_dcgan import limits
+from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.errors import MetricsError
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,11 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         >>> frechet_distance(np.zeros(2), np.eye(2), np.ones(2), np.eye(2))
         2.0
     """
-    mu1 = np.atleast_1d(mu1).astype(np.float64)
-    mu2 = np.atleast_1d(mu2).astype(np.float64)
-    sigma1 = np.atleast_2d(sigma1).astype(np.float64)
-    sigma2 = np.atleast_2d(sigma2).astype(np.float64)
+    eps = limits.check_float(eps, 0.0, 1.0, "eps", MetricsError)
+    mu1, mu2 = (_values(m, name, 1) for m, name in ((mu1, "mu1"), (mu2, "mu2")))
+    sigma1, sigma2 = (
+        _values(m, name, 2) for m, name in ((sigma1, "sigma1"), (sigma2, "sigma2"))
+    )
     if (
         mu1.shape != mu2.shape
         or sigma1.shape != sigma2.shape
@@ -88,6 +91,44 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     )
 
 
+def _values(value, name: str, ndim: int) -> np.ndarray:
+    """Finite float64 statistics (a mean [d], a covariance [d, d]), d at
+    most `limits.MAX_FEATURES`; a scalar is taken as [1] or [1, 1]."""
+    array = limits.finite_array(
+        value,
+        name,
+        MetricsError,
+        max_elements=limits.MAX_FEATURES**ndim,
+        dtype=np.float64,
+    )
+    array = np.atleast_1d(array) if ndim == 1 else np.atleast_2d(array)
+    if array.ndim != ndim or array.shape[-1] > limits.MAX_FEATURES:
+        raise MetricsError(
+            f"{name}: shape {array.shape}; expected {ndim} dimensions of at "
+            f"most {limits.MAX_FEATURES} features."
+        )
+    return array
+
+
+def _features(value, name: str) -> np.ndarray:
+    """Finite float64 feature rows [n, d], d at most `limits.MAX_FEATURES`
+    and n at most `limits.MAX_IMAGES`."""
+    array = limits.finite_array(
+        value,
+        name,
+        MetricsError,
+        ndim=2,
+        max_elements=limits.MAX_IMAGES * limits.MAX_FEATURES,
+        dtype=np.float64,
+    )
+    if len(array) > limits.MAX_IMAGES or array.shape[1] > limits.MAX_FEATURES:
+        raise MetricsError(
+            f"{name}: {array.shape}; use at most {limits.MAX_IMAGES} rows of "
+            f"at most {limits.MAX_FEATURES} features."
+        )
+    return array
+
+
 def _sqrtm(matrix: np.ndarray) -> tuple:
     """scipy's sqrtm, and whether it warned that the matrix is singular."""
     with warnings.catch_warnings(record=True) as caught:
@@ -98,8 +139,22 @@ def _sqrtm(matrix: np.ndarray) -> tuple:
 
 
 def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
-    """Unbiased MMD^2 with the kernel k(a, b) = (a.b / d + 1)^3."""
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    """Unbiased MMD^2 with the kernel k(a, b) = (a.b / d + 1)^3.
+
+    Raises:
+        MetricsError: Not finite feature rows of one size, fewer than 2 or
+            more than `limits.MAX_KID_SUBSET` per set (the kernels are n^2).
+    """
+    x, y = _features(x, "x"), _features(y, "y")
+    if (
+        not 2 <= min(len(x), len(y))
+        or max(len(x), len(y)) > limits.MAX_KID_SUBSET
+        or x.shape[1] != y.shape[1]
+    ):
+        raise MetricsError(
+            f"MMD needs 2 to {limits.MAX_KID_SUBSET} feature rows of equal "
+            f"size per set; got {x.shape} and {y.shape}."
+        )
     d = x.shape[1]
     k_xx = (x @ x.T / d + 1.0) ** 3
     k_yy = (y @ y.T / d + 1.0) ** 3
@@ -136,7 +191,14 @@ def kernel_inception_distance(
     Example:
         >>> kernel_inception_distance(real_features, fake_features)["value"]
     """
-    real, fake = np.asarray(real), np.asarray(fake)
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    subset_size = limits.check_int(
+        subset_size, 2, limits.MAX_KID_SUBSET, "subset_size", MetricsError
+    )
+    num_subsets = limits.check_int(
+        num_subsets, 1, limits.MAX_SUBSETS, "num_subsets", MetricsError
+    )
+    seed = limits.check_int(seed, 0, limits.MAX_SEED, "seed", MetricsError)
     size = min(subset_size, len(real), len(fake))
     if size < 2 or real.shape[1:] != fake.shape[1:]:
         raise MetricsError(
@@ -179,7 +241,8 @@ def inception_score(probabilities, splits: int = 10) -> dict:
         >>> inception_score(np.eye(10)[np.arange(100) % 10], splits=1)
         {'value': 10.000000000000002, 'std': 0.0}
     """
-    p = np.asarray(probabilities, np.float64)
+    splits = limits.check_int(splits, 1, limits.MAX_IMAGES, "splits", MetricsError)
+    p = _features(probabilities, "probabilities")
     if (
         p.ndim != 2
         or len(p) == 0
@@ -250,12 +313,24 @@ def precision_recall(
     Example:
         >>> precision_recall(real_features, fake_features)
     """
-    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    real, fake = _features(real, "real"), _features(fake, "fake")
+    k = limits.check_int(k, 1, limits.MAX_NEIGHBOURS_PR, "k", MetricsError)
+    batch_size = limits.check_int(
+        batch_size, 1, limits.MAX_EVAL_BATCH * 16, "batch_size", MetricsError
+    )
     if min(len(real), len(fake)) <= k or real.shape[1:] != fake.shape[1:]:
         raise MetricsError(
             f"precision/recall with k={k} needs more than {k} "
             f"feature rows of equal size per set; got "
             f"{real.shape} and {fake.shape}."
+        )
+    needed = (
+        3 * 8 * min(batch_size, max(len(real), len(fake))) * max(len(real), len(fake))
+    )
+    if needed > available_memory_bytes():
+        raise MetricsError(
+            f"precision/recall: distance blocks of {batch_size} rows need "
+            f"{needed / 2**30:.1f} GiB, more than is available; lower batch_size."
         )
     real_radii = _knn_radii(real, k, batch_size)
     fake_radii = _knn_radii(fake, k, batch_size)

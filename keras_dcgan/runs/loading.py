@@ -8,11 +8,17 @@ import zipfile
 
 import keras
 
+from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoints import restore_models
 from keras_dcgan.runs.run_dir import GENERATOR, GENERATOR_RAW, find_run_config
-from keras_dcgan.runs.selection import Choice, choose_generator, restore_chosen
+from keras_dcgan.runs.selection import (
+    Choice,
+    check_choice,
+    choose_generator,
+    restore_chosen,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,15 +55,19 @@ def load_generator(
         The generator.
 
     Raises:
-        RunError: Refused, nothing of the run can be loaded, `checkpoint`
-            names no checkpoint of the run (the message lists those there
-            are), or "ema" is asked of a run trained without it.
+        RunError: `run_dir` is not a folder name, the model is refused,
+            nothing of the run can be loaded, `checkpoint` names no
+            checkpoint of the run (the message lists those there are), or
+            "ema" is asked of a run trained without it.
         ConfigError: The run's `config.json` is unreadable or invalid.
 
     Example:
         >>> generator = load_generator("runs/mnist", checkpoint="best")
         >>> raw = load_generator("runs/mnist", generator="raw")
     """
+    run_dir = limits.check_path(run_dir, "run_dir", RunError)
+    if checkpoint is not None:
+        checkpoint = check_choice(checkpoint)
     config = find_run_config(run_dir)
     which = choose_generator(run_dir, config, generator)
     if config is not None and config.ema:

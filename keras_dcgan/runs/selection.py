@@ -54,7 +54,7 @@ def check_choice(which) -> Choice:
     ):
         return int(which)
     raise RunError(
-        f"--checkpoint {which!r}: use latest (the newest "
+        f"--checkpoint {str(which)[:40]!r}: use latest (the newest "
         "checkpoint), best (the one --eval-every keeps) or a step "
         "number, e.g. 1200."
     )
@@ -83,9 +83,9 @@ def choose_generator(
         >>> choose_generator("runs/mnist", load_run_config("runs/mnist"))
         'ema'
     """
-    if which is not None and which not in GENERATORS:
+    if which is not None and not (isinstance(which, str) and which in GENERATORS):
         raise RunError(
-            f"--generator {which!r}: use ema (the average of G's weights "
+            f"--generator {str(which)[:40]!r}: use ema (the average of G's weights "
             "that train --ema keeps) or raw (G itself)."
         )
     if config is None:

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import runs, visualize
+from keras_dcgan import limits, runs, visualize
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import ImageData, as_image_data, epoch_batches
 from keras_dcgan.data.fingerprint import (
@@ -28,10 +28,17 @@ from keras_dcgan.data.fingerprint import (
     load_fingerprint,
     save_fingerprint,
 )
+from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.devices import distribute
 from keras_dcgan.devices.precision import AUTO, describe_precision
-from keras_dcgan.errors import DataError, TrainingCollapsed, TrainingInterrupted
+from keras_dcgan.errors import (
+    ConfigError,
+    DataError,
+    RunError,
+    TrainingCollapsed,
+    TrainingInterrupted,
+)
 from keras_dcgan.generator.latent import sample_latents
 from keras_dcgan.quality import features
 from keras_dcgan.runs.checkpoints import (
@@ -112,11 +119,15 @@ def train(
         >>> history = train(DCGANConfig(image_size=28, channels=1, epochs=1),
         ...                 images, "runs/demo")
     """
+    check_arguments(
+        config, output_dir, resume, overwrite, allow_data_change, callbacks, strategy
+    )
+    verbose = resolve_verbose(verbose)
+    check_training_memory(config)
     images = as_image_data(
         images, config.image_size, config.channels, config.center_crop
     )
     steps_per_epoch = images.num_images // config.batch_size
-    verbose = resolve_verbose(verbose)
     if steps_per_epoch == 0:
         raise DataError(
             f"{images.description}: fewer images than one batch "
@@ -136,6 +147,61 @@ def train(
             steps_per_epoch,
             allow_data_change,
         )
+
+
+def check_arguments(
+    config, output_dir, resume, overwrite, allow_data_change, callbacks, strategy
+) -> None:
+    """Refuses `train`'s arguments of the wrong kind, before any work.
+
+    Raises:
+        ConfigError: `config` is not a valid `DCGANConfig` (its fields may
+            have been changed since it was made), a flag is not a bool,
+            `callbacks` are not Keras callbacks or `strategy` not a
+            `tf.distribute.Strategy`.
+        RunError: `output_dir` is not a folder name.
+    """
+    if not isinstance(config, DCGANConfig):
+        raise ConfigError(
+            f"config: a {type(config).__name__}, not a DCGANConfig; make one "
+            "with keras_dcgan.DCGANConfig(...)."
+        )
+    config.validate()
+    limits.check_path(output_dir, "output_dir", RunError)
+    for name, flag in (
+        ("resume", resume),
+        ("overwrite", overwrite),
+        ("allow_data_change", allow_data_change),
+    ):
+        limits.check_bool(flag, name, ConfigError)
+    if callbacks is not None and (
+        isinstance(callbacks, (str, bytes))
+        or not isinstance(callbacks, Sequence)
+        or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks)
+    ):
+        raise ConfigError(
+            "callbacks: give a list of keras.callbacks.Callback objects, or None."
+        )
+    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
+        raise ConfigError(
+            f"strategy: a {type(strategy).__name__}, not a "
+            "tf.distribute.Strategy; see keras_dcgan.make_strategy."
+        )
+
+
+def check_training_memory(config: DCGANConfig) -> None:
+    """Refuses a config whose networks and batch cannot fit in the memory
+    this process can allocate (`limits.training_memory_bytes`), before
+    data is loaded or a model is built. Training on CPUs only: an
+    accelerator's memory is not the host's, and TensorFlow does not tell
+    its size up front.
+
+    Raises:
+        ConfigError: One line naming the memory and the flags that set it.
+    """
+    if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
+        return
+    limits.check_training_memory(config, available_memory_bytes(), ConfigError)
 
 
 def checked_fingerprint(

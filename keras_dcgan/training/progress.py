@@ -44,11 +44,11 @@ def resolve_verbose(verbose) -> int:
     Raises:
         ConfigError: Anything else.
     """
-    if verbose == "auto":
+    if isinstance(verbose, str) and verbose == "auto":
         return 1 if sys.stdout.isatty() else 2
-    if verbose not in (0, 1, 2):
+    if isinstance(verbose, bool) or verbose not in (0, 1, 2):
         raise ConfigError(
-            f"verbose={verbose!r}: use 0 (quiet), 1 (a "
+            f"verbose={str(verbose)[:40]!r}: use 0 (quiet), 1 (a "
             "progress bar), 2 (a line every few steps) or "
             "'auto'."
         )
