@@ -11,7 +11,12 @@ import keras
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoints import restore_models
-from keras_dcgan.runs.run_dir import GENERATOR, GENERATOR_RAW, find_run_config
+from keras_dcgan.runs.run_dir import (
+    GENERATOR,
+    GENERATOR_RAW,
+    check_literal_path,
+    find_run_config,
+)
 from keras_dcgan.runs.selection import Choice, choose_generator, restore_chosen
 
 logger = logging.getLogger(__name__)
@@ -31,6 +36,11 @@ def load_generator(
     weights (`generator.keras`; what training sampled and scored, the best
     checkpoint included) and G itself (`generator_raw.keras`). `generator`
     chooses: "ema", "raw", or None for the average when there is one.
+
+    A run whose path holds a character TensorFlow reads as a pattern
+    (`* ? [ ] \\`) is refused (see `keras_dcgan.runs.run_dir.check_literal_path`).
+    A checkpoint holding NaN or infinite weights is skipped ("latest") or
+    refused (chosen).
 
     Models are loaded with `safe_mode=True`: a file that would run code
     when loaded is refused, and so is a model that does not map latents
@@ -58,6 +68,7 @@ def load_generator(
         >>> generator = load_generator("runs/mnist", checkpoint="best")
         >>> raw = load_generator("runs/mnist", generator="raw")
     """
+    check_literal_path(run_dir)
     config = find_run_config(run_dir)
     which = choose_generator(run_dir, config, generator)
     if config is not None and config.ema:
