@@ -8,27 +8,58 @@ reopened, and a checkpoint that turns out unreadable falls back to the one
 before it, with a warning. A resumed run never starts from scratch
 silently. Opened `read_only` (by `sample`, `export`, ...), the store
 changes nothing: no clean-up, no index rebuilt.
+
+Only the run's own files are ever opened or deleted. The manager deletes
+(rotating) whatever the index lists, and TensorFlow reads the paths it is
+given as patterns; so the run's path must hold no pattern character, and
+an index entry counts only when it names a complete `ckpt-N` of this very
+folder made of regular files. Other entries (absolute paths elsewhere,
+`../`, links leading out, patterns, FIFOs) are ignored with one warning,
+and dropped from the index before a manager reads it. A FIFO is never
+opened: every file is checked with `lstat` first. A reader retries when
+training rotates a checkpoint away under it, and skips (or, chosen,
+refuses) a checkpoint holding non-finite weights.
 """
 
 from __future__ import annotations
 
-import glob
+import dataclasses
 import logging
 import os
 import re
 import shutil
 import signal
+import stat
+import time
 
+import keras
 import tensorflow as tf
 
+from keras_dcgan.atomic import write_text
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.dcgan import DCGAN
 from keras_dcgan.errors import RunError, RunWriteError
-from keras_dcgan.runs.run_dir import CHECKPOINTS, claim_run, load_run_config
+from keras_dcgan.runs.run_dir import (
+    CHECKPOINT_FILE,
+    CHECKPOINTS,
+    INDEX,
+    PATTERN_CHARACTERS,
+    check_literal_path,
+    claim_run,
+    load_run_config,
+    not_regular,
+    refuse_special_checkpoint_files,
+)
 
 logger = logging.getLogger(__name__)
 
-_NUMBERED = re.compile(r"ckpt-(\d+)(?:\.index|\.data-\d+-of-\d+|_temp.*)$")
+_NUMBERED = re.compile(r"ckpt-(\d+)(?:\.index|\.data-\d+-of-\d+|_temp.*)")
+_CHECKPOINT = re.compile(r"ckpt-\d+")
+# An index of a thousand checkpoints (the most a run keeps) is under 100 KB.
+MAX_INDEX_BYTES = 1 << 20
+# How often a reader re-reads the index when training rotates the
+# checkpoints it listed away before they could be restored.
+RESTORE_TRIES = 5
 
 
 class TrainingState(tf.Module):
@@ -80,6 +111,13 @@ class CheckpointStore:
         read_only: Only restore: write and delete nothing, not even what an
             interrupted save left; without an index, the complete
             checkpoint files are read as if listed.
+        warn: Log the index entries that are ignored (not the run's own);
+            off where another store of the same folder just did.
+
+    Raises:
+        RunError: `directory` holds a pattern character; writable, its
+            index or checkpoint files are not regular files, or the index
+            cannot be read.
     """
 
     def __init__(
@@ -88,26 +126,44 @@ class CheckpointStore:
         checkpoint: tf.train.Checkpoint,
         max_to_keep: int,
         read_only: bool = False,
+        warn: bool = True,
     ):
+        check_literal_path(directory)
         self.directory = directory
         self.checkpoint = checkpoint
+        # Made now, not by the first restore: one that fails half-way (its
+        # checkpoint rotated away meanwhile) would leave the counter's
+        # restore pending on the vanished files, failing every later one.
+        checkpoint.save_counter  # noqa: B018
         self.read_only = read_only
-        listed = _listed_checkpoints(directory)
-        # Without an index, a reader takes the complete files as listed.
-        self.unindexed = (
-            [] if listed else sorted(complete_checkpoints(directory), key=_number)
-        )
+        self.manager = None  # a reader never relies on what it would list
+        self._saved_step = None
         if not read_only:
             os.makedirs(directory, exist_ok=True)
-            _remove_leftovers(directory, listed)
-        self.manager = tf.train.CheckpointManager(
-            checkpoint, directory, max_to_keep=max_to_keep
-        )
-        self._saved_step = None
+            # The manager deletes, rotating, whatever the index lists: it
+            # must list nothing but the run's own checkpoints when it reads it.
+            tidy_index(directory, warn)
+            self.manager = tf.train.CheckpointManager(
+                checkpoint, directory, max_to_keep=max_to_keep
+            )
 
     @property
     def latest(self):
-        return self.manager.latest_checkpoint
+        if self.manager is not None:
+            return self.manager.latest_checkpoint
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def checkpoints(self, warn: bool = False) -> list:
+        """The run's own complete checkpoints, oldest first, read now.
+
+        Those the index lists (other entries are ignored), else, without
+        an index or with none of its own listed, every complete one.
+        """
+        names = _read_index(self.directory, warn).own or sorted(
+            complete_checkpoints(self.directory), key=_number
+        )
+        return [os.path.join(self.directory, name) for name in names]
 
     def save(self, step: int) -> str:
         """Saves at `step` (once: a second call for the same step is a no-op).
@@ -132,13 +188,20 @@ class CheckpointStore:
         logger.info("Saved checkpoint %s.", path)
         return path
 
-    def restore_latest(self, is_usable=None) -> str:
+    def restore_latest(self, is_usable=None, resuming: bool = False) -> str:
         """Restores the newest readable checkpoint, newest first.
+
+        A checkpoint that training rotates away while it is being read
+        (a reader beside a running training) is no failure: the index is
+        read again, up to `RESTORE_TRIES` times (a reader's unreadable
+        index too).
 
         Args:
             is_usable: Called after each restore; False (e.g. the weights
                 are not finite: a checkpoint written by an older version
                 after a bad step) means "try the one before".
+            resuming: For `--resume`, whose messages name its fixes;
+                otherwise a reader's.
 
         Returns:
             The restored checkpoint's path.
@@ -146,41 +209,78 @@ class CheckpointStore:
         Raises:
             RunError: There is none, or none can be read.
         """
-        candidates = list(reversed(self.manager.checkpoints)) or [
-            os.path.join(self.directory, name) for name in reversed(self.unindexed)
-        ]
-        if not candidates:
-            raise RunError(
+        failures, vanished = [], False
+        for attempt in range(RESTORE_TRIES):
+            failures, vanished = [], False
+            try:
+                candidates = self.checkpoints(warn=attempt == 0)
+            except RunError:
+                # A reader beside a training may catch the index as it is
+                # replaced; only one that stays unreadable is an error.
+                if not self.read_only or attempt + 1 == RESTORE_TRIES:
+                    raise
+                time.sleep(0.1)
+                continue
+            for path in reversed(candidates):
+                try:
+                    self.checkpoint.restore(path).assert_existing_objects_matched()
+                # A damaged file fails in many ways (OpError, IndexError, ...);
+                # each means "try the one before".
+                except Exception as e:  # noqa: BLE001
+                    if os.path.basename(path) not in complete_checkpoints(
+                        self.directory
+                    ):
+                        vanished = True  # rotated away meanwhile
+                        continue
+                    failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
+                    logger.warning(
+                        "Checkpoint %s is unreadable (%s); trying the one before it.",
+                        path,
+                        failures[-1],
+                    )
+                    continue
+                if is_usable is not None and not is_usable():
+                    failures.append(
+                        f"{os.path.basename(path)}: holds NaN or infinite weights"
+                    )
+                    logger.warning(
+                        "Checkpoint %s holds non-finite weights; trying the one "
+                        "before it.",
+                        path,
+                    )
+                    continue
+                return path
+            if not vanished:
+                break
+        raise RunError(self._failure_message(failures, vanished, resuming))
+
+    def _failure_message(self, failures: list, vanished: bool, resuming: bool) -> str:
+        if failures and resuming:
+            return (
+                f"--resume: no checkpoint in {self.directory} can be "
+                "read:\n  " + "\n  ".join(failures)
+            )
+        if failures:
+            return (
+                f"No checkpoint in {self.directory} can be read ("
+                + "; ".join(failures)
+                + "); choose another with --checkpoint STEP, or train the run on."
+            )
+        if vanished:
+            return (
+                f"The checkpoints in {self.directory} were replaced faster than "
+                f"they could be read, {RESTORE_TRIES} times; read again."
+            )
+        if resuming:
+            return (
                 f"--resume: {self.directory} holds no complete checkpoint; "
                 "start the run again with --overwrite."
             )
-        failures = []
-        for path in candidates:
-            try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
-            # A damaged file fails in many ways (OpError, IndexError, ...);
-            # each means "try the one before".
-            except Exception as e:  # noqa: BLE001
-                failures.append(f"{os.path.basename(path)}: {e}".split("\n")[0])
-                logger.warning(
-                    "Checkpoint %s is unreadable (%s); trying the one before it.",
-                    path,
-                    failures[-1],
-                )
-                continue
-            if is_usable is not None and not is_usable():
-                failures.append(
-                    f"{os.path.basename(path)}: holds NaN or infinite weights"
-                )
-                logger.warning(
-                    "Checkpoint %s holds non-finite weights; trying the one before it.",
-                    path,
-                )
-                continue
-            return path
-        raise RunError(
-            f"--resume: no checkpoint in {self.directory} can be "
-            "read:\n  " + "\n  ".join(failures)
+        return (
+            f"{self.directory} holds no complete checkpoint yet: its training "
+            "has not saved one. Wait for the first checkpoint (every "
+            "--checkpoint-every steps or --checkpoint-minutes), then read "
+            "the run again."
         )
 
 
@@ -211,10 +311,11 @@ def open_run_checkpoints(
     if resume:
         path = CheckpointStore(
             directory, checkpoint, max_to_keep, read_only=True
-        ).restore_latest(is_usable)
+        ).restore_latest(is_usable, resuming=True)
         claim_run(run_dir)
         logger.info("Resumed from %s at step %d.", path, int(checkpoint.state.step))
-    return CheckpointStore(directory, checkpoint, max_to_keep)
+    # On resume, the reading store has named the ignored entries already.
+    return CheckpointStore(directory, checkpoint, max_to_keep, warn=not resume)
 
 
 def restore_models(
@@ -232,7 +333,9 @@ def restore_models(
     Args:
         run_dir: The run directory.
         config: The run's config (default: its `config.json`).
-        path: The checkpoint (`.../ckpt-N`); default: the newest readable.
+        path: The checkpoint (`.../ckpt-N`); default: the newest readable
+            one whose weights are finite (others are skipped with a
+            warning).
         average: Return the generator average instead of the raw generator
             (the run must have one).
 
@@ -241,34 +344,66 @@ def restore_models(
         `average`, else the raw generator.
 
     Raises:
-        RunError: No checkpoint, `path` cannot be read, or `average` is
+        RunError: No checkpoint; `path` is not a complete checkpoint of
+            regular files, cannot be read or holds NaN or infinite weights;
+            the run's path holds a pattern character; or `average` is
             asked of a run without one.
 
     Example:
         >>> generator, _ = restore_models("runs/mnist", average=True)
     """
+    check_literal_path(run_dir)
     config = config or load_run_config(run_dir)
     if average and not config.ema:
         raise RunError(no_average_message(run_dir))
     gan = DCGAN(config)
     checkpoint = make_checkpoint(gan, TrainingState())
+    variables = checkpoint_variables(gan)
     if path is None:
         CheckpointStore(
             os.path.join(run_dir, CHECKPOINTS),
             checkpoint,
             config.max_checkpoints,
             read_only=True,
-        ).restore_latest()
+        ).restore_latest(lambda: all_finite(variables))
     else:
-        try:
-            checkpoint.restore(path).assert_existing_objects_matched()
-        except Exception as e:  # damage fails in many ways
-            why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        _restore_chosen_path(checkpoint, path)
+        if not all_finite(variables):
             raise RunError(
-                f"{path} cannot be read ({why}); choose another with --checkpoint."
-            ) from e
+                f"{path} holds NaN or infinite weights (saved after a bad step "
+                "by an older version); choose another with --checkpoint: "
+                "latest skips such checkpoints."
+            )
     generator = gan.average.model if average else gan.generator
     return generator, gan.discriminator
+
+
+def _restore_chosen_path(checkpoint: tf.train.Checkpoint, path: str) -> None:
+    """Restores checkpoint `path`, once it proves a complete one of regular
+    files (a FIFO among them would hang the read)."""
+    check_literal_path(path)
+    directory, name = os.path.split(path)
+    if name not in complete_checkpoints(directory or "."):
+        raise RunError(
+            f"{path} is not a complete checkpoint ({name}.index and every "
+            "data file it names, as regular files); choose another with "
+            "--checkpoint."
+        )
+    try:
+        checkpoint.restore(path).assert_existing_objects_matched()
+    except Exception as e:  # damage fails in many ways
+        why = (str(e).splitlines() or [type(e).__name__])[0][:200]
+        raise RunError(
+            f"{path} cannot be read ({why}); choose another with --checkpoint."
+        ) from e
+
+
+def all_finite(variables) -> bool:
+    """Whether every float variable of `variables` is finite (one call)."""
+    values = [v.value for v in variables if keras.backend.is_float_dtype(v.dtype)]
+    if not values:
+        return True
+    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in values]))
 
 
 def no_average_message(run_dir: str) -> str:
@@ -298,39 +433,197 @@ def _test_hook_kill_during_save(directory: str, step: int) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _listed_checkpoints(directory: str) -> list:
-    """Checkpoint paths in the index; a clear error if it cannot be read."""
-    index = os.path.join(directory, "checkpoint")
-    if not os.path.exists(index):
-        return []
-    try:
-        state = tf.train.get_checkpoint_state(directory)
-    except Exception as e:  # text_format raises its own ParseError
-        state, error = None, e
+def tidy_index(directory: str, warn: bool = True) -> list:
+    """Makes a checkpoint folder safe for a `tf.train.CheckpointManager`.
+
+    The manager deletes, when it rotates, whatever the index lists, and
+    hangs on a FIFO; so before one reads the folder: its checkpoint files
+    must be regular files, the index is rewritten (atomically) to list
+    only the folder's own complete checkpoints (rebuilt from their files
+    when it lists none, removed when there are none), and what an
+    interrupted save left is removed. Nothing outside the folder is
+    opened or deleted.
+
+    Args:
+        directory: `RUN/checkpoints` or `RUN/checkpoints/best`.
+        warn: Log the entries that are ignored.
+
+    Returns:
+        The names of the checkpoints kept, oldest first.
+
+    Raises:
+        RunError: A pattern character in its path; a checkpoint file or
+            the index is not a regular file; the index cannot be read.
+    """
+    check_literal_path(directory)
+    refuse_special_checkpoint_files(directory)
+    index = _read_index(directory, warn)
+    keep = index.own
+    if not keep:
+        keep = sorted(complete_checkpoints(directory), key=_number)
+        if keep:
+            _rebuild_index(directory, keep, index.exists)
+        elif index.exists:
+            logger.warning(
+                "Removing the checkpoint index %s: it lists no checkpoint of "
+                "that folder.",
+                os.path.join(directory, INDEX),
+            )
+            os.remove(os.path.join(directory, INDEX))
+    elif not index.canonical:
+        times = index.times
+        last = index.last_preserved
+        if None in times:
+            times = _file_times(directory, keep)
+            last = min(times) - 1
+        _write_index(directory, keep, times, last)
+    _remove_leftovers(directory, set(keep))
+    return keep
+
+
+@dataclasses.dataclass
+class _Index:
+    """What a checkpoint folder's index lists, checked."""
+
+    exists: bool
+    own: list  # its own complete checkpoints listed (names), oldest first
+    times: list  # their recorded times (None where not recorded)
+    last_preserved: float
+    canonical: bool  # lists exactly `own`, as TensorFlow writes them
+
+
+def _read_index(directory: str, warn: bool) -> _Index:
+    """The index of `directory`, its entries checked (see the module's doc).
+
+    Raises:
+        RunError: It is not a regular file, or cannot be read.
+    """
+    index = os.path.join(directory, INDEX)
+    if not os.path.lexists(index):
+        return _Index(False, [], [], 0.0, True)
+    kind = not_regular(index)
+    if kind:
+        raise RunError(
+            f"The checkpoint index {index} is a {kind}, not the file "
+            "TensorFlow writes; nothing was changed. Delete it to rebuild it "
+            "from the newest complete checkpoint files, then run again."
+        )
+    state, error = None, None
+    size = os.lstat(index).st_size
+    if size > MAX_INDEX_BYTES:
+        error = f"{size} bytes, over {MAX_INDEX_BYTES}"
     else:
-        error = None
+        try:
+            state = tf.train.get_checkpoint_state(directory)
+        except Exception as e:  # text_format raises its own ParseError
+            error = e
     if state is None or not state.model_checkpoint_path:
         raise RunError(
             f"The checkpoint index {index} is empty or unreadable"
             f"{f' ({error})' if error else ''}. Nothing was changed. Delete "
-            f"that file to rebuild it from the newest complete checkpoint "
-            f"files, then run again with --resume."
+            "that file to rebuild it from the newest complete checkpoint "
+            "files, then run again."
         )
-    return list(state.all_model_checkpoint_paths)
+    entries = list(state.all_model_checkpoint_paths)
+    times = list(state.all_model_checkpoint_timestamps)
+    if len(times) != len(entries):
+        times = [None] * len(entries)
+    if state.model_checkpoint_path not in entries:
+        entries.append(state.model_checkpoint_path)
+        times.append(None)
+    complete, special = _scan(directory)
+    own, own_times, ignored = [], [], []
+    for entry, recorded in zip(entries, times):
+        name = _own_name(directory, entry)
+        if name is None or name in special:
+            if entry not in ignored:
+                ignored.append(entry)
+        elif name in complete and name not in own:
+            own.append(name)
+            own_times.append(recorded)
+        # Else its files are gone: rotated away by training meanwhile.
+    if ignored and warn:
+        shown = ", ".join(repr(e[:200]) for e in ignored[:5])
+        more = f" and {len(ignored) - 5} more" if len(ignored) > 5 else ""
+        logger.warning(
+            "Ignoring %d entries of the checkpoint index %s that are not "
+            "complete checkpoints of that folder made of regular files (never "
+            "opened or deleted): %s%s.",
+            len(ignored),
+            index,
+            shown,
+            more,
+        )
+    canonical = (
+        entries == [os.path.join(directory, name) for name in own]
+        and state.model_checkpoint_path == entries[-1]
+    )
+    return _Index(True, own, own_times, state.last_preserved_timestamp, canonical)
 
 
-def _remove_leftovers(directory: str, listed: list) -> None:
+def _own_name(directory: str, entry: str) -> str | None:
+    """`ckpt-N` if index entry `entry` names a checkpoint of `directory`
+    itself (through no pattern and no link leading elsewhere), else None."""
+    name = os.path.basename(entry)
+    if not _CHECKPOINT.fullmatch(name) or any(c in entry for c in PATTERN_CHARACTERS):
+        return None
+    if os.path.realpath(os.path.dirname(entry)) != os.path.realpath(directory):
+        return None
+    return name
+
+
+def _scan(directory: str) -> tuple:
+    """(complete, special): the `ckpt-N` whose index and every data shard
+    are regular files; those with a file that is not (a FIFO, a link, ...).
+    Only `lstat` is used: nothing is opened."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return set(), set()
+    indexes, shards, special = set(), {}, set()
+    for name in names:
+        match = CHECKPOINT_FILE.fullmatch(name)
+        if not match:
+            continue
+        prefix = match.group(1)
+        try:
+            mode = os.lstat(os.path.join(directory, name)).st_mode
+        except FileNotFoundError:  # rotated away since the listing
+            continue
+        if not stat.S_ISREG(mode):
+            special.add(prefix)
+        elif match.group(2) is None:
+            indexes.add(prefix)
+        else:
+            shards.setdefault(prefix, set()).add(
+                (int(match.group(2)), int(match.group(3)))
+            )
+    complete = set()
+    for prefix in indexes - special:
+        parts = shards.get(prefix, set())
+        totals = {total for _, total in parts}
+        if len(totals) == 1:
+            (total,) = totals
+            if len(parts) == total and all(i < total for i, _ in parts):
+                complete.add(prefix)
+    return complete, special
+
+
+def complete_checkpoints(directory: str) -> set:
+    """ckpt-N prefixes with an index and every data shard it names, all
+    regular files (checked without opening them)."""
+    return _scan(directory)[0]
+
+
+def _remove_leftovers(directory: str, keep: set) -> None:
     """Deletes what a killed save left: temp shards, files never indexed."""
-    keep = {os.path.basename(p) for p in listed}
-    if not listed:
-        keep = complete_checkpoints(directory)
-        if keep:
-            _rebuild_index(directory, sorted(keep, key=_number))
-    for path in glob.glob(os.path.join(directory, "ckpt-*")):
-        name = os.path.basename(path)
-        match = _NUMBERED.match(name)
+    if not os.path.isdir(directory):
+        return
+    for name in sorted(os.listdir(directory)):
+        match = _NUMBERED.fullmatch(name)
         if not match or f"ckpt-{match.group(1)}" in keep:
             continue
+        path = os.path.join(directory, name)
         logger.warning("Removing %s, left by an interrupted save.", path)
         if os.path.isdir(path) and not os.path.islink(path):
             shutil.rmtree(path, ignore_errors=True)
@@ -338,35 +631,33 @@ def _remove_leftovers(directory: str, listed: list) -> None:
             os.remove(path)
 
 
-def complete_checkpoints(directory: str) -> set:
-    """ckpt-N prefixes with an index and every data shard it names."""
-    complete = set()
-    for index in glob.glob(os.path.join(directory, "ckpt-*.index")):
-        prefix = index[: -len(".index")]
-        shards = glob.glob(prefix + ".data-*-of-*")
-        if shards:
-            total = int(shards[0].rsplit("-of-", 1)[1])
-            if len(shards) == total:
-                complete.add(os.path.basename(prefix))
-    return complete
-
-
 def _number(name: str) -> int:
     return int(name.rsplit("-", 1)[1])
 
 
-def _rebuild_index(directory: str, names: list) -> None:
+def _file_times(directory: str, names: list) -> list:
+    return [os.path.getmtime(os.path.join(directory, n + ".index")) for n in names]
+
+
+def _rebuild_index(directory: str, names: list, had_index: bool) -> None:
     logger.warning(
-        "No checkpoint index in %s; rebuilding it from %s.", directory, ", ".join(names)
+        "%s; rebuilding it from %s.",
+        f"The checkpoint index of {directory} lists none of its checkpoints"
+        if had_index
+        else f"No checkpoint index in {directory}",
+        ", ".join(names),
     )
-    paths = [os.path.join(directory, n) for n in names]
     # The manager only tracks (and rotates) checkpoints newer than the last
     # "preserved" time, so the rebuilt index carries their file times.
-    times = [os.path.getmtime(p + ".index") for p in paths]
-    tf.compat.v1.train.update_checkpoint_state(
-        directory,
-        paths[-1],
-        all_model_checkpoint_paths=paths,
-        all_model_checkpoint_timestamps=times,
-        last_preserved_timestamp=min(times) - 1,
-    )
+    times = _file_times(directory, names)
+    _write_index(directory, names, times, min(times) - 1)
+
+
+def _write_index(directory: str, names: list, times: list, last: float) -> None:
+    """Writes the index as TensorFlow does (names relative to the folder),
+    atomically."""
+    lines = [f'model_checkpoint_path: "{names[-1]}"']
+    lines += [f'all_model_checkpoint_paths: "{name}"' for name in names]
+    lines += [f"all_model_checkpoint_timestamps: {float(t)!r}" for t in times]
+    lines.append(f"last_preserved_timestamp: {float(last)!r}")
+    write_text(os.path.join(directory, INDEX), "\n".join(lines) + "\n")

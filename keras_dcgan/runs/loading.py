@@ -12,7 +12,12 @@ from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoints import restore_models
-from keras_dcgan.runs.run_dir import GENERATOR, GENERATOR_RAW, find_run_config
+from keras_dcgan.runs.run_dir import (
+    GENERATOR,
+    GENERATOR_RAW,
+    check_literal_path,
+    find_run_config,
+)
 from keras_dcgan.runs.selection import (
     Choice,
     check_choice,
@@ -37,6 +42,11 @@ def load_generator(
     weights (`generator.keras`; what training sampled and scored, the best
     checkpoint included) and G itself (`generator_raw.keras`). `generator`
     chooses: "ema", "raw", or None for the average when there is one.
+
+    A run whose path holds a character TensorFlow reads as a pattern
+    (`* ? [ ] \\`) is refused (see `keras_dcgan.runs.run_dir.check_literal_path`).
+    A checkpoint holding NaN or infinite weights is skipped ("latest") or
+    refused (chosen).
 
     Models are loaded with `safe_mode=True`: a file that would run code
     when loaded is refused, and so is a model that does not map latents
@@ -66,6 +76,7 @@ def load_generator(
         >>> raw = load_generator("runs/mnist", generator="raw")
     """
     run_dir = limits.check_path(run_dir, "run_dir", RunError)
+    check_literal_path(run_dir)
     if checkpoint is not None:
         checkpoint = check_choice(checkpoint)
     config = find_run_config(run_dir)

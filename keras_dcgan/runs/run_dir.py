@@ -21,11 +21,14 @@ import dataclasses
 import logging
 import os
 import random
+import re
+import stat
 
 import keras
 
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.config import ARCHITECTURE_FIELDS, DCGANConfig
+from keras_dcgan.data.preprocess import special_file_kind
 from keras_dcgan.devices.precision import AUTO, resolve_precision
 from keras_dcgan.errors import ConfigError, RunError
 from keras_dcgan.runs import ownership
@@ -46,6 +49,12 @@ TENSORBOARD = "tensorboard"
 DATA = "data.json"
 BEST_DIR = "best"  # in CHECKPOINTS: the best checkpoint by --eval-metric
 BEST_JSON = "best.json"  # in BEST_DIR: {"metric", "value", "step"}
+INDEX = "checkpoint"  # in CHECKPOINTS and BEST_DIR: TensorFlow's checkpoint index
+# What TensorFlow's file matcher reads as a pattern in the paths its
+# checkpoint code is given (fnmatch, and its escape character).
+PATTERN_CHARACTERS = "*?[]\\"
+# The files of a checkpoint: TensorFlow opens them for reading and writing.
+CHECKPOINT_FILE = re.compile(r"(ckpt-\d+)(?:\.index|\.data-(\d+)-of-(\d+))")
 RUN_FILES = (
     CONFIG,
     HISTORY,
@@ -150,6 +159,7 @@ def check_run_dir(path: str, resume: bool = False, overwrite: bool = False) -> N
     if resume and overwrite:
         raise RunError("Pass --resume or --overwrite, not both.")
     ownership.check_output_dir(path)
+    check_literal_path(path, "--output-dir")
     if os.path.exists(path) and not os.path.isdir(path):
         raise RunError(f"--output-dir {path} is a file; name a directory.")
     _refuse_planted_links(path)
@@ -180,6 +190,81 @@ def check_run_dir(path: str, resume: bool = False, overwrite: bool = False) -> N
         )
     if listed is not None:
         _refuse_unlisted(path, listed)
+    if resume:
+        for folder in (CHECKPOINTS, os.path.join(CHECKPOINTS, BEST_DIR)):
+            refuse_special_checkpoint_files(os.path.join(path, folder))
+
+
+def check_literal_path(path: str, flag: str | None = None) -> None:
+    """Refuses a run path that TensorFlow's checkpoint code reads as a pattern.
+
+    TensorFlow matches the paths it is given (to find, restore and rotate
+    checkpoints) as patterns: `runs/mnist*` would match, and its rotation
+    delete, the checkpoints of `runs/mnist_a`. The whole absolute path
+    counts (a parent folder's `[` too).
+
+    Args:
+        path: The run directory, or a folder inside it.
+        flag: "--output-dir" for the run `train` writes; None for a run
+            that is read.
+
+    Raises:
+        RunError: The path holds one of `PATTERN_CHARACTERS`; the message
+            names it and the fix.
+    """
+    full = os.path.abspath(path)
+    found = next((c for c in full if c in PATTERN_CHARACTERS), None)
+    if found is None:
+        return
+    where = path if found in path else f"{path} (full path {full})"
+    chars = " ".join(PATTERN_CHARACTERS)
+    fix = (
+        f"choose an {flag} whose path has none of {chars}"
+        if flag
+        else f"move the run (mv) to a folder whose path has none of {chars}"
+    )
+    raise RunError(
+        f"{flag + ' ' if flag else ''}{where}: the path holds '{found}', which "
+        "TensorFlow's checkpoint files treat as a pattern (it could match "
+        f"other runs' files); {fix}."
+    )
+
+
+def not_regular(path: str) -> str | None:
+    """What `path` is if it exists but is not a regular file, else None.
+
+    Only `lstat` is used: nothing is opened (a FIFO would block) and no
+    link is followed (a link is named as one).
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    return "symbolic link" if stat.S_ISLNK(mode) else special_file_kind(mode)
+
+
+def refuse_special_checkpoint_files(directory: str) -> None:
+    """Refuses a checkpoint folder whose index or checkpoint files are not
+    regular files: TensorFlow would hang opening a FIFO, read a device, or
+    write through a link to wherever it leads.
+
+    Raises:
+        RunError: Naming the first such file and the fix; nothing changed.
+    """
+    if not os.path.isdir(directory) or os.path.islink(directory):
+        return
+    for name in sorted(os.listdir(directory)):
+        if name != INDEX and not CHECKPOINT_FILE.fullmatch(name):
+            continue
+        kind = not_regular(os.path.join(directory, name))
+        if kind:
+            raise RunError(
+                f"{os.path.join(directory, name)} is a {kind}, not a file the "
+                "run wrote (its checkpoint files are regular files); nothing "
+                "was changed. Remove it and run again."
+            )
 
 
 def _refuse_unlisted(path: str, listed: list) -> None:
@@ -273,6 +358,7 @@ def save_model(model: keras.Model, path: str) -> None:
 __all__ = [
     "prepare_run_dir",
     "check_run_dir",
+    "check_literal_path",
     "claim_run",
     "resume_changes",
     "load_run_config",

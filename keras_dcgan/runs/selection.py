@@ -28,7 +28,13 @@ from keras_dcgan.runs.checkpoints import (
     no_average_message,
     restore_models,
 )
-from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON, CHECKPOINTS, find_run_config
+from keras_dcgan.runs.run_dir import (
+    BEST_DIR,
+    BEST_JSON,
+    CHECKPOINTS,
+    check_literal_path,
+    find_run_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +124,7 @@ def checkpoint_steps(run_dir: str) -> dict:
         {3900: 'runs/mnist/checkpoints/best/ckpt-3900',
          4290: 'runs/mnist/checkpoints/ckpt-4290', ...}
     """
+    check_literal_path(run_dir)
     folder = os.path.join(run_dir, CHECKPOINTS)
     found = {}
     for directory in (os.path.join(folder, BEST_DIR), folder):
@@ -153,6 +160,7 @@ def restore_chosen(
         >>> generator, _ = restore_chosen("runs/mnist", "best")
     """
     which = check_choice(which)
+    check_literal_path(run_dir)
     folder = os.path.join(run_dir, CHECKPOINTS)
     if which == "latest":
         if not (os.path.isdir(folder) and complete_checkpoints(folder)):

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from keras_dcgan.atomic import write_text
 from keras_dcgan.quality import evaluation, features
+from keras_dcgan.runs.checkpoints import tidy_index
 from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class PeriodicEvaluator:
             images, self.extractor, config.eval_num, seed=config.seed
         )
         self.best_dir = os.path.join(checkpoint_dir, BEST_DIR)
+        # Its manager deletes what its index lists: only this folder's own.
+        tidy_index(self.best_dir)
         self.manager = tf.train.CheckpointManager(
             checkpoint, self.best_dir, max_to_keep=1
         )
