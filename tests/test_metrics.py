@@ -1,6 +1,7 @@
 """Metrics against closed forms and independent references."""
 
 import logging
+import zipfile
 
 import numpy as np
 import pytest
@@ -212,6 +213,16 @@ def test_stats_cache_is_reused_and_refused_for_other_inputs(tmp_path, caplog):
 
 
 def test_unreadable_cache_is_recomputed(tmp_path):
+    """A cache the tool wrote that cannot be read (its metadata garbage) is
+    recomputed; a file that is no cache at all is refused and kept
+    (issue 21, point 4: it may be the user's own data)."""
     cache = tmp_path / "real.npz"
-    cache.write_text("not an npz")
+    np.savez(cache, mu=np.zeros(2), sigma=np.eye(2), features=np.zeros((2, 2)))
+    with zipfile.ZipFile(cache, "a") as archive:
+        archive.writestr("metadata.npy", b"not an array")
     assert load_real_stats(str(cache)) is None
+    foreign = tmp_path / "notes.npz"
+    foreign.write_text("not an npz")
+    with pytest.raises(MetricsError, match="not a statistics cache"):
+        load_real_stats(str(foreign))
+    assert foreign.read_text() == "not an npz"
