@@ -288,12 +288,27 @@ def check_train(args) -> None:
         for field, _, _ in CONFIG_FLAGS.values()
         if getattr(args, field) is not None
     }
+    _refuse_empty_names(args)
     _refuse_run_in_its_data(args)
     saved = os.path.join(args.output_dir, "config.json")
     if args.resume and os.path.isfile(saved):
         dataclasses.replace(DCGANConfig.from_json(saved), **given)
     else:
         DCGANConfig(**given)  # the data decides the size later; flags now
+
+
+def _refuse_empty_names(args) -> None:
+    from keras_dcgan.errors import RunError
+
+    fixes = {
+        "--output-dir": "name a new folder for the run",
+        "--data": "name an .npz/.npy image array or an image folder",
+        "--data-dir": "name the TFDS data folder",
+    }
+    for flag, fix in fixes.items():
+        name = getattr(args, flag[2:].replace("-", "_"))
+        if name is not None and (not name or "\0" in name):
+            raise RunError(f"{flag} is empty (or holds a NUL character); {fix}.")
 
 
 def _refuse_run_in_its_data(args) -> None:
