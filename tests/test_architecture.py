@@ -1,7 +1,6 @@
-"""The package's shape: the lesson stays short and quoted, arrows point down."""
+"""The package's shape: the lesson stays short, arrows point down."""
 
 import os
-import re
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -11,15 +10,6 @@ LESSON = os.path.join(ROOT, "keras_dcgan", "composite.py")
 def test_the_lesson_module_reads_in_a_few_minutes():
     with open(LESSON) as f:
         assert len(f.read().splitlines()) < 120
-
-
-def test_the_readme_quotes_the_lesson_verbatim():
-    with open(LESSON) as f:
-        source = f.read()
-    code = source[source.index("import keras\n") :]
-    with open(os.path.join(ROOT, "README.md")) as f:
-        blocks = re.findall(r"```python\n(.*?)```", f.read(), flags=re.S)
-    assert code in blocks
 
 
 def test_import_contracts_are_kept():

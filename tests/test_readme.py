@@ -1,4 +1,5 @@
-"""The README cannot rot: its Python blocks run, its commands parse."""
+"""The README cannot rot: its Python blocks run, its commands parse, its
+quoted lines are the file's, and it stays short enough to finish."""
 
 import os
 import re
@@ -16,7 +17,16 @@ from keras_dcgan.cli import build_parser
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 with open(os.path.join(ROOT, "README.md")) as f:
     README = f.read()
-PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+with open(os.path.join(ROOT, "docs", "TRAINING.md")) as f:
+    TRAINING = f.read()
+QUOTE = re.compile(r"<!-- quoted from (\S+) -->\n```python\n(.*?)```", flags=re.S)
+# Quoted excerpts are methods lifted from a module: they are checked
+# against the module (test_quoted_lines_equal_the_file), not run.
+PYTHON_BLOCKS = [
+    block
+    for text in (QUOTE.sub("", README), TRAINING)
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+]
 # Tiny settings for the runs a block starts; the code is otherwise as shown.
 TINY = (
     "steps=2, batch_size=16, latent_dim=8, generator_width=8, "
@@ -28,7 +38,8 @@ def commands():
     """Every `keras-dcgan ...` command of the README's shell blocks, with
     its continuation lines joined and comments dropped."""
     found = []
-    for block in re.findall(r"```(?:bash|sh|console)?\n(.*?)```", README, flags=re.S):
+    fences = re.findall(r"^```(\w*)\n(.*?)^```", README, flags=re.S | re.M)
+    for block in (text for lang, text in fences if lang in ("bash", "sh", "console")):
         text = re.sub(r"\\\n\s*", " ", block)
         for line in text.splitlines():
             line = line.strip().removeprefix("$ ")
@@ -65,3 +76,38 @@ def test_every_python_block_runs(index, tmp_path, monkeypatch):
 def test_every_command_parses(argv):
     args = build_parser().parse_args(argv)
     assert args.command == argv[0]
+
+
+def test_quoted_lines_equal_the_file():
+    quotes = QUOTE.findall(README)
+    assert quotes, "the README quotes the lesson module"
+    for path, block in quotes:
+        with open(os.path.join(ROOT, path)) as f:
+            assert block in f.read(), f"the README's quote of {path} has drifted"
+
+
+def test_the_readme_is_short_and_in_the_order_a_reader_needs():
+    assert len(README.splitlines()) <= 250
+    headings = re.findall(r"^## (.+)$", README, flags=re.M)
+    order = [
+        "Quickstart",
+        "The lesson",
+        "Training on real data",
+        "Using a trained generator",
+        "Measuring sample quality",
+        "Python API",
+        "Where to read on",
+    ]
+    assert [next(h for h in headings if h.startswith(o)) for o in order] == [
+        h for h in headings if any(h.startswith(o) for o in order)
+    ]
+    positions = [README.index(f"## {o}") for o in order]
+    assert positions == sorted(positions)
+    assert "git clone" in README.split("## Quickstart")[1].split("## ")[0]
+
+
+def test_every_local_link_resolves():
+    for name, text in (("README.md", README), ("docs/TRAINING.md", TRAINING)):
+        base = os.path.dirname(os.path.join(ROOT, name))
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+            assert os.path.exists(os.path.join(base, target)), f"{name}: {target}"
