@@ -1,6 +1,7 @@
 """Export for TF Serving and TFLite, and the generator commands end to end."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -18,6 +19,8 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
 from keras_dcgan.errors import RunError
 from keras_dcgan.generator import export, latent
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +95,23 @@ def test_saved_model_cli_shows_the_signatures(generator, tmp_path):
         "shape: (-1, 28, 28, 1)",
     ):
         assert word in text, word
+    # The excerpt in docs/USING_A_GENERATOR.md is this output, signature by
+    # signature (issue 25: it had lost `images_bytes` and kept old tensor
+    # names); the MNIST export it shows has 100 latents, this run 8.
+    shown = [
+        block
+        for block in re.findall(r"(signature_def\['[^']+'\]:\n(?:  .*\n)*)", text)
+        if "__saved_model_init_op" not in block
+    ]
+    assert len(shown) == 2
+    with open(os.path.join(ROOT, "docs", "USING_A_GENERATOR.md")) as f:
+        doc = f.read()
+    excerpt = re.search(r"### Signatures\n.*?```\n(.*?)```", doc, flags=re.S)
+    assert excerpt.group(1) == "\n".join(shown).replace(
+        "shape: (-1, 8)\n", "shape: (-1, 100)\n"
+    )
+    for output in ("images", "images_bytes", "images_float"):
+        assert f"`{output}`" in doc.split("### Signatures")[1].split("### Guards")[0]
 
 
 def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
