@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, exit_code, make_images
+from conftest import TINY, exit_code, make_images, snapshot
 from PIL import Image
 from serving_check import MAX_BATCH, check_served, serve_in
 
@@ -385,3 +385,54 @@ def test_a_full_disk_during_export_is_one_line(
     assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert "No space left on device" in lines[0] and "nothing half-written" in lines[0]
     assert not base.exists()
+
+
+@pytest.mark.parametrize("form", [["--output"], ["--format", "tflite", "--output"]])
+def test_tflite_export_writes_the_file_output_names(run_dir, generator, tmp_path, form):
+    """`export --output FILE.tflite` (issue 25, point 9): that file, and
+    nothing else, is written; `--format tflite` is implied."""
+    path = str(tmp_path / "models" / "dcgan.tflite")
+    os.mkdir(tmp_path / "models")
+    assert main(["export", run_dir, *form, path]) == 0
+    assert os.listdir(tmp_path / "models") == ["dcgan.tflite"]
+    z = latent.sample_latents(3, 8, seed=0)
+    expected = generator(z, training=False).numpy()
+    np.testing.assert_allclose(export.run_tflite(path, z), expected, atol=1e-5)
+
+
+TFLITE_REFUSALS = {
+    "existing_file": (["--output", "OUT/mine.tflite"], "not replaced"),
+    "not_tflite": (["--output", "OUT/g.png"], ".tflite"),
+    "saved_model_format": (
+        ["--format", "saved_model", "--output", "OUT/g.tflite"],
+        "--output-dir BASE",
+    ),
+    "both_targets": (
+        ["--output", "OUT/g.tflite", "--output-dir", "OUT/base"],
+        "not allowed with",
+    ),
+    "neither_target": (["--format", "tflite"], "--output-dir --output is required"),
+    "missing_folder": (["--output", "OUT/no/such/g.tflite"], "does not exist"),
+    "a_folder": (["--output", "OUT/dir.tflite"], "is a folder"),
+    "inside_the_run": (["--output", "RUN/g.tflite"], "inside the run"),
+}
+
+
+@pytest.mark.parametrize("case", TFLITE_REFUSALS)
+def test_tflite_output_refusals_are_one_line_and_write_nothing(
+    run_dir, tmp_path, capsys, case
+):
+    flags, message = TFLITE_REFUSALS[case]
+    (tmp_path / "mine.tflite").write_bytes(b"the user's model")
+    (tmp_path / "dir.tflite").mkdir()
+    before, run_before = snapshot(tmp_path), snapshot(run_dir)
+    argv = ["export", run_dir] + [
+        f.replace("OUT", str(tmp_path)).replace("RUN", run_dir) for f in flags
+    ]
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-dcgan: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert snapshot(tmp_path) == before
+    assert snapshot(run_dir) == run_before
+

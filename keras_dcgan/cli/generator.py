@@ -106,8 +106,16 @@ def add_parsers(commands) -> None:
     )
 
     export = add_reader(commands, "export", "SavedModel for TF Serving, or TFLite")
-    export.add_argument(
-        "--output-dir", required=True, help="model base path; versions go in BASE/N"
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--output-dir",
+        help="model base path; versions go in BASE/N (with --format tflite: "
+        "BASE/generator.tflite)",
+    )
+    target.add_argument(
+        "--output",
+        metavar="FILE.tflite",
+        help="the TFLite file (implies --format tflite)",
     )
     export.add_argument(
         "--version",
@@ -124,8 +132,8 @@ def add_parsers(commands) -> None:
     export.add_argument(
         "--format",
         choices=["saved_model", "tflite"],
-        default="saved_model",
-        help="tflite writes BASE/generator.tflite",
+        default=None,
+        help="default: tflite with --output, else saved_model",
     )
 
     walk = add_reader(commands, "interpolate", "walks in latent space")
@@ -292,6 +300,21 @@ def check_export(args) -> None:
     from keras_dcgan.errors import RunError
     from keras_dcgan.runs.ownership import enclosing_run
 
+    if args.output is not None:
+        if args.format == "saved_model":
+            raise RunError(
+                f"--output {args.output}: a SavedModel is a folder of versions; "
+                "give --output-dir BASE, or --format tflite for one file."
+            )
+        args.format = "tflite"
+        common.check_output("--output", args.output, (".tflite",))
+        if os.path.lexists(args.output):
+            raise RunError(
+                f"--output {args.output} exists already; it is not replaced. "
+                "Name a new file, or move it away."
+            )
+        return
+    args.format = args.format or "saved_model"
     if not args.output_dir:
         raise RunError("--output-dir is empty; name the model's base folder.")
     run = enclosing_run(os.path.join(args.output_dir, "1"))
@@ -303,7 +326,8 @@ def check_export(args) -> None:
     path = os.path.join(args.output_dir, "generator.tflite")
     if args.format == "tflite" and os.path.lexists(path):
         raise RunError(
-            f"{path} exists already; choose another --output-dir or remove it first."
+            f"{path} exists already; choose another --output-dir or remove it "
+            "first (or name the file: --output FILE.tflite)."
         )
 
 
@@ -314,7 +338,8 @@ def run_export(args) -> int:
     generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     if args.format == "tflite":
         path = export.export_tflite(
-            generator, os.path.join(args.output_dir, "generator.tflite")
+            generator,
+            args.output or os.path.join(args.output_dir, "generator.tflite"),
         )
     else:
         path = export.export_saved_model(
