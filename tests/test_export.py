@@ -436,3 +436,36 @@ def test_tflite_output_refusals_are_one_line_and_write_nothing(
     assert snapshot(tmp_path) == before
     assert snapshot(run_dir) == run_before
 
+
+@pytest.mark.parametrize("max_batch", [1, 3, 1024])
+def test_every_export_has_warmup_requests_that_parse(
+    run_dir, generator, tmp_path, max_batch
+):
+    """TF Serving replays `assets.extra/tf_serving_warmup_requests` when it
+    loads a version (issue 25): PredictionLogs of both signatures, none
+    larger than the export's `--max-batch`, each answered by the export."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    argv = ["export", run_dir, "--output-dir", str(tmp_path), "--max-batch"]
+    assert main([*argv, str(max_batch)]) == 0
+    version = str(tmp_path / "1")
+    path = os.path.join(version, "assets.extra", "tf_serving_warmup_requests")
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        for record in tf.data.TFRecordDataset(path)
+    ]
+    model = tf.saved_model.load(version)
+    answered = []
+    for log in logs:
+        request = log.predict_log.request
+        name = request.model_spec.signature_name
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        if name == "serving_default":
+            assert inputs["z"].dtype == np.float32 and inputs["z"].shape[1] == 8
+        out = model.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert out["images"].shape[0] <= max_batch
+        answered.append((name, int(out["images"].shape[0])))
+    batches = sorted({1, min(8, max_batch)})
+    assert sorted(answered) == sorted(
+        (name, b) for name in ("generate", "serving_default") for b in batches
+    )
