@@ -42,6 +42,7 @@ MAX_SUBSETS = 1000  # KID: subsets averaged (its reference: 100)
 MAX_KID_SUBSET = 4096  # KID: rows per subset; 3 kernels of 4096^2 floats
 MAX_FEATURES = 4096  # metrics: features per image (Inception's: 2,048)
 MAX_NEIGHBOURS_PR = 100  # precision/recall: the k-th neighbour's radius
+MAX_SEEDS = 1_000_000  # sample --seeds: one PNG each, 50k for an FID
 
 
 def check_int(

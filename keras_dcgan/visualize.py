@@ -101,14 +101,28 @@ def save_gif(paths: Sequence[str], path: str, seconds_per_frame=0.5) -> None:
     a warning.
     """
     frames = [frame for frame in map(_read_frame, paths) if frame is not None]
-    if not frames:
-        return
+    if frames:
+        write_gif(frames, path, seconds_per_frame)
+
+
+def write_gif(
+    frames: Sequence[Image.Image], path: str, seconds_per_frame: float
+) -> None:
+    """Writes Pillow frames as a looping GIF, atomically, with the comment
+    that marks it as this package's (`written_here`); the one GIF writer of
+    the package (`save_gif`, `explore.save_interpolation`).
+
+    Args:
+        frames: At least one image.
+        path: The `.gif` file.
+        seconds_per_frame: How long each frame shows.
+    """
     with atomic_write(path) as tmp:
         frames[0].save(
             tmp,
             format="GIF",
             save_all=True,
-            append_images=frames[1:],
+            append_images=list(frames[1:]),
             loop=0,
             duration=int(seconds_per_frame * 1000),
             comment=SOFTWARE,

@@ -27,7 +27,7 @@ GENERATE_SEEDS = (42, 42, 7)
 GENERATE_NUM = 3
 
 SERVE_SCRIPT = textwrap.dedent("""
-    import base64, json, sys
+    import base64, json, os, sys
     import numpy as np
     import tensorflow as tf
 
@@ -35,6 +35,25 @@ SERVE_SCRIPT = textwrap.dedent("""
     num, over, seeds = int(num), int(over), json.loads(sys.argv[5])
     model = tf.saved_model.load(model_dir)
     out = {"tensorflow": tf.__version__, "signatures": sorted(model.signatures)}
+    # The warm-up requests TF Serving replays on load: read as TFRecords,
+    # and replayed where TF Serving's protos are installed.
+    warmup = os.path.join(model_dir, "assets.extra", "tf_serving_warmup_requests")
+    records = [r.numpy() for r in tf.data.TFRecordDataset(warmup)]
+    out["warmup"] = {"records": len(records), "replayed": None}
+    try:
+        from tensorflow_serving.apis import prediction_log_pb2
+    except ImportError:
+        prediction_log_pb2 = None
+    if prediction_log_pb2 is not None:
+        out["warmup"]["replayed"] = []
+        for record in records:
+            log = prediction_log_pb2.PredictionLog.FromString(record)
+            request = log.predict_log.request
+            name = request.model_spec.signature_name
+            inputs = {k: tf.constant(tf.make_ndarray(v))
+                      for k, v in request.inputs.items()}
+            images = model.signatures[name](**inputs)["images"]
+            out["warmup"]["replayed"].append([name, list(images.shape)])
     serve = model.signatures["serving_default"]
     gen = model.signatures["generate"]
     z = np.load(work + "/z.npy")
@@ -143,6 +162,17 @@ def check_served(
     seeded = export.seeded_latents(GENERATE_NUM, z.shape[1], 42).numpy()
     np.testing.assert_array_equal(same, latent.generate(generator, seeded))
     np.testing.assert_array_equal(decode_pngs(out["png"]["generate"]), same)
+
+    # Warm-up: a batch of 1 and of MAX_BATCH for each signature.
+    assert out["warmup"]["records"] == 4
+    if out["warmup"]["replayed"] is not None:
+        replayed = sorted((name, shape[0]) for name, shape in out["warmup"]["replayed"])
+        assert replayed == [
+            ("generate", 1),
+            ("generate", MAX_BATCH),
+            ("serving_default", 1),
+            ("serving_default", MAX_BATCH),
+        ]
 
     errors = out["errors"]
     assert f"max_batch of this export ({MAX_BATCH})" in errors["too_big"]

@@ -1,6 +1,7 @@
 """Export for TF Serving and TFLite, and the generator commands end to end."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, exit_code, make_images
+from conftest import TINY, exit_code, make_images, snapshot
 from PIL import Image
 from serving_check import MAX_BATCH, check_served, serve_in
 
@@ -18,6 +19,8 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
 from keras_dcgan.errors import RunError
 from keras_dcgan.generator import export, latent
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +95,23 @@ def test_saved_model_cli_shows_the_signatures(generator, tmp_path):
         "shape: (-1, 28, 28, 1)",
     ):
         assert word in text, word
+    # The excerpt in docs/USING_A_GENERATOR.md is this output, signature by
+    # signature (issue 25: it had lost `images_bytes` and kept old tensor
+    # names); the MNIST export it shows has 100 latents, this run 8.
+    shown = [
+        block
+        for block in re.findall(r"(signature_def\['[^']+'\]:\n(?:  .*\n)*)", text)
+        if "__saved_model_init_op" not in block
+    ]
+    assert len(shown) == 2
+    with open(os.path.join(ROOT, "docs", "USING_A_GENERATOR.md")) as f:
+        doc = f.read()
+    excerpt = re.search(r"### Signatures\n.*?```\n(.*?)```", doc, flags=re.S)
+    assert excerpt.group(1) == "\n".join(shown).replace(
+        "shape: (-1, 8)\n", "shape: (-1, 100)\n"
+    )
+    for output in ("images", "images_bytes", "images_float"):
+        assert f"`{output}`" in doc.split("### Signatures")[1].split("### Guards")[0]
 
 
 def test_versions_are_numbered_and_never_overwritten(generator, tmp_path):
@@ -365,3 +385,87 @@ def test_a_full_disk_during_export_is_one_line(
     assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert "No space left on device" in lines[0] and "nothing half-written" in lines[0]
     assert not base.exists()
+
+
+@pytest.mark.parametrize("form", [["--output"], ["--format", "tflite", "--output"]])
+def test_tflite_export_writes_the_file_output_names(run_dir, generator, tmp_path, form):
+    """`export --output FILE.tflite` (issue 25, point 9): that file, and
+    nothing else, is written; `--format tflite` is implied."""
+    path = str(tmp_path / "models" / "dcgan.tflite")
+    os.mkdir(tmp_path / "models")
+    assert main(["export", run_dir, *form, path]) == 0
+    assert os.listdir(tmp_path / "models") == ["dcgan.tflite"]
+    z = latent.sample_latents(3, 8, seed=0)
+    expected = generator(z, training=False).numpy()
+    np.testing.assert_allclose(export.run_tflite(path, z), expected, atol=1e-5)
+
+
+TFLITE_REFUSALS = {
+    "existing_file": (["--output", "OUT/mine.tflite"], "not replaced"),
+    "not_tflite": (["--output", "OUT/g.png"], ".tflite"),
+    "saved_model_format": (
+        ["--format", "saved_model", "--output", "OUT/g.tflite"],
+        "--output-dir BASE",
+    ),
+    "both_targets": (
+        ["--output", "OUT/g.tflite", "--output-dir", "OUT/base"],
+        "not allowed with",
+    ),
+    "neither_target": (["--format", "tflite"], "--output-dir --output is required"),
+    "missing_folder": (["--output", "OUT/no/such/g.tflite"], "does not exist"),
+    "a_folder": (["--output", "OUT/dir.tflite"], "is a folder"),
+    "inside_the_run": (["--output", "RUN/g.tflite"], "inside the run"),
+}
+
+
+@pytest.mark.parametrize("case", TFLITE_REFUSALS)
+def test_tflite_output_refusals_are_one_line_and_write_nothing(
+    run_dir, tmp_path, capsys, case
+):
+    flags, message = TFLITE_REFUSALS[case]
+    (tmp_path / "mine.tflite").write_bytes(b"the user's model")
+    (tmp_path / "dir.tflite").mkdir()
+    before, run_before = snapshot(tmp_path), snapshot(run_dir)
+    argv = ["export", run_dir] + [
+        f.replace("OUT", str(tmp_path)).replace("RUN", run_dir) for f in flags
+    ]
+    assert exit_code(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("keras-dcgan: error: ") and err.count("\n") == 1, err
+    assert message in err
+    assert snapshot(tmp_path) == before
+    assert snapshot(run_dir) == run_before
+
+
+@pytest.mark.parametrize("max_batch", [1, 3, 1024])
+def test_every_export_has_warmup_requests_that_parse(
+    run_dir, generator, tmp_path, max_batch
+):
+    """TF Serving replays `assets.extra/tf_serving_warmup_requests` when it
+    loads a version (issue 25): PredictionLogs of both signatures, none
+    larger than the export's `--max-batch`, each answered by the export."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    argv = ["export", run_dir, "--output-dir", str(tmp_path), "--max-batch"]
+    assert main([*argv, str(max_batch)]) == 0
+    version = str(tmp_path / "1")
+    path = os.path.join(version, "assets.extra", "tf_serving_warmup_requests")
+    logs = [
+        prediction_log_pb2.PredictionLog.FromString(record.numpy())
+        for record in tf.data.TFRecordDataset(path)
+    ]
+    model = tf.saved_model.load(version)
+    answered = []
+    for log in logs:
+        request = log.predict_log.request
+        name = request.model_spec.signature_name
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        if name == "serving_default":
+            assert inputs["z"].dtype == np.float32 and inputs["z"].shape[1] == 8
+        out = model.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        assert out["images"].shape[0] <= max_batch
+        answered.append((name, int(out["images"].shape[0])))
+    batches = sorted({1, min(8, max_batch)})
+    assert sorted(answered) == sorted(
+        (name, b) for name in ("generate", "serving_default") for b in batches
+    )

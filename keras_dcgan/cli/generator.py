@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 
 from keras_dcgan import limits
 from keras_dcgan.cli import common
@@ -26,20 +27,76 @@ def index_list(text: str) -> list:
     return indices
 
 
+SEEDS_FORM = "give seeds from 0, as A-B (both included), A,B,C or a mix, e.g. 0-49999"
+
+
+def seed_list(text: str) -> list:
+    """`--seeds 0-2,7` -> [0, 1, 2, 7]: ranges (both ends included) and
+    single seeds, comma-separated; at most `limits.MAX_SEEDS` in all.
+
+    Counted before any list is made, so `0-1000000000000` costs nothing.
+    """
+    parts = []
+    for part in text.split(","):
+        found = re.fullmatch(r"\s*([0-9]{1,19})\s*(?:-\s*([0-9]{1,19})\s*)?", part)
+        if found is None:
+            raise argparse.ArgumentTypeError(f"{part.strip()[:40]!r}: {SEEDS_FORM}")
+        first = int(found.group(1))
+        last = first if found.group(2) is None else int(found.group(2))
+        if last < first:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()[:40]!r} ends before it starts; write the smaller "
+                "seed first, e.g. 2-5"
+            )
+        if last > limits.MAX_SEED:
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()[:40]!r}: seeds go from 0 to {limits.MAX_SEED}"
+            )
+        parts.append((first, last))
+    count = sum(last - first + 1 for first, last in parts)
+    if count > limits.MAX_SEEDS:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} names {count:,} seeds, more than the "
+            f"{limits.MAX_SEEDS:,} one call writes; split the range over "
+            "several calls (one --outdir holds them all)"
+        )
+    seeds = (s for first, last in parts for s in range(first, last + 1))
+    return list(dict.fromkeys(seeds))  # a repeated seed is one image
+
+
+def add_reader(commands, name: str, text: str) -> argparse.ArgumentParser:
+    """A subcommand that reads a run's generator: its positional `run`,
+    `--checkpoint` and `--generator`, the same for every such command."""
+    parser = commands.add_parser(name, help=text)
+    parser.add_argument("run", help="run directory")
+    common.add_checkpoint(parser)
+    common.add_generator(parser)
+    return parser
+
+
 def add_parsers(commands) -> None:
     """Subcommands that use a trained generator: sampling, export, exploration."""
-    sample = commands.add_parser("sample", help="images from a trained run")
-    sample.add_argument("run", help="run directory")
-    common.add_checkpoint(sample)
-    common.add_generator(sample)
+    sample = add_reader(commands, "sample", "images from a trained run")
     sample.add_argument(
         "--num",
         type=common.bounded_int(1, limits.MAX_IMAGES),
         default=64,
         help="images",
     )
+    target = sample.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--output", help="FILE.png (a grid) or FILE.npz (uint8 array x)"
+    )
+    target.add_argument(
+        "--seeds",
+        type=seed_list,
+        metavar="A-B,C",
+        help="one PNG per seed into --outdir, OUTDIR/seed0042.png, the same "
+        "image for the same seed in any range (for FID tools: 0-49999); "
+        f"at most {limits.MAX_SEEDS:,}",
+    )
     sample.add_argument(
-        "--output", required=True, help="FILE.png (a grid) or FILE.npz (uint8 array x)"
+        "--outdir", metavar="DIR", help="the folder of --seeds' PNGs (made if new)"
     )
     common.add_seed(sample)
     sample.add_argument(
@@ -48,12 +105,17 @@ def add_parsers(commands) -> None:
         help="also save the latents (for `arithmetic`)",
     )
 
-    export = commands.add_parser("export", help="SavedModel for TF Serving, or TFLite")
-    export.add_argument("run", help="run directory")
-    common.add_checkpoint(export)
-    common.add_generator(export)
-    export.add_argument(
-        "--output-dir", required=True, help="model base path; versions go in BASE/N"
+    export = add_reader(commands, "export", "SavedModel for TF Serving, or TFLite")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--output-dir",
+        help="model base path; versions go in BASE/N (with --format tflite: "
+        "BASE/generator.tflite)",
+    )
+    target.add_argument(
+        "--output",
+        metavar="FILE.tflite",
+        help="the TFLite file (implies --format tflite)",
     )
     export.add_argument(
         "--version",
@@ -70,14 +132,11 @@ def add_parsers(commands) -> None:
     export.add_argument(
         "--format",
         choices=["saved_model", "tflite"],
-        default="saved_model",
-        help="tflite writes BASE/generator.tflite",
+        default=None,
+        help="default: tflite with --output, else saved_model",
     )
 
-    walk = commands.add_parser("interpolate", help="walks in latent space")
-    walk.add_argument("run", help="run directory")
-    common.add_checkpoint(walk)
-    common.add_generator(walk)
+    walk = add_reader(commands, "interpolate", "walks in latent space")
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
     walk.add_argument(
         "--rows",
@@ -100,12 +159,9 @@ def add_parsers(commands) -> None:
     )
     common.add_seed(walk)
 
-    arith = commands.add_parser(
-        "arithmetic", help="vector arithmetic on saved latents: A - B + C"
+    arith = add_reader(
+        commands, "arithmetic", "vector arithmetic on saved latents: A - B + C"
     )
-    arith.add_argument("run", help="run directory")
-    common.add_checkpoint(arith)
-    common.add_generator(arith)
     arith.add_argument(
         "--latents", required=True, help="FILE.npy from `sample --save-latents`"
     )
@@ -140,13 +196,11 @@ def add_parsers(commands) -> None:
     )
     common.add_seed(arith)
 
-    near = commands.add_parser(
+    near = add_reader(
+        commands,
         "nearest",
-        help="samples beside their nearest training images (memorisation check)",
+        "samples beside their nearest training images (memorisation check)",
     )
-    near.add_argument("run", help="run directory")
-    common.add_checkpoint(near)
-    common.add_generator(near)
     source = near.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", help="TFDS name or 'digits'")
     source.add_argument("--data", help=".npz/.npy image array or folder")
@@ -180,6 +234,9 @@ def check_sample(args) -> None:
     from keras_dcgan.errors import DataError
     from keras_dcgan.generator import latent
 
+    if args.seeds is not None or args.outdir is not None:
+        _check_seeds(args)
+        return
     _check_picture(args, (".png", ".npz"))
     if args.output.lower().endswith(".png") and args.num > limits.MAX_GRID_IMAGES:
         raise DataError(
@@ -197,11 +254,38 @@ def check_sample(args) -> None:
         )
 
 
+def _check_seeds(args) -> None:
+    """`--seeds` and `--outdir` come together, into a folder keras-dcgan
+    may write (`latent.check_seed_folder`)."""
+    from keras_dcgan.errors import DataError
+    from keras_dcgan.generator import latent
+
+    if args.seeds is None:
+        raise DataError(
+            "--outdir is for --seeds' PNGs; add --seeds (e.g. 0-49999), or "
+            "use --output FILE.png for a grid."
+        )
+    if not args.outdir:
+        raise DataError(
+            "--seeds writes one PNG per seed into a folder; name it with --outdir DIR."
+        )
+    if args.save_latents:
+        raise DataError(
+            "--save-latents is for --output's images; --seeds names each "
+            "image's latent already (its seed)."
+        )
+    latent.check_seed_folder(args.outdir, args.seeds)
+
+
 def run_sample(args) -> int:
     from keras_dcgan import runs, visualize
     from keras_dcgan.generator import latent
 
     generator = runs.load_generator(args.run, args.checkpoint, args.generator)
+    if args.seeds is not None:
+        count = latent.save_seed_images(generator, args.seeds, args.outdir)
+        logger.info("Wrote %d images to %s, one per seed.", count, args.outdir)
+        return 0
     z = latent.sample_latents(args.num, generator.input_shape[-1], args.seed)
     images = latent.generate(generator, z)
     visualize.save_images(images, args.output)
@@ -216,6 +300,21 @@ def check_export(args) -> None:
     from keras_dcgan.errors import RunError
     from keras_dcgan.runs.ownership import enclosing_run
 
+    if args.output is not None:
+        if args.format == "saved_model":
+            raise RunError(
+                f"--output {args.output}: a SavedModel is a folder of versions; "
+                "give --output-dir BASE, or --format tflite for one file."
+            )
+        args.format = "tflite"
+        common.check_output("--output", args.output, (".tflite",))
+        if os.path.lexists(args.output):
+            raise RunError(
+                f"--output {args.output} exists already; it is not replaced. "
+                "Name a new file, or move it away."
+            )
+        return
+    args.format = args.format or "saved_model"
     if not args.output_dir:
         raise RunError("--output-dir is empty; name the model's base folder.")
     run = enclosing_run(os.path.join(args.output_dir, "1"))
@@ -227,7 +326,8 @@ def check_export(args) -> None:
     path = os.path.join(args.output_dir, "generator.tflite")
     if args.format == "tflite" and os.path.lexists(path):
         raise RunError(
-            f"{path} exists already; choose another --output-dir or remove it first."
+            f"{path} exists already; choose another --output-dir or remove it "
+            "first (or name the file: --output FILE.tflite)."
         )
 
 
@@ -238,7 +338,8 @@ def run_export(args) -> int:
     generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     if args.format == "tflite":
         path = export.export_tflite(
-            generator, os.path.join(args.output_dir, "generator.tflite")
+            generator,
+            args.output or os.path.join(args.output_dir, "generator.tflite"),
         )
     else:
         path = export.export_saved_model(

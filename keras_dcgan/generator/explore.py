@@ -25,7 +25,7 @@ from keras_dcgan import limits
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
-from keras_dcgan.visualize import SOFTWARE, image_grid, save_png, to_pil
+from keras_dcgan.visualize import SOFTWARE, image_grid, save_png, to_pil, write_gif
 
 logger = logging.getLogger(__name__)
 
@@ -171,16 +171,7 @@ def save_interpolation(
             for s in list(range(steps)) + list(range(steps - 2, 0, -1))
         ]
         frames = [f.resize((f.width * 2, f.height * 2), Image.NEAREST) for f in frames]
-        with atomic_write(path) as tmp:
-            frames[0].save(
-                tmp,
-                format="GIF",
-                save_all=True,
-                append_images=frames[1:],
-                loop=0,
-                duration=int(seconds_per_frame * 1000),
-                comment=SOFTWARE,
-            )
+        write_gif(frames, path, seconds_per_frame)
     else:
         save_png(
             image_grid(images.reshape((-1,) + images.shape[2:]), columns=steps), path

@@ -1,7 +1,8 @@
 """Exporting a trained generator: a TF Serving SavedModel and a TFLite file.
 
 The SavedModel is written as `BASE/VERSION/` (integer versions), the layout
-TF Serving watches, with two signatures:
+TF Serving watches, with warm-up requests for both signatures in
+`assets.extra/tf_serving_warmup_requests` and two signatures:
 
     serving_default   z float32 [batch, nz] -> images uint8 [batch, H, W, C]
                                                images_float float32 in [-1, 1]
@@ -155,6 +156,71 @@ def build_archive(
     return archive
 
 
+def _latent_size(generator: keras.Model) -> int:
+    """The latent size of a generator [None, nz] -> images."""
+    return int(generator_shapes(generator)[0][-1])
+
+
+def warmup_requests(nz: int, max_batch: int = DEFAULT_MAX_BATCH) -> list:
+    """The requests TF Serving replays before it serves a version: a batch
+    of 1 and one of up to 8 for each signature, so that the first real
+    request does not pay for loading the graph and its kernels.
+
+    Args:
+        nz: The generator's latent size.
+        max_batch: The export's largest batch; no request is larger.
+
+    Returns:
+        `tensorflow_serving.apis.prediction_log_pb2.PredictionLog`s.
+    """
+    from tensorflow_serving.apis import (
+        model_pb2,
+        predict_pb2,
+        prediction_log_pb2,
+    )
+
+    logs = []
+    for batch in sorted({1, min(8, max_batch)}):
+        inputs = {
+            "serving_default": {"z": np.zeros((batch, nz), np.float32)},
+            "generate": {
+                "num_images": np.array(batch, np.int32),
+                "seed": np.array(0, np.int64),
+            },
+        }
+        for signature, tensors in inputs.items():
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(signature_name=signature)
+            )
+            for name, value in tensors.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            logs.append(
+                prediction_log_pb2.PredictionLog(
+                    predict_log=prediction_log_pb2.PredictLog(request=request)
+                )
+            )
+    return logs
+
+
+def write_warmup_requests(
+    model_dir: str, nz: int, max_batch: int = DEFAULT_MAX_BATCH
+) -> str:
+    """Writes `MODEL_DIR/assets.extra/tf_serving_warmup_requests`, the
+    TFRecord file of `warmup_requests` TF Serving reads when it loads the
+    version (SavedModel warm-up).
+
+    Returns:
+        The file's path.
+    """
+    folder = os.path.join(model_dir, "assets.extra")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "tf_serving_warmup_requests")
+    with tf.io.TFRecordWriter(path) as writer:
+        for log in warmup_requests(nz, max_batch):
+            writer.write(log.SerializeToString())
+    return path
+
+
 def _check_max_batch(max_batch) -> int:
     # Above int32's range the constant would wrap and refuse every request.
     return limits.check_int(max_batch, 1, limits.MAX_INT32, "--max-batch", RunError)
@@ -227,6 +293,7 @@ def export_saved_model(
     try:
         with atomic_dir(target) as tmp:
             build_archive(generator, max_batch).write_out(tmp, verbose=False)
+            write_warmup_requests(tmp, _latent_size(generator), max_batch)
     except FileExistsError:  # another export won the race
         raise RunError(
             f"{target} appeared while exporting; not replaced. Export again."

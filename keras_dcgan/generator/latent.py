@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import stat
 
 import keras
 import numpy as np
@@ -36,6 +38,162 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
         seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
+
+
+def seed_latents(seeds, latent_dim: int) -> np.ndarray:
+    """One standard-normal latent per seed, each drawn from its own seed.
+
+    Row i depends on `seeds[i]` alone, not on the other seeds or their
+    order, so one seed names one image whichever range it is drawn in.
+
+    Args:
+        seeds: Integers from 0 to `limits.MAX_SEED`, at most
+            `limits.MAX_SEEDS` of them.
+        latent_dim: The vectors' size, 1 to `limits.MAX_LATENT_DIM`.
+
+    Returns:
+        float32 array [len(seeds), latent_dim].
+
+    Raises:
+        DataError: Too many seeds, or one out of range.
+
+    Example:
+        >>> np.array_equal(seed_latents([3], 8)[0], seed_latents([0, 3], 8)[1])
+        True
+    """
+    latent_dim = limits.check_int(
+        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    )
+    seeds = check_seeds(seeds)
+    z = np.empty((len(seeds), latent_dim), np.float32)
+    for i, seed in enumerate(seeds):
+        z[i] = np.random.default_rng(seed).standard_normal(latent_dim)
+    return z
+
+
+def check_seeds(seeds) -> list:
+    """`seeds` as a list of ints from 0 to `limits.MAX_SEED`, at most
+    `limits.MAX_SEEDS` of them.
+
+    Raises:
+        DataError: Too many seeds, or one out of range.
+    """
+    # One past the bound is enough to refuse; range(10**12) is never listed.
+    seeds = list(itertools.islice(seeds, limits.MAX_SEEDS + 1))
+    limits.check_int(
+        len(seeds), 0, limits.MAX_SEEDS, "the number of --seeds", DataError
+    )
+    return [
+        limits.check_int(s, 0, limits.MAX_SEED, "--seeds", DataError) for s in seeds
+    ]
+
+
+def seed_image_name(seed: int) -> str:
+    """`seed0042.png`: the file `save_seed_images` writes for a seed, named
+    as stylegan2-ada's `--seeds` names it (at least four digits)."""
+    return f"seed{seed:04d}.png"
+
+
+def check_seed_folder(outdir: str, seeds) -> None:
+    """Refuses, before any work, a `--outdir` that `save_seed_images`
+    must not write into.
+
+    The folder may be new (it is made) or exist with other files in it,
+    which are left alone; a file under one of the seeds' names is replaced
+    only when keras-dcgan wrote it (its `Software` text chunk says so).
+
+    Args:
+        outdir: The folder.
+        seeds: The seeds whose PNGs will be written.
+
+    Raises:
+        DataError: `outdir` is a file or other non-folder, lies inside a
+            run, its nearest existing folder is not writable, or a seed's
+            name in it is taken by something keras-dcgan did not write.
+    """
+    from keras_dcgan.runs.ownership import enclosing_run
+    from keras_dcgan.visualize import written_here
+
+    outdir = limits.check_path(outdir, "--outdir", DataError)
+    if os.path.lexists(outdir) and not os.path.isdir(outdir):
+        raise DataError(
+            f"--outdir {outdir} exists and is not a folder; name a folder "
+            "(new, or one that holds images)."
+        )
+    run = enclosing_run(os.path.join(outdir, "x"))
+    if run is not None:
+        raise DataError(
+            f"--outdir {outdir} is inside the run {run}, which holds only "
+            "what training writes; name a folder outside it."
+        )
+    existing = os.path.abspath(outdir)
+    while not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(
+            f"--outdir {outdir}: the folder {existing} is not writable; choose another."
+        )
+    if existing != os.path.abspath(outdir):
+        return  # a new folder holds nothing to replace
+    for seed in seeds:
+        path = os.path.join(outdir, seed_image_name(seed))
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISREG(mode) or not written_here(path):
+            raise DataError(
+                f"--outdir {outdir}: {path} exists and is not a picture "
+                "keras-dcgan wrote; it is not replaced. Name a new folder, "
+                "or move it away."
+            )
+
+
+def save_seed_images(
+    generator: keras.Model, seeds, outdir: str, batch_size: int = 64
+) -> int:
+    """Writes one PNG per seed, `OUTDIR/seed0042.png`, the folder layout
+    clean-fid, torch-fidelity and pytorch-fid read.
+
+    Each image's latent comes from its own seed (`seed_latents`) and every
+    forward pass has `batch_size` rows (the last one padded), so a seed
+    gives the same PNG, byte for byte, in any range or order. Memory is
+    one batch at a time; each PNG is written atomically and carries the
+    `Software: keras-dcgan` text chunk.
+
+    Args:
+        generator: A DCGAN generator.
+        seeds: Integers from 0 to `limits.MAX_SEED`, at most
+            `limits.MAX_SEEDS`; repeats are written once.
+        outdir: The folder, made if missing; see `check_seed_folder`.
+        batch_size: Latents per forward pass, 1 to 1024.
+
+    Returns:
+        How many PNGs were written.
+
+    Raises:
+        DataError: As `check_seed_folder` and `seed_latents`.
+
+    Example:
+        >>> save_seed_images(generator, range(50_000), "fakes")
+        50000
+    """
+    from keras_dcgan.visualize import save_png
+
+    generator_shapes(generator)
+    seeds = list(dict.fromkeys(check_seeds(seeds)))
+    latent_dim = int(generator.input_shape[-1])
+    batch_size = limits.check_int(batch_size, 1, 1024, "batch_size", DataError)
+    check_seed_folder(outdir, seeds)
+    os.makedirs(outdir, exist_ok=True)
+    for start in range(0, len(seeds), batch_size):
+        chunk = seeds[start : start + batch_size]
+        z = np.zeros((batch_size, latent_dim), np.float32)
+        z[: len(chunk)] = seed_latents(chunk, latent_dim)
+        images = generate(generator, z, batch_size)[: len(chunk)]
+        for seed, image in zip(chunk, images):
+            save_png(image, os.path.join(outdir, seed_image_name(seed)))
+    return len(seeds)
 
 
 def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
