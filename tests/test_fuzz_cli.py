@@ -243,7 +243,9 @@ def test_train_arguments_parse_or_fail_cleanly(tmp_path_factory, argv):
         config = config_from_args(args)
     except ERRORS as e:  # the CLI prints it: one line naming the flag or
         message = str(e)  # the run directory at fault
-        assert "\n" not in message and ("--" in message or args.output_dir in message), message
+        assert "\n" not in message and (
+            "--" in message or args.output_dir in message
+        ), message
         return
     assert isinstance(config, DCGANConfig)
     config.validate()
