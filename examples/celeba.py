@@ -41,7 +41,7 @@ that is not one of these is refused, not silently ignored.
 """
 
 DATA = ""  # the folder of the CelebA JPEGs (img_align_celeba/*.jpg)
-OUTPUT_DIR = "celeba_dcgan"  # the sample grids go here, epoch_0001.png, ...
+OUTPUT_DIR = "runs/celeba_example"  # the sample grids go here, epoch_0001.png, ...
 EPOCHS = 2  # passes over the data (or over STEPS_PER_EPOCH batches of it)
 STEPS_PER_EPOCH = 50  # batches an epoch; 0: the whole data set
 BATCH_SIZE = 128  # images per step, as in the DCGAN paper
@@ -95,10 +95,11 @@ def checked_settings(namespace, argv):
     parser = OneLineParser(prog="celeba.py", description="DCGAN on CelebA.")
     for name, (kind, _, _) in setting_ranges.items():
         # Checked here: argparse would convert a text default ("1") silently.
-        if type(namespace[name]) is not kind:
-            fail(f"{name} = {namespace[name]!r}: must be of type {kind.__name__}")
+        value = namespace.get(name)  # None where a reader deleted it
+        if type(value) is not kind:
+            fail(f"{name} = {value!r}: must be of type {kind.__name__}")
         flag = "--" + name.lower().replace("_", "-")
-        parser.add_argument(flag, dest=name, type=kind, default=namespace[name])
+        parser.add_argument(flag, dest=name, type=kind, default=value)
     if "ipykernel" in sys.modules and argv[:1] == ["-f"]:
         argv = []  # Jupyter's own arguments, not the reader's
     settings = vars(parser.parse_args(argv))

@@ -43,7 +43,7 @@ that is not one of these is refused, not silently ignored.
 """
 
 DATA = ""  # "": scikit-learn's digits (offline); or a .npz of 28x28 digits
-OUTPUT_DIR = "frozen_discriminator_traps"  # traps.png and traps.json go here
+OUTPUT_DIR = "runs/frozen_discriminator_traps"  # traps.png and traps.json go here
 STEPS = 600  # training steps of each recipe
 BATCH_SIZE = 64  # images per step
 WIDTH = 32  # filters of G's last and D's first convolution
@@ -98,10 +98,11 @@ def checked_settings(namespace, argv):
     )
     for name, (kind, _, _) in setting_ranges.items():
         # Checked here: argparse would convert a text default ("1") silently.
-        if type(namespace[name]) is not kind:
-            fail(f"{name} = {namespace[name]!r}: must be of type {kind.__name__}")
+        value = namespace.get(name)  # None where a reader deleted it
+        if type(value) is not kind:
+            fail(f"{name} = {value!r}: must be of type {kind.__name__}")
         flag = "--" + name.lower().replace("_", "-")
-        parser.add_argument(flag, dest=name, type=kind, default=namespace[name])
+        parser.add_argument(flag, dest=name, type=kind, default=value)
     if "ipykernel" in sys.modules and argv[:1] == ["-f"]:
         argv = []  # Jupyter's own arguments, not the reader's
     settings = vars(parser.parse_args(argv))
