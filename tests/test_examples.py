@@ -354,18 +354,15 @@ def without_name(config):
     return {k: v for k, v in config.items() if k != "name"}
 
 
-@pytest.mark.parametrize("size", ["default", "tiny"])
 @pytest.mark.parametrize("name", NAMES)
-def test_example_networks_are_the_librarys_layer_for_layer(name, size):
+def test_example_networks_are_the_librarys_layer_for_layer(name):
     """The networks written out in each example are keras_dcgan's
     `build_generator`/`build_discriminator`: the same layer classes and
     configs (filters, kernels, strides, padding, biases, activations,
     initialisers, BatchNorm momentum and epsilon), output shapes and
-    parameter counts, at the example's settings and at tiny ones."""
+    parameter counts, at the example's settings."""
     settings = settings_of(name)
-    latent_dim, width = (
-        (settings["LATENT_DIM"], settings["WIDTH"]) if size == "default" else (8, 8)
-    )
+    latent_dim, width = settings["LATENT_DIM"], settings["WIDTH"]
     make_generator, make_discriminator = functions_of(
         name,
         "normal",
