@@ -3,7 +3,11 @@
 The `.py` files are the one source. Their title block (`Title:`,
 `Author:`, ...) becomes the notebook's heading, each top-level `\"\"\"`
 block a markdown cell, and the code between blocks a code cell, as
-keras-io's own converter does. Run it after editing an example:
+keras-io's own converter does. Two cells are added: after the heading, one
+that installs the requirements where one is missing (from a checkout:
+`requirements.txt`); and the code cell after "## Settings" is tagged
+`parameters`, papermill's convention (`papermill mnist.ipynb out.ipynb -p
+EPOCHS 1`). Run it after editing an example:
 
     python examples/make_notebooks.py           # rewrite the notebooks
     python examples/make_notebooks.py --check   # exit 1 if one is stale
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 
 import nbformat
 
@@ -29,12 +34,20 @@ HEADER_FIELDS = (
     "Description",
     "Accelerator",
 )
-INSTALL_NOTE = (
-    "This notebook needs `keras_dcgan`: open it from a checkout after "
-    "`pip install -e .`, or in Colab run "
-    "`!pip install git+https://github.com/OWNER/REPO` first (OWNER/REPO: "
-    "where this project is published)."
-)
+# Colab has everything the examples import; elsewhere, from a checkout (the
+# notebooks live in examples/notebooks/), the project's requirements.
+INSTALL_CELL = """\
+# Installs what these examples import, only where something is missing.
+import importlib.util
+import os
+
+needed = ("keras", "tensorflow", "numpy", "PIL", "matplotlib", "sklearn")
+if any(importlib.util.find_spec(name) is None for name in needed):
+    requirements = os.path.join("..", "..", "requirements.txt")
+    if os.path.isfile(requirements):  # a checkout of the project
+        %pip install -q -r {requirements}
+    else:
+        %pip install -q keras tensorflow numpy pillow matplotlib scikit-learn"""
 
 
 def split_blocks(source: str) -> list:
@@ -57,15 +70,12 @@ def split_blocks(source: str) -> list:
 
 
 def header_markdown(text: str) -> str:
-    """`Title: ...` / `Author: ...` lines (indented continuations) ->
-    a heading and bold fields, as on keras.io."""
-    fields, key = {}, None
+    """`Title: ...` / `Author: ...` lines -> a heading and bold fields, as
+    on keras.io."""
+    fields = {}
     for line in text.splitlines():
-        if line[:1].isspace() and key:
-            fields[key] += " " + line.strip()
-        elif ":" in line:
-            key, value = line.split(":", 1)
-            fields[key.strip()] = value.strip()
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
     rows = [f"**{k}:** {fields[k]}" for k in HEADER_FIELDS if k in fields]
     return f"# {fields.get('Title', 'Example')}\n\n" + "<br>\n".join(rows)
 
@@ -78,15 +88,19 @@ def to_notebook(path: str) -> nbformat.NotebookNode:
         raise ValueError(f"{path}: no keras-io title block at the top.")
     cells = [
         nbformat.v4.new_markdown_cell(header_markdown(blocks[0][1])),
-        nbformat.v4.new_markdown_cell(INSTALL_NOTE),
+        nbformat.v4.new_code_cell(INSTALL_CELL),
     ]
+    settings_heading = False
     for kind, text in blocks[1:]:
-        new = (
-            nbformat.v4.new_markdown_cell
-            if kind == "markdown"
-            else nbformat.v4.new_code_cell
-        )
-        cells.append(new(text))
+        if kind == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(text))
+        else:
+            cells.append(nbformat.v4.new_code_cell(text))
+            if settings_heading:  # papermill injects its values after it
+                cells[-1].metadata["tags"] = ["parameters"]
+        settings_heading = kind == "markdown" and text.startswith("## Settings")
+    if not any("parameters" in c.metadata.get("tags", []) for c in cells):
+        raise ValueError(f"{path}: no code block after a '## Settings' block.")
     for i, cell in enumerate(cells):
         cell.id = f"cell-{i}"  # stable ids: regenerating changes nothing
     notebook = nbformat.v4.new_notebook(cells=cells)
@@ -101,6 +115,19 @@ def to_notebook(path: str) -> nbformat.NotebookNode:
         }
     )
     return notebook
+
+
+def write_atomically(path: str, text: str) -> None:
+    """A new temporary file beside `path`, renamed over it: an interrupted
+    run never leaves half a notebook."""
+    fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def notebook_path(example: str) -> str:
@@ -127,10 +154,8 @@ def main(argv=None) -> int:
             continue
         stale.append(target)
         if not args.check:
-            from keras_dcgan.atomic import write_text
-
             os.makedirs(NOTEBOOKS, exist_ok=True)
-            write_text(target, text)
+            write_atomically(target, text)
             print(f"wrote {target}")
     if args.check and stale:
         print(
