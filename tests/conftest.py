@@ -82,6 +82,28 @@ def make_images(n=64, size=28, channels=None, seed=0):
     return x
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny trained run (2 steps, seed 0) shared by the whole session.
+
+    Tests only read it; a test that changes a run trains its own. The
+    session ends by checking that nothing in it changed.
+    """
+    from keras_dcgan.data import from_array
+    from keras_dcgan.training import train
+
+    path = str(tmp_path_factory.mktemp("tiny") / "run")
+    train(
+        DCGANConfig(**TINY, steps=2, seed=0),
+        from_array(make_images(64), 28, 1),
+        path,
+        verbose=0,
+    )
+    before = snapshot(path)
+    yield path
+    assert snapshot(path) == before, "a test changed the shared tiny run"
+
+
 @pytest.fixture
 def npz_file(tmp_path):
     path = tmp_path / "blobs.npz"

@@ -10,25 +10,16 @@ import tensorflow_datasets as tfds
 from conftest import TINY, exit_code, make_images
 
 from keras_dcgan.cli import main
-from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import from_array
 from keras_dcgan.errors import DataError, MetricsError
 from keras_dcgan.generator.latent import generate, sample_latents
 from keras_dcgan.quality import evaluation, features, metrics
-from keras_dcgan.training import train
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
+def work(tmp_path_factory, tiny_run):
     """A tiny run, labelled images and a classifier trained by the CLI."""
     root = tmp_path_factory.mktemp("evaluate")
-    run = str(root / "run")
-    train(
-        DCGANConfig(**TINY, steps=2, seed=0),
-        from_array(make_images(64), 28, 1),
-        run,
-        verbose=0,
-    )
+    run = tiny_run
     x = make_images(64, seed=1)
     x[1::2] = 255 - x[1::2]  # class 1: inverted blobs
     labelled = str(root / "labelled.npz")

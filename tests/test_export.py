@@ -9,14 +9,12 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, exit_code, make_images, snapshot
+from conftest import exit_code, snapshot
 from PIL import Image
 from serving_check import MAX_BATCH, check_served, serve_in
 
 from keras_dcgan import runs
 from keras_dcgan.cli import main
-from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import from_array
 from keras_dcgan.errors import RunError
 from keras_dcgan.generator import export, latent
 
@@ -24,17 +22,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from keras_dcgan.training import train
-
-    path = str(tmp_path_factory.mktemp("export") / "run")
-    train(
-        DCGANConfig(**TINY, steps=2, seed=0),
-        from_array(make_images(64), 28, 1),
-        path,
-        verbose=0,
-    )
-    return path
+def run_dir(tiny_run):
+    return tiny_run
 
 
 @pytest.fixture(scope="module")

@@ -8,28 +8,19 @@ import os
 
 import numpy as np
 import pytest
-from conftest import TINY, make_images, snapshot
+from conftest import make_images, snapshot
 from PIL import Image
 
 from keras_dcgan.cli import main
-from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import from_array
 from keras_dcgan.errors import MetricsError
 from keras_dcgan.quality import stats
-from keras_dcgan.training import train
 
 
 @pytest.fixture(scope="module")
-def work(tmp_path_factory):
+def work(tmp_path_factory, tiny_run):
     """A tiny run, its images as the user's data, and saved latents."""
     root = tmp_path_factory.mktemp("outputs")
-    run = str(root / "run")
-    train(
-        DCGANConfig(**TINY, steps=2, seed=0),
-        from_array(make_images(64), 28, 1),
-        run,
-        verbose=0,
-    )
+    run = tiny_run
     data = str(root / "data.npz")
     np.savez(data, x=make_images(64))
     labelled = str(root / "labelled.npz")

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import TINY, make_images, snapshot
+from conftest import make_images, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -16,23 +16,13 @@ from PIL import Image
 from keras_dcgan import limits, load_generator
 from keras_dcgan.cli import main
 from keras_dcgan.cli.generator import seed_list
-from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import from_array
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator import latent
-from keras_dcgan.training import train
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp("seeds") / "run")
-    train(
-        DCGANConfig(**TINY, steps=2, seed=0),
-        from_array(make_images(64), 28, 1),
-        path,
-        verbose=0,
-    )
-    return path
+def run(tiny_run):
+    return tiny_run
 
 
 def sample_seeds(run, seeds, outdir):
