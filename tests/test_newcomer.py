@@ -98,7 +98,7 @@ PAST_THE_CHECKS = {
     "train-classifier": "train-classifier --data {root}/x.npz --output {root}/c.keras",
 }
 TENSORFLOW_LINE = re.compile(
-    r"^[IWEF]\d{4} |absl|cuda|cuInit|oneDNN|TensorFlow binary|"
+    r"^[IWEF]\d{4} |absl::|cuda|cuInit|oneDNN custom|TensorFlow binary|"
     r"following instructions|tensorflow/",
     re.IGNORECASE,
 )
