@@ -370,3 +370,18 @@ def test_training_without_fcntl_names_the_systems_it_needs(tmp_path):
     assert "Linux or macOS" in result.stdout and "WSL" in result.stdout
     assert len(result.stdout.splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_a_bad_eval_classifier_is_named_by_trains_flag(inputs, capsys, dry_run):
+    from keras_dcgan.cli import main
+
+    root = inputs["root"]
+    flags = ["train", "--data", f"{root}/x.npz", "--output-dir", f"{root}/new"]
+    flags += [*tiny_flags(), "--steps", "2", "--eval-every", "1"]
+    flags += ["--eval-features", f"classifier:{root}/garbage.keras"]
+    assert main(flags + (["--dry-run"] if dry_run else [])) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1].startswith(
+        f"keras-dcgan: error: --eval-features classifier:{root}/garbage.keras:"
+    ), lines
