@@ -396,7 +396,10 @@ def check_train(args) -> None:
     check_input_exists("--data", args.data)
     check_input_exists("--data-dir", args.data_dir)
     check_classifier_exists("--eval-features", args.eval_features)
-    run_dir.check_run_dir(args.output_dir, args.resume, args.overwrite)
+    # A worker of a multi-worker run writes a directory of its own, not
+    # --output-dir (`runs.workers`); the loop checks that one.
+    if args.strategy != "multi_worker" and "TF_CONFIG" not in os.environ:
+        run_dir.check_run_dir(args.output_dir, args.resume, args.overwrite)
 
 
 def _refuse_empty_names(args) -> None:
