@@ -4,7 +4,6 @@ The public names below are imported on first use, so `import keras_dcgan`
 (and the `keras-dcgan` command's start-up) does not load TensorFlow early.
 """
 
-import importlib
 import logging
 import os
 import platform
@@ -19,6 +18,8 @@ if "tensorflow" not in sys.modules and platform.machine() in ("x86_64", "AMD64")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
+
+from keras_dcgan.lazy import lazy_exports  # noqa: E402
 
 _EXPORTS = {
     "DCGANError": "keras_dcgan.errors",
@@ -50,15 +51,15 @@ _EXPORTS = {
     "train_classifier": "keras_dcgan.quality.classifier",
 }
 
-__all__ = sorted([*_EXPORTS, "enable_logging"])
-
 
 def enable_logging(level: int = logging.INFO) -> None:
     """Shows keras_dcgan's log lines (progress, checkpoints, warnings).
 
     The library only logs (`logging.getLogger(__name__)`); the command line
     shows those lines, and a script or notebook shows them after this call
-    (or its own `logging` setup).
+    (or its own `logging` setup). Each line is shown once: after this call
+    the lines are not passed on to the root logger, whatever handlers
+    TensorFlow or absl give it.
 
     Args:
         level: The lowest level shown, e.g. `logging.WARNING`.
@@ -73,14 +74,12 @@ def enable_logging(level: int = logging.INFO) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._keras_dcgan = True
         logger.addHandler(handler)
+    # Shown here, so not passed on as well: TensorFlow's checkpoint code
+    # logs through absl, whose first use calls `logging.basicConfig()`, and
+    # a handler of the root logger would print every line a second time.
+    logger.propagate = False
     logger.setLevel(level)
 
 
-def __getattr__(name):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'keras_dcgan' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(list(globals()) + __all__)
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted([*__all__, "enable_logging"])

@@ -12,7 +12,7 @@ import pytest
 
 from keras_dcgan.cli import build_parser, main
 from keras_dcgan.cli.quiet import has_nvidia_device, is_noise
-from keras_dcgan.cli.train import CONFIG_FLAGS, GROUPS
+from keras_dcgan.cli.train import CONFIG_FLAGS, GROUPS, UNSET
 from keras_dcgan.config import DCGANConfig, field_help
 
 SUBCOMMANDS = [
@@ -39,19 +39,24 @@ def subparser(name):
 def test_help_shows_the_default_of_every_flag_that_has_one(name, capsys):
     parser = subparser(name)
     with pytest.raises(SystemExit) as exit_info:
-        parser.parse_args(["--help"])
+        # train --help shows the common flags; --help-all every one.
+        parser.parse_args(["--help-all" if name == "train" else "--help"])
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
     defaults = {f.name: f.default for f in dataclasses.fields(DCGANConfig)}
     for action in parser._actions:
         if not action.option_strings or action.help == argparse.SUPPRESS:
-            continue
-        assert action.help and action.help != action.dest, action.dest
+            if not hasattr(action, "full_help"):
+                continue
+        shown = getattr(action, "full_help", action.help)
+        assert shown and shown != action.dest, action.dest
         default = defaults.get(action.dest) if name == "train" else action.default
+        if name == "train" and action.dest in UNSET and not default:
+            default = UNSET[action.dest]  # in words: "off", not 0.0
         if (
             default is not None
             and default is not False
-            and action.dest not in ("help", "image_size", "channels")
+            and action.dest not in ("help", "help_all", "image_size", "channels")
         ):
             assert f"(default: {default})" in text, (name, action.dest)
 

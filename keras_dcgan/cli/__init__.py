@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_dcgan.cli import evaluate, generator, train  # noqa: E402
 from keras_dcgan.cli.common import Parser
-from keras_dcgan.cli.quiet import import_tensorflow_quietly
+from keras_dcgan.cli.quiet import start_tensorflow, tensorflow_quietly
 
 logger = logging.getLogger("keras_dcgan")
 SUBCOMMANDS = (train, generator, evaluate)
@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     for module in SUBCOMMANDS:
         module.add_parsers(commands)
+        for name, text in getattr(module, "EPILOGS", {}).items():
+            commands.choices[name].epilog = text
     return parser
 
 
@@ -119,8 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         handlers.update(module.HANDLERS)
     try:
         with _terminate_as_exception():
-            check_args(args)
-            import_tensorflow_quietly()
+            # The checks need no TensorFlow where they can refuse a mistake
+            # about a file; some that can still import it run in here too.
+            with tensorflow_quietly():
+                check_args(args)
+                start_tensorflow()
             return handlers[args.command](args)
     except Terminated as e:  # `finally` clauses removed what was half made
         print(

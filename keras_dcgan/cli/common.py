@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import stat
 from collections.abc import Callable
 
@@ -12,7 +13,13 @@ from keras_dcgan import limits
 
 
 class RangeHelp(argparse.HelpFormatter):
-    """Help that shows each flag's range and default after its text."""
+    """Help that shows each flag's range and default after its text, and
+    an `examples:` epilog as written (one command a line)."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if text.startswith("examples:"):
+            return text
+        return super()._fill_text(text, width, indent)
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -90,14 +97,17 @@ def finite_float(minimum: float, maximum: float) -> Callable[[str], float]:
     return parse
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int | None = None) -> None:
-    """The `--seed` flag, with the range `DCGANConfig.seed` accepts."""
-    random = "" if default is not None else "; random if not given"
+def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
+    """The `--seed` flag, with the range `DCGANConfig.seed` accepts.
+
+    Every command draws with seed 0 unless told otherwise, like `train`
+    (`DCGANConfig.seed`): the same command gives the same pictures.
+    """
     parser.add_argument(
         "--seed",
         type=bounded_int(0, limits.MAX_SEED),
         default=default,
-        help=f"same seed, same result{random}",
+        help="same seed, same result; another seed, other latents",
     )
 
 
@@ -205,4 +215,111 @@ def check_output(
         raise DataError(
             f"{flag} {path} exists and is not {kind} keras-dcgan wrote; it is "
             "not replaced. Name a new file, or move it away."
+        )
+
+
+def check_run_to_read(run: str, checkpoint=None) -> None:
+    """Refuses, before TensorFlow is imported, a run a command cannot read.
+
+    A missing or unreadable folder, one that is not a run, or a
+    `--checkpoint STEP` the run has no checkpoint of is answered in a
+    second; the reader checks the rest (complete files, the
+    generator's shape) once the run is opened.
+
+    Args:
+        run: The run directory named on the command line.
+        checkpoint: `--checkpoint`: "latest", "best", a step, or None.
+
+    Raises:
+        RunError: With the reason and the fix.
+    """
+    from keras_dcgan.errors import RunError
+    from keras_dcgan.runs import run_dir
+
+    run_dir.check_literal_path(run)
+    if not os.path.exists(run):
+        raise RunError(
+            f"{run}: no such run directory; name the --output-dir of a "
+            "`keras-dcgan train`."
+        )
+    if not os.path.isdir(run):
+        raise RunError(f"{run} is a file, not a run directory; name the run's folder.")
+    if not os.access(run, os.R_OK | os.X_OK):
+        raise RunError(f"{run} is not readable; fix its permissions.")
+    if not any(
+        os.path.lexists(os.path.join(run, name))
+        for name in (run_dir.CONFIG, run_dir.GENERATOR)
+    ):
+        raise RunError(f"{run} is not a keras_dcgan run ({run_dir.CONFIG} is missing).")
+    if isinstance(checkpoint, int) and not isinstance(checkpoint, bool):
+        steps = checkpoint_index_steps(run)
+        if checkpoint not in steps:
+            there = (
+                "its checkpoints are of steps " + ", ".join(map(str, steps))
+                if steps
+                else "it has no checkpoint at all"
+            )
+            raise RunError(
+                f"--checkpoint {checkpoint}: {run} has no checkpoint of "
+                f"step {checkpoint}; {there}."
+            )
+
+
+def checkpoint_index_steps(run: str) -> list:
+    """The steps of a run's checkpoints (`checkpoints/` and `best/`) that
+    have an index file, read from the names alone (no TensorFlow)."""
+    from keras_dcgan.runs import run_dir
+
+    folder = os.path.join(run, run_dir.CHECKPOINTS)
+    steps = set()
+    for directory in (folder, os.path.join(folder, run_dir.BEST_DIR)):
+        try:
+            names = os.listdir(directory)
+        except OSError:  # none, or unreadable: the reader says which
+            continue
+        steps.update(
+            int(match.group(1))
+            for match in map(_CHECKPOINT_INDEX.fullmatch, names)
+            if match
+        )
+    return sorted(steps)
+
+
+_CHECKPOINT_INDEX = re.compile(r"ckpt-(\d{1,18})\.index")
+
+
+def check_input_exists(flag: str, path: str | None) -> None:
+    """Refuses, before TensorFlow is imported, an input file or folder
+    that does not exist or cannot be read.
+
+    Raises:
+        DataError: `flag path: no such file or directory`, or not readable.
+    """
+    from keras_dcgan.errors import DataError
+
+    if path is None:
+        return
+    if not os.path.exists(path):
+        raise DataError(f"{flag} {path}: no such file or directory.")
+    wanted = os.R_OK | (os.X_OK if os.path.isdir(path) else 0)
+    if not os.access(path, wanted):
+        raise DataError(f"{flag} {path} is not readable; fix its permissions.")
+
+
+def check_classifier_exists(flag: str, spec: str | None) -> None:
+    """Refuses, before TensorFlow is imported, `classifier:PATH` features
+    whose file does not exist.
+
+    Raises:
+        DataError: Naming `flag` and how to make a classifier.
+    """
+    from keras_dcgan.errors import DataError
+
+    if not isinstance(spec, str) or not spec.startswith("classifier:"):
+        return
+    path = spec[len("classifier:") :]
+    if path and not os.path.lexists(path):
+        raise DataError(
+            f"{flag} classifier:{path}: no such file. Train one with "
+            "`keras-dcgan train-classifier`."
         )

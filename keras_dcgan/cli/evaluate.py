@@ -11,7 +11,10 @@ from keras_dcgan.cli.common import (
     add_generator,
     add_seed,
     bounded_int,
+    check_classifier_exists,
+    check_input_exists,
     check_output,
+    check_run_to_read,
 )
 from keras_dcgan.config import IMAGE_SIZES
 
@@ -98,6 +101,10 @@ def metric_names(args) -> tuple:
 
 
 def check_evaluate(args) -> None:
+    # What needs no TensorFlow first: a mistake about a file in a second.
+    check_run_to_read(args.run, args.checkpoint)
+    check_input_exists("--data", args.data)
+    check_classifier_exists("--features", args.features)
     from keras_dcgan.quality import evaluation, stats
 
     metric_names(args)

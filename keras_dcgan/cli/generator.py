@@ -221,18 +221,28 @@ def add_parsers(commands) -> None:
     common.add_seed(near)
 
 
-def _check_picture(args, allowed: tuple) -> None:
-    """`--output`: a picture or image array, new or one keras-dcgan wrote."""
+def _written_here(path: str) -> bool:
+    # visualize imports TensorFlow: only when a file is there to look at.
     from keras_dcgan import visualize
 
-    common.check_output(
-        "--output", args.output, allowed, visualize.written_here, "a file"
-    )
+    return visualize.written_here(path)
+
+
+def _check_picture(args, allowed: tuple) -> None:
+    """`--output`: a picture or image array, new or one keras-dcgan wrote;
+    then the run it reads (before TensorFlow is imported)."""
+    common.check_output("--output", args.output, allowed, _written_here, "a file")
+    common.check_run_to_read(args.run, args.checkpoint)
+
+
+def _is_latents_file(path: str) -> bool:
+    from keras_dcgan.generator import latent  # imports TensorFlow
+
+    return latent.is_latents_file(path)
 
 
 def check_sample(args) -> None:
     from keras_dcgan.errors import DataError
-    from keras_dcgan.generator import latent
 
     if args.seeds is not None or args.outdir is not None:
         _check_seeds(args)
@@ -249,7 +259,7 @@ def check_sample(args) -> None:
             "--save-latents",
             args.save_latents,
             (".npy",),
-            latent.is_latents_file,
+            _is_latents_file,
             "a latents file",
         )
 
@@ -329,6 +339,7 @@ def check_export(args) -> None:
             f"{path} exists already; choose another --output-dir or remove it "
             "first (or name the file: --output FILE.tflite)."
         )
+    common.check_run_to_read(args.run, args.checkpoint)
 
 
 def run_export(args) -> int:
@@ -350,9 +361,9 @@ def run_export(args) -> int:
 
 
 def check_interpolate(args) -> None:
-    from keras_dcgan.generator import explore
-
     _check_picture(args, (".png", ".gif"))
+    from keras_dcgan.generator import explore  # imports TensorFlow
+
     explore.check_grid(args.rows, args.steps)
 
 
@@ -376,9 +387,10 @@ def run_interpolate(args) -> int:
 
 
 def check_arithmetic(args) -> None:
-    from keras_dcgan.generator import explore
-
     _check_picture(args, (".png",))
+    common.check_input_exists("--latents", args.latents)
+    from keras_dcgan.generator import explore  # imports TensorFlow
+
     explore.check_groups(args.plus, args.minus)
 
 
@@ -427,6 +439,11 @@ def run_nearest(args) -> int:
     return 0
 
 
+def check_nearest(args) -> None:
+    _check_picture(args, (".png",))
+    common.check_input_exists("--data", args.data)
+
+
 HANDLERS = {
     "sample": run_sample,
     "export": run_export,
@@ -439,5 +456,20 @@ CHECKS = {
     "export": check_export,
     "interpolate": check_interpolate,
     "arithmetic": check_arithmetic,
-    "nearest": lambda args: _check_picture(args, (".png",)),
+    "nearest": check_nearest,
+}
+# The `examples:` epilog of each command's --help (`cli.build_parser`).
+EPILOGS = {
+    "sample": """examples:
+  keras-dcgan sample runs/mnist --output samples.png
+  keras-dcgan sample runs/mnist --num 16 --seed 7 --output seven.png
+  keras-dcgan sample runs/mnist --checkpoint best --output best.png
+  keras-dcgan sample runs/mnist --num 1000 --output fakes.npz
+  keras-dcgan sample runs/mnist --save-latents z.npy --output grid.png
+""",
+    "export": """examples:
+  keras-dcgan export runs/mnist --output-dir /srv/models/dcgan
+  keras-dcgan export runs/mnist --output-dir /srv/models/dcgan --version 2
+  keras-dcgan export runs/mnist --output-dir phone --format tflite
+""",
 }

@@ -66,6 +66,35 @@ def _stderr_to(file):
         os.close(saved)
 
 
+@contextlib.contextmanager
+def tensorflow_quietly():
+    """Captures stderr while TensorFlow may be imported, then passes on
+    every line that is not start-up noise.
+
+    The command's checks run inside too: some of them import modules that
+    import TensorFlow, whose lines would otherwise come first. Nothing is
+    captured when the user asks for TensorFlow's logs
+    (`TF_CPP_MIN_LOG_LEVEL` set to 0).
+    """
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
+        yield
+        return
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        try:
+            with _stderr_to(captured):
+                yield
+        finally:  # also after a failed import: its lines are the user's clue
+            captured.seek(0)
+            _pass_on(captured.read().decode(errors="replace"))
+
+
+def start_tensorflow() -> None:
+    """Imports TensorFlow and lists its devices (where the CUDA lines come)."""
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()
+
+
 def import_tensorflow_quietly() -> None:
     """Imports TensorFlow and lists its devices, filtering the chatter.
 
@@ -74,15 +103,8 @@ def import_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0":
         return
-    with tempfile.TemporaryFile(mode="w+b") as captured:
-        try:
-            with _stderr_to(captured):
-                import tensorflow as tf
-
-                tf.config.list_physical_devices()  # where the CUDA lines come
-        finally:  # also after a failed import: its lines are the user's clue
-            captured.seek(0)
-            _pass_on(captured.read().decode(errors="replace"))
+    with tensorflow_quietly():
+        start_tensorflow()
 
 
 def _pass_on(text: str) -> None:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
+import re
 import sys
 
+from keras_dcgan.cli.common import (
+    check_classifier_exists,
+    check_input_exists,
+)
 from keras_dcgan.config import (
     ARCHITECTURES,
     JIT_COMPILE,
@@ -19,27 +25,29 @@ from keras_dcgan.config import (
     DCGANConfig,
     field_help,
 )
+from keras_dcgan.runs import run_dir
 
 logger = logging.getLogger("keras_dcgan")
 
-# flag -> DCGANConfig field; aliases keep the paper's code names.
+# flag -> DCGANConfig field; aliases keep the names of the PyTorch
+# reference (pytorch/examples dcgan/main.py), so its commands carry over.
 CONFIG_FLAGS = {
-    "--image-size": ("image_size", int, {}),
+    "--image-size": ("image_size", int, {"aliases": ["--imageSize"]}),
     "--channels": ("channels", int, {}),
     "--latent-dim": ("latent_dim", int, {"aliases": ["--nz"]}),
     "--generator-width": ("generator_width", int, {"aliases": ["--ngf"]}),
     "--discriminator-width": ("discriminator_width", int, {"aliases": ["--ndf"]}),
     "--dropout": ("dropout", float, {}),
     "--architecture": ("architecture", str, {"choices": list(ARCHITECTURES)}),
-    "--learning-rate": ("learning_rate", float, {}),
+    "--learning-rate": ("learning_rate", float, {"aliases": ["--lr"]}),
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
     "--frozen-bn-stats": ("frozen_bn_stats", str, {"choices": ["batch", "moving"]}),
     "--ema": ("ema", float, {"metavar": "DECAY"}),
-    "--batch-size": ("batch_size", int, {}),
-    "--epochs": ("epochs", int, {}),
+    "--batch-size": ("batch_size", int, {"aliases": ["--batchSize"]}),
+    "--epochs": ("epochs", int, {"aliases": ["--niter"]}),
     "--steps": ("steps", int, {}),
-    "--seed": ("seed", int, {}),
+    "--seed": ("seed", int, {"aliases": ["--manualSeed"]}),
     "--checkpoint-every": ("checkpoint_every", int, {}),
     "--checkpoint-minutes": ("checkpoint_minutes", float, {}),
     "--max-checkpoints": ("max_checkpoints", int, {}),
@@ -100,9 +108,61 @@ GROUPS = {
 }
 
 
+# What `train --help` shows; `--help-all` shows every flag (by dest).
+COMMON = {
+    "help",
+    "help_all",
+    "dataset",
+    "data",
+    "output_dir",
+    "image_size",
+    "channels",
+    "latent_dim",
+    "learning_rate",
+    "batch_size",
+    "epochs",
+    "steps",
+    "seed",
+    "ema",
+    "resume",
+    "overwrite",
+    "dry_run",
+    "verbose",
+}
+# What a field left unset means, in words (its default is None or off).
+UNSET = {
+    "steps": "set by --epochs",
+    "center_crop": "the whole short side",
+    "eval_features": "none; give one with --eval-every",
+    "ema": "off",
+    "stop_on_collapse": "off",
+}
+EXAMPLES = """examples:
+  keras-dcgan train --dataset digits --output-dir runs/digits
+  keras-dcgan train --data mnist.npz --output-dir runs/mnist --epochs 25
+  keras-dcgan train --data mnist.npz --output-dir runs/mnist --resume
+  keras-dcgan train --data faces/ --center-crop 108 --output-dir runs/faces
+  keras-dcgan train --data faces/ --outf runs/f --lr 0.0002 --niter 25
+      (the PyTorch example's names: --lr --niter --batchSize --imageSize
+      --manualSeed --outf --nz --ngf --ndf --beta1)
+"""
+
+
+def _plain(text: str) -> str:
+    """Help in the command's words: flags for field names, no Python."""
+    flag_of = {field: flag for flag, (field, _, _) in CONFIG_FLAGS.items()}
+    text = text.replace("`1 - label_smoothing`", "1 minus --label-smoothing")
+    text = re.sub(r";? ?\(?see `keras_dcgan\.[\w.]+`\)?", "", text)
+    text = re.sub(r"`(\w+)`", lambda m: flag_of.get(m.group(1), m.group(0)), text)
+    text = re.sub(r"\b[a-z]+(?:_[a-z0-9]+)+\b", lambda m: flag_of.get(m[0], m[0]), text)
+    text = text.replace(" (None: random)", "")  # from Python only
+    text = text.replace("(None: ", "(not given: ")
+    return text.replace("`tf.distribute` strategy", "Distribution strategy")
+
+
 def _config_flag_help(field: str, helps: dict, defaults: dict, metavar: str) -> str:
     """A flag's help: the config field's meaning, its range and default."""
-    text = helps[field].split(". ")[0].rstrip(".")
+    text = _plain(helps[field].split(". ")[0].rstrip("."))
     if field in RANGES:
         low, high, high_open = RANGES[field]
         below = "<" if field in LOW_EXCLUDED else "<="
@@ -112,8 +172,8 @@ def _config_flag_help(field: str, helps: dict, defaults: dict, metavar: str) -> 
     default = defaults[field]
     if field in ("image_size", "channels"):
         return f"{text} (default: from the data)"
-    if default is None or default is False:
-        return text
+    if field in UNSET and default in (None, False, 0):
+        return f"{text} (default: {UNSET[field]})"
     return f"{text} (default: {default})"
 
 
@@ -122,23 +182,32 @@ def add_parsers(commands) -> None:
     train = commands.add_parser(
         "train",
         help="train a DCGAN",
-        description="Train a DCGAN and write its run directory. Each config "
-        "flag sets the DCGANConfig field of the same name.",
+        description="Train a DCGAN and write its run directory. The common "
+        "flags are shown here; --help-all shows every flag.",
+        epilog=EXAMPLES,
+    )
+    train.add_argument(
+        "--help-all", action=HelpAll, help="show every flag, grouped, and exit"
     )
     source = train.add_mutually_exclusive_group()
     source.add_argument(
         "--dataset",
         help="TFDS name (mnist, fashion_mnist, "
-        "cifar10, celeb_a, ...) or 'digits' (offline default)",
+        "cifar10, celeb_a, ...) or 'digits', the 8x8 digits that need no "
+        "download (default: digits, when --data is not given)",
     )
-    source.add_argument("--data", help=".npz/.npy image array or image folder")
-    train.add_argument("--data-dir", help="TFDS data directory")
-    train.add_argument("--output-dir", required=True, help="run directory")
+    source.add_argument(
+        "--data",
+        help=".npz/.npy image array or image folder (default: --dataset)",
+    )
+    train.add_argument(
+        "--data-dir",
+        help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)",
+    )
+    train.add_argument("--output-dir", "--outf", required=True, help="run directory")
     helps = field_help()
     defaults = {f.name: f.default for f in dataclasses.fields(DCGANConfig)}
-    groups = {
-        name: train.add_argument_group(f"{name} (DCGANConfig)") for name in GROUPS
-    }
+    groups = {name: train.add_argument_group(name) for name in GROUPS}
     group_of = {f: g for g, fields in GROUPS.items() for f in fields}
     for flag, (field, kind, extra) in CONFIG_FLAGS.items():
         extra = dict(extra)
@@ -177,8 +246,23 @@ def add_parsers(commands) -> None:
         choices=[0, 1, 2],
         default=None,
         help="0 quiet, 1 progress bar, 2 a plain line every "
-        "1%% of the steps and each minute",
+        "1%% of the steps and each minute (default: 1 on a terminal, else 2)",
     )
+    for action in train._actions:  # the rest waits for --help-all
+        if action.dest not in COMMON:
+            action.full_help, action.help = action.help, argparse.SUPPRESS
+
+
+class HelpAll(argparse._HelpAction):
+    """`--help-all`: the help of every flag, then exit (a help action, like
+    `--help`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for action in parser._actions:
+            if hasattr(action, "full_help"):
+                action.help = action.full_help
+        parser.print_help()
+        parser.exit()
 
 
 def config_from_args(args) -> DCGANConfig:
@@ -202,6 +286,19 @@ def config_from_args(args) -> DCGANConfig:
 
 
 def run_train(args) -> int:
+    from keras_dcgan.errors import DCGANError
+
+    try:
+        return _run_train(args)
+    except DCGANError as e:
+        # The extractor's errors name `evaluate`'s flag; train's is another.
+        text = str(e)
+        if not text.startswith("--features "):
+            raise
+        raise type(e)("--eval-features " + text[len("--features ") :]) from e
+
+
+def _run_train(args) -> int:
     from keras_dcgan import data, training
     from keras_dcgan.devices import distribute, summary
     from keras_dcgan.training.loop import check_training_memory
@@ -295,6 +392,14 @@ def check_train(args) -> None:
         dataclasses.replace(DCGANConfig.from_json(saved), **given)
     else:
         DCGANConfig(**given)  # the data decides the size later; flags now
+    # Mistakes about files, answered before TensorFlow is imported.
+    check_input_exists("--data", args.data)
+    check_input_exists("--data-dir", args.data_dir)
+    check_classifier_exists("--eval-features", args.eval_features)
+    # A worker of a multi-worker run writes a directory of its own, not
+    # --output-dir (`runs.workers`); the loop checks that one.
+    if args.strategy != "multi_worker" and "TF_CONFIG" not in os.environ:
+        run_dir.check_run_dir(args.output_dir, args.resume, args.overwrite)
 
 
 def _refuse_empty_names(args) -> None:

@@ -11,37 +11,26 @@ preprocess.py    size, channels and range of any image; ImageData
 fingerprint.py   what a run was trained on, to refuse other data on resume
 """
 
-from keras_dcgan.data.arrays import from_array, load_array
-from keras_dcgan.data.datasets import from_dataset
-from keras_dcgan.data.preprocess import (
-    ImageData,
-    match_channels,
-    resize_images,
-    to_float,
-    to_uint8,
-)
-from keras_dcgan.data.sources import (
-    OFFLINE_DEFAULT,
-    as_image_data,
-    epoch_batches,
-    load_images,
-    suggest_shape,
-)
-from keras_dcgan.errors import DataError
+from keras_dcgan.lazy import lazy_exports
 
-__all__ = [
-    "OFFLINE_DEFAULT",
-    "DataError",
-    "ImageData",
-    "as_image_data",
-    "epoch_batches",
-    "from_array",
-    "from_dataset",
-    "load_array",
-    "load_images",
-    "match_channels",
-    "resize_images",
-    "suggest_shape",
-    "to_float",
-    "to_uint8",
-]
+# Imported on first use, so that `keras_dcgan.data` costs no TensorFlow
+# until a name of it is used.
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "OFFLINE_DEFAULT": "keras_dcgan.data.sources",
+        "DataError": "keras_dcgan.errors",
+        "ImageData": "keras_dcgan.data.preprocess",
+        "as_image_data": "keras_dcgan.data.sources",
+        "epoch_batches": "keras_dcgan.data.sources",
+        "from_array": "keras_dcgan.data.arrays",
+        "from_dataset": "keras_dcgan.data.datasets",
+        "load_array": "keras_dcgan.data.arrays",
+        "load_images": "keras_dcgan.data.sources",
+        "match_channels": "keras_dcgan.data.preprocess",
+        "resize_images": "keras_dcgan.data.preprocess",
+        "suggest_shape": "keras_dcgan.data.sources",
+        "to_float": "keras_dcgan.data.preprocess",
+        "to_uint8": "keras_dcgan.data.preprocess",
+    },
+)

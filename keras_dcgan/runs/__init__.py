@@ -12,50 +12,40 @@ selection.py     the generator a reader asks for: latest, best or a step;
 workers.py       where each worker of a multi-worker run writes
 """
 
-from keras_dcgan.runs.loading import check_generator, load_generator, load_model_safely
-from keras_dcgan.runs.run_dir import (
-    CHECKPOINTS,
-    CONFIG,
-    DATA,
-    DISCRIMINATOR,
-    GENERATOR,
-    GENERATOR_RAW,
-    HISTORY,
-    LOSSES,
-    PROGRESS,
-    RUN_FILES,
-    SAMPLES,
-    TENSORBOARD,
-    check_run_dir,
-    claim_run,
-    keep_run_values,
-    load_run_config,
-    prepare_run_dir,
-    resume_changes,
-    save_model,
-)
+from keras_dcgan.lazy import lazy_exports
 
-__all__ = [
-    "check_generator",
-    "CHECKPOINTS",
-    "CONFIG",
-    "DATA",
-    "DISCRIMINATOR",
-    "GENERATOR",
-    "GENERATOR_RAW",
-    "HISTORY",
-    "LOSSES",
-    "PROGRESS",
-    "RUN_FILES",
-    "SAMPLES",
-    "TENSORBOARD",
-    "check_run_dir",
-    "claim_run",
-    "load_generator",
-    "load_model_safely",
-    "keep_run_values",
-    "load_run_config",
-    "prepare_run_dir",
-    "resume_changes",
-    "save_model",
-]
+# Imported on first use: `ownership`, `runlock` and the checks of the
+# command line need no TensorFlow, and a mistake is answered without it.
+_RUN_DIR = "keras_dcgan.runs.run_dir"
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "check_generator": "keras_dcgan.runs.loading",
+        "load_generator": "keras_dcgan.runs.loading",
+        "load_model_safely": "keras_dcgan.runs.loading",
+        **dict.fromkeys(
+            (
+                "CHECKPOINTS",
+                "CONFIG",
+                "DATA",
+                "DISCRIMINATOR",
+                "GENERATOR",
+                "GENERATOR_RAW",
+                "HISTORY",
+                "LOSSES",
+                "PROGRESS",
+                "RUN_FILES",
+                "SAMPLES",
+                "TENSORBOARD",
+                "check_run_dir",
+                "claim_run",
+                "keep_run_values",
+                "load_run_config",
+                "prepare_run_dir",
+                "resume_changes",
+                "save_model",
+            ),
+            _RUN_DIR,
+        ),
+    },
+)

@@ -23,16 +23,21 @@ import os
 import random
 import re
 import stat
-
-import keras
+from typing import TYPE_CHECKING
 
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.config import ARCHITECTURE_FIELDS, DCGANConfig
-from keras_dcgan.data.preprocess import special_file_kind
-from keras_dcgan.devices.precision import AUTO, resolve_precision
 from keras_dcgan.errors import ConfigError, RunError
+from keras_dcgan.reading import special_file_kind
 from keras_dcgan.runs import ownership
 from keras_dcgan.runs.runlock import LOCK
+
+if TYPE_CHECKING:
+    import keras
+
+# TensorFlow (through `devices.precision` and `keras`) is imported only by
+# the functions that need it: `check_run_dir` refuses a wrong --output-dir
+# before the command loads TensorFlow.
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +129,8 @@ def prepare_run_dir(
     os.makedirs(os.path.join(path, SAMPLES), exist_ok=True)
     if config.seed is None:
         config = dataclasses.replace(config, seed=random.randrange(2**31))
+    from keras_dcgan.devices.precision import resolve_precision
+
     # The run records what "auto" meant on the machine that started it.
     config = dataclasses.replace(config, precision=resolve_precision(config.precision))
     config.to_json(os.path.join(path, CONFIG))
@@ -136,6 +143,8 @@ def keep_run_values(saved: DCGANConfig, config: DCGANConfig) -> DCGANConfig:
     (resolved when it started, so a resumed run computes as it did)."""
     if config.seed is None:
         config = dataclasses.replace(config, seed=saved.seed)
+    from keras_dcgan.devices.precision import AUTO
+
     if config.precision == AUTO:
         config = dataclasses.replace(config, precision=saved.precision)
     return config

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import json
 import os
 import socket
@@ -21,6 +20,11 @@ import stat
 from collections.abc import Iterator
 
 from keras_dcgan.errors import RunError, RunLocked
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so no training (readers import this)
+    fcntl = None
 from keras_dcgan.reading import check_object, parse_json, special_file_kind
 
 LOCK = ".keras_dcgan.lock"
@@ -43,6 +47,11 @@ def run_lock(directory: str) -> Iterator[None]:
         >>> with run_lock("runs/mnist"):
         ...     ...  # the only writer of runs/mnist
     """
+    if fcntl is None:
+        raise RunError(
+            "Training needs Linux or macOS: a run is locked with "
+            "fcntl.flock, which this system lacks. On Windows, train in WSL."
+        )
     os.makedirs(directory, exist_ok=True)
     fd = _open_regular(os.path.join(directory, LOCK))
     try:

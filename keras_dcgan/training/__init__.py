@@ -11,7 +11,14 @@ sample_grids.py  the per-epoch sample grid, a Keras callback
 signals.py       SIGINT/SIGTERM stop the run at a step boundary
 """
 
-from keras_dcgan.training.loop import train
-from keras_dcgan.training.sample_grids import SampleGrids
+from keras_dcgan.lazy import lazy_exports
 
-__all__ = ["SampleGrids", "train"]
+# Imported on first use, so that `keras_dcgan.training` costs no
+# TensorFlow until a name of it is used.
+__all__, __getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "SampleGrids": "keras_dcgan.training.sample_grids",
+        "train": "keras_dcgan.training.loop",
+    },
+)

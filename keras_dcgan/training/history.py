@@ -134,9 +134,19 @@ class History:
                 "\n".join(f"    {k}: {v!r}" for k, v in sorted(config.items())),
             )
 
-    def summarize_images(self, name: str, images, step: int) -> None:
+    def summarize_images(self, name: str, images, step: int | None = None) -> None:
         """A batch of uint8 images [N, H, W, C] (e.g. a sample grid, N = 1)
-        for TensorBoard's Images tab."""
+        for TensorBoard's Images tab.
+
+        Args:
+            name: The tag.
+            images: uint8 [N, H, W, C].
+            step: The global step shown; default: that of the latest row, so
+                that the Images tab lines up with the Scalars tab (an epoch
+                number there would put the grid of epoch 3 at step 3).
+        """
+        if step is None:
+            step = self.columns["step"][-1] if self.columns["step"] else 0
         if self.writer is not None:
             with self.writer.as_default(step=step):
                 tf.summary.image(name, images, max_outputs=len(images))

@@ -19,8 +19,10 @@ class SampleGrids(keras.callbacks.Callback):
     Args:
         noise: Latents [n, latent_dim], the same every epoch.
         folder: Where `epoch_XXXX.png` grids go.
-        summarize: Called with (name, uint8 images [1, H, W, C], epoch) to
-            also show each grid elsewhere (TensorBoard's Images tab).
+        summarize: Called with (name, uint8 images [1, H, W, C]) to also
+            show each grid elsewhere: `History.summarize_images`, which puts
+            it at the global step of the epoch's last row, beside the
+            curves of TensorBoard's Scalars tab.
         generator: The generator to sample (default: the combined
             model's first layer); the generator average when there is one.
     """
@@ -37,4 +39,4 @@ class SampleGrids(keras.callbacks.Callback):
         path = os.path.join(self.folder, f"epoch_{epoch + 1:04d}.png")
         visualize.save_png(grid, path)
         if self.summarize is not None:
-            self.summarize("samples", grid[None], epoch + 1)
+            self.summarize("samples", grid[None])
