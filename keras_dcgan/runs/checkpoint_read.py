@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_dcgan.config import DCGANConfig
@@ -48,7 +49,7 @@ def restore_models(
         run_dir: The run directory.
         config: The run's config (default: its `config.json`).
         path: The checkpoint (`.../ckpt-N`); default: the newest readable
-            one whose restored weights are finite (others are skipped with
+            one whose saved values are all finite (others are skipped with
             a warning).
         average: Return the generator average instead of the raw generator
             (the run must have one).
@@ -75,7 +76,6 @@ def restore_models(
     if discriminator:
         networks[DISCRIMINATOR] = build_discriminator(config)
     checkpoint = tf.train.Checkpoint(**networks)
-    variables = [v for model in networks.values() for v in model.weights]
     if path is None:
         CheckpointStore(
             os.path.join(run_dir, CHECKPOINTS),
@@ -83,10 +83,10 @@ def restore_models(
             config.max_checkpoints,
             read_only=True,
             partial=True,
-        ).restore_latest(lambda: all_finite(variables))
+        ).restore_latest(all_finite_saved)
     else:
         _restore_chosen_path(checkpoint, path)
-        if not all_finite(variables):
+        if not all_finite_saved(path):
             raise RunError(
                 f"{path} holds NaN or infinite weights (saved after a bad step "
                 "by an older version); choose another with --checkpoint: "
@@ -127,6 +127,19 @@ def _restore_chosen_path(checkpoint: tf.train.Checkpoint, path: str) -> None:
         raise RunError(
             f"{path} cannot be read ({why}); choose another with --checkpoint."
         ) from e
+
+
+def all_finite_saved(path: str) -> bool:
+    """Whether every float tensor checkpoint `path` holds is finite: G, D,
+    the optimizers' slots and G's average alike, though only G is built
+    (a checkpoint saved after a bad step is skipped or refused whole).
+    Read one tensor at a time; `path` must have proved a complete
+    checkpoint of regular files."""
+    reader = tf.train.load_checkpoint(path)
+    for name, dtype in sorted(reader.get_variable_to_dtype_map().items()):
+        if dtype.is_floating and not np.isfinite(reader.get_tensor(name)).all():
+            return False
+    return True
 
 
 def all_finite(variables) -> bool:

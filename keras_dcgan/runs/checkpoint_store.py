@@ -183,9 +183,10 @@ class CheckpointStore:
         index too).
 
         Args:
-            is_usable: Called after each restore; False (e.g. the weights
-                are not finite: a checkpoint written by an older version
-                after a bad step) means "try the one before".
+            is_usable: Called with the checkpoint's path after each
+                restore; False (e.g. the weights are not finite: a
+                checkpoint written by an older version after a bad step)
+                means "try the one before".
             resuming: For `--resume`, whose messages name its fixes;
                 otherwise a reader's.
 
@@ -213,6 +214,8 @@ class CheckpointStore:
                     status.assert_existing_objects_matched()
                     if self.partial:
                         status.expect_partial()
+                    # (Within the try: the files may vanish meanwhile.)
+                    usable = is_usable is None or is_usable(path)
                 # A damaged file fails in many ways (OpError, IndexError, ...);
                 # each means "try the one before".
                 except Exception as e:  # noqa: BLE001
@@ -228,7 +231,7 @@ class CheckpointStore:
                         failures[-1],
                     )
                     continue
-                if is_usable is not None and not is_usable():
+                if not usable:
                     failures.append(
                         f"{os.path.basename(path)}: holds NaN or infinite weights"
                     )
