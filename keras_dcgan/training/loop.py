@@ -179,7 +179,7 @@ def _open(plan: Preflight) -> _Run:
         checkpoint,
         config.max_checkpoints,
         plan.resume,
-        is_usable=lambda: not guard.non_finite(),
+        is_usable=lambda path: not guard.non_finite(),
     )
     if plan.resume:
         for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
@@ -232,7 +232,7 @@ def _run(plan: Preflight, callbacks, verbose: int) -> dict:
         epochs=config.epochs,
         steps=run.steps_per_epoch,
     )
-    _Loop(run, callback_list, verbose, plan.signals).run()
+    _Loop(run, callback_list, verbose, plan.signals).train()
     return run.history.columns
 
 
@@ -240,29 +240,24 @@ class _Loop:
     """The epochs of one run: steps, then callbacks; checkpoints as due."""
 
     def __init__(self, run: _Run, callbacks, verbose: int, signals):
-        self.run_, self.callbacks = run, callbacks
-        self.signals = signals
-        self.config, self.gan, self.state = run.config, run.gan, run.state
-        self.store, self.history, self.guard = run.store, run.history, run.guard
-        self.evaluator, self.dir = run.evaluator, run.dir
-        self.steps_per_epoch = run.steps_per_epoch
+        self.run, self.callbacks, self.signals = run, callbacks, signals
         self.total_steps = (
-            self.config.steps or self.config.epochs * self.steps_per_epoch
+            self.run.config.steps or self.run.config.epochs * self.run.steps_per_epoch
         )
-        self.monitor = Monitor(self.config.collapse_patience)
+        self.monitor = Monitor(self.run.config.collapse_patience)
         self.progress = Progress(
             verbose,
             self.total_steps,
-            self.steps_per_epoch,
-            self.config.batch_size,
-            first_step=int(self.state.step),
+            self.run.steps_per_epoch,
+            self.run.config.batch_size,
+            first_step=int(self.run.state.step),
         )
         self.cadence = CheckpointCadence(
-            self.config.checkpoint_every, self.config.checkpoint_minutes
+            self.run.config.checkpoint_every, self.run.config.checkpoint_minutes
         )
         self.logs, self.collapse = {}, ""
 
-    def run(self) -> None:
+    def train(self) -> None:
         self.callbacks.on_train_begin()
         self.start = time.time()
         try:
@@ -270,105 +265,113 @@ class _Loop:
                 while not self.should_stop():
                     self.run_epoch()
         except Exception:
-            self.history.flush()  # rows of the good steps, for the post-mortem
+            self.run.history.flush()  # rows of the good steps, for the post-mortem
             raise
         if self.signals.received is not None:
             self.save_progress()
-            raise TrainingInterrupted(self.signals.received, int(self.state.step))
+            raise TrainingInterrupted(self.signals.received, int(self.run.state.step))
         self.finish()
         self.callbacks.on_train_end(self.logs)
         if self.collapse:
             raise TrainingCollapsed(
-                f"Stopped at step {int(self.state.step)} on {self.collapse} "
+                f"Stopped at step {int(self.run.state.step)} on {self.collapse} "
                 "(--stop-on-collapse); the run is saved."
             )
 
     def should_stop(self) -> bool:
         return (
-            int(self.state.step) >= self.total_steps
-            or bool(self.gan.combined.stop_training)
+            int(self.run.state.step) >= self.total_steps
+            or bool(self.run.gan.combined.stop_training)
             or bool(self.collapse)
             or self.signals.received is not None
         )
 
     def run_epoch(self) -> None:
-        epoch = int(self.state.epoch)
+        epoch = int(self.run.state.epoch)
         self.callbacks.on_epoch_begin(epoch)
         self.progress.start_epoch(epoch)
         batches = epoch_batches(
-            self.run_.images,
-            self.config.batch_size,
-            self.config.seed,
+            self.run.images,
+            self.run.config.batch_size,
+            self.run.config.seed,
             epoch,
-            skip_batches=int(self.state.epoch_step),
+            skip_batches=int(self.run.state.epoch_step),
         )
         for real in batches:
             self.train_step(real, epoch)
             self.progress.update(
-                int(self.state.step), epoch, int(self.state.epoch_step), self.logs
+                int(self.run.state.step),
+                epoch,
+                int(self.run.state.epoch_step),
+                self.logs,
             )
             if self.should_stop():
                 break
         # An epoch ends when its data does, even if the run stops with it.
-        if not self.should_stop() or int(self.state.epoch_step) >= self.steps_per_epoch:
-            self.state.epoch.assign_add(1)
-            self.state.epoch_step.assign(0)
-        self.history.flush()  # the curves follow each epoch, saved or not
+        if (
+            not self.should_stop()
+            or int(self.run.state.epoch_step) >= self.run.steps_per_epoch
+        ):
+            self.run.state.epoch.assign_add(1)
+            self.run.state.epoch_step.assign(0)
+        self.run.history.flush()  # the curves follow each epoch, saved or not
         self.callbacks.on_epoch_end(epoch, self.logs)  # the grid first
 
     def train_step(self, real, epoch) -> None:
-        step, batch = int(self.state.step) + 1, int(self.state.epoch_step)
+        step, batch = int(self.run.state.step) + 1, int(self.run.state.epoch_step)
         self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
-        logs = self.gan.train_step(real)
-        event = self.monitor.check(step, logs, self.store.latest)
+        logs = self.run.gan.train_step(real)
+        event = self.monitor.check(step, logs, self.run.store.latest)
         # The step's update can leave NaN weights behind a finite loss.
-        self.guard.check(step, self.store.latest)
+        self.run.guard.check(step, self.run.store.latest)
         self.logs = logs
-        self.state.step.assign_add(1)
-        self.state.epoch_step.assign_add(1)
+        self.run.state.step.assign_add(1)
+        self.run.state.epoch_step.assign_add(1)
         row = dict(logs)
-        if self.evaluator is not None and self.evaluator.due(step):
-            row["eval"] = self.evaluator.evaluate(self.gan.sampled_generator, step)
+        if self.run.evaluator is not None and self.run.evaluator.due(step):
+            row["eval"] = self.run.evaluator.evaluate(
+                self.run.gan.sampled_generator, step
+            )
         if (
-            step % self.config.log_every == 0
+            step % self.run.config.log_every == 0
             or event
             or "eval" in row
             or step == self.total_steps
         ):
-            self.history.add(step, epoch + 1, row, time.time() - self.start, event)
+            self.run.history.add(step, epoch + 1, row, time.time() - self.start, event)
         self.callbacks.on_train_batch_end(batch, logs)
-        if event and self.config.stop_on_collapse:
+        if event and self.run.config.stop_on_collapse:
             self.collapse = event
         if self.cadence.due(step):
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
-        self.guard.check(int(self.state.step), self.store.latest)
-        self.history.flush()
-        self.store.save(int(self.state.step))
+        self.run.guard.check(int(self.run.state.step), self.run.store.latest)
+        self.run.history.flush()
+        self.run.store.save(int(self.run.state.step))
         self.cadence.saved()
 
     def save_progress(self) -> None:
         """Checkpoint, history and loss plot: what a stopped run keeps."""
         self.save_checkpoint()
-        if self.history.columns["step"]:
+        if self.run.history.columns["step"]:
             visualize.save_loss_plot(
-                self.history.columns, os.path.join(self.dir, runs.LOSSES)
+                self.run.history.columns, os.path.join(self.run.dir, runs.LOSSES)
             )
 
     def finish(self) -> None:
         self.save_progress()
         runs.save_model(
-            self.gan.sampled_generator, os.path.join(self.dir, runs.GENERATOR)
+            self.run.gan.sampled_generator, os.path.join(self.run.dir, runs.GENERATOR)
         )
-        if self.gan.average is not None:  # generator.keras is the average
+        if self.run.gan.average is not None:  # generator.keras is the average
             runs.save_model(
-                self.gan.generator, os.path.join(self.dir, runs.GENERATOR_RAW)
+                self.run.gan.generator, os.path.join(self.run.dir, runs.GENERATOR_RAW)
             )
         runs.save_model(
-            self.gan.discriminator, os.path.join(self.dir, runs.DISCRIMINATOR)
+            self.run.gan.discriminator, os.path.join(self.run.dir, runs.DISCRIMINATOR)
         )
-        samples = os.path.join(self.dir, runs.SAMPLES)
+        samples = os.path.join(self.run.dir, runs.SAMPLES)
         # Only the run's own grids: a link planted there is not read.
         frames = sorted(
             os.path.join(samples, f)
@@ -377,10 +380,10 @@ class _Loop:
             and f.endswith(".png")
             and not os.path.islink(os.path.join(samples, f))
         )
-        visualize.save_gif(frames, os.path.join(self.dir, runs.PROGRESS))
+        visualize.save_gif(frames, os.path.join(self.run.dir, runs.PROGRESS))
         logger.info(
             "Finished at step %d in %.1f s; run in %s.",
-            int(self.state.step),
+            int(self.run.state.step),
             time.time() - self.start,
-            self.dir,
+            self.run.dir,
         )
