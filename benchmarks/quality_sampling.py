@@ -65,7 +65,7 @@ def sample(generator, z, sampling):
 
 def score_images(images, real, extractor, seed=EVAL_SEED, batch_size=100):
     """Scores uint8 images [N, 28, 28, 1] the way `evaluate_generator` does
-    (same extractor, FeatureStats and `evaluation._score`)."""
+    (same extractor, FeatureStats and `evaluation.score_features`)."""
     from keras_dcgan.quality import evaluation, stats
 
     feature_stats = stats.FeatureStats(seed=seed)
@@ -74,7 +74,7 @@ def score_images(images, real, extractor, seed=EVAL_SEED, batch_size=100):
         features, probs = extractor(images[i : i + batch_size])
         feature_stats.update(features)
         probabilities.append(probs)
-    scores = evaluation._score(
+    scores = evaluation.score_features(
         real, feature_stats, np.concatenate(probabilities), evaluation.ALL_METRICS, seed
     )
     return {

@@ -188,8 +188,7 @@ class DCGAN(CompositeDCGAN):
         depend on how many replicas there are.
         """
         z = self._split(self._noise())
-        self._last_fakes = self._forward(z)
-        return z, self._last_fakes
+        return z, self._forward(z)
 
     def discriminator_step(self, real_images, fakes) -> dict:
         return super().discriminator_step(self._split(real_images), fakes)
@@ -207,10 +206,13 @@ class DCGAN(CompositeDCGAN):
             (mean D(G(z)) in the generator's step), `diversity` (spread of
             the fakes over the spread of the real batch; see `diversity`).
         """
-        logs = super().train_step(real_images)
+        # The lesson's step, spelled out: the fakes are needed after it.
+        z, fakes = self.make_fakes()
+        logs = self.discriminator_step(real_images, fakes)
+        logs.update(self.generator_step(z))
         if self.average is not None:
             self.average.update()
-        local_fakes = distribute.local_batch(self.strategy, self._last_fakes)
+        local_fakes = distribute.local_batch(self.strategy, fakes)
         logs["diversity"] = float(self._diversity(real_images, local_fakes))
         return logs
 

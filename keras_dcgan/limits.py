@@ -18,7 +18,7 @@ import numpy as np
 
 from keras_dcgan.config import IMAGE_SIZES, LIMITS
 
-MAX_SEED = 2**31 - 1  # DCGANConfig.seed's range, for every --seed
+MAX_SEED = LIMITS["seed"]  # DCGANConfig.seed's range, for every --seed
 MAX_INT32 = 2**31 - 1  # export: batch sizes are int32 in the graph
 MAX_VERSION = 2**63 - 1  # TF Serving reads version folders as int64
 MAX_STEP = 2**63 - 1  # a run's step counter is an int64 (--checkpoint STEP)

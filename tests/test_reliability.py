@@ -38,7 +38,34 @@ def saved_step(run):
     return int(reader.get_tensor("state/step/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
-def start_training(npz, run, *flags, env=None):
+# The child of `start_training(..., kill_during_save=STEP)`: the CLI, with
+# the fault injected by the test (production code reads no test switch):
+# at STEP, die by SIGKILL half-way through a save, leaving what a real kill
+# leaves (a temp shard and a partial data file).
+KILL_DURING_SAVE = """
+import os, signal, sys
+from keras_dcgan.runs.checkpoint_store import CheckpointStore
+save, kill_at = CheckpointStore.save, int(sys.argv.pop(1))
+
+def save_or_die(self, step):
+    if step != kill_at:
+        return save(self, step)
+    prefix = os.path.join(self.directory, f"ckpt-{step}")
+    os.makedirs(prefix + "_temp", exist_ok=True)
+    shard = "part-00000-of-00001.data-00000-of-00001"
+    with open(os.path.join(prefix + "_temp", shard), "wb") as f:
+        f.write(bytes(64))
+    with open(prefix + ".data-00000-of-00001", "wb") as f:
+        f.write(b"partial")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+CheckpointStore.save = save_or_die
+from keras_dcgan.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def start_training(npz, run, *flags, env=None, kill_during_save=None):
     """The CLI in a subprocess; stderr, where its progress lines go, goes to
     RUN.log (a pipe nobody reads would fill up and block the child)."""
     env = dict(
@@ -46,11 +73,13 @@ def start_training(npz, run, *flags, env=None):
     )
     start = os.path.getsize(f"{run}.log") if os.path.exists(f"{run}.log") else 0
     log = open(f"{run}.log", "a")
+    entry = ["-m", "keras_dcgan"]
+    if kill_during_save is not None:
+        entry = ["-c", KILL_DURING_SAVE, str(kill_during_save)]
     process = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "keras_dcgan",
+            *entry,
             "train",
             "--data",
             npz,
@@ -162,7 +191,7 @@ def test_kill_during_a_checkpoint_write_keeps_the_previous_one(
         "20",
         "--checkpoint-every",
         "3",
-        env={"KERAS_DCGAN_TEST_KILL_DURING_SAVE": "9"},
+        kill_during_save=9,
     )
     process.communicate(timeout=120)
     assert process.returncode == -signal.SIGKILL

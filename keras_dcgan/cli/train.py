@@ -340,20 +340,23 @@ def _run_train(args) -> int:
 def dry_run(args, config, images, strategy) -> int:
     """Makes every check the real run makes, builds the models, writes
     nothing, and says what the run would do."""
-    from keras_dcgan import runs
     from keras_dcgan.dcgan import DCGAN
     from keras_dcgan.devices.kernels import onednn_enabled
-    from keras_dcgan.quality import features
-    from keras_dcgan.training.loop import checked_fingerprint
+    from keras_dcgan.training.preflight import preflight
 
-    runs.check_run_dir(args.output_dir, args.resume, args.overwrite)
-    checked_fingerprint(images, args.output_dir, args.resume, args.allow_data_change)
-    if config.eval_every:
-        features.make_extractor(config.eval_features)
+    # The real run's checks, in its order (nothing held, nothing written).
+    steps = preflight(
+        config,
+        images,
+        args.output_dir,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        allow_data_change=args.allow_data_change,
+        strategy=strategy,
+    ).steps_per_epoch
     gan = DCGAN(config, strategy=strategy)
     gan.generator.summary()
     gan.discriminator.summary()
-    steps = images.num_images // config.batch_size
     total = config.steps or config.epochs * steps
     logger.info(
         "Dry run: %d steps (%d per epoch) at batch %d over %d "

@@ -189,7 +189,7 @@ def evaluate_generator(
     num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
     seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
-    return _score(real, fake, probabilities, metric_names, seed)
+    return score_features(real, fake, probabilities, metric_names, seed)
 
 
 def _check_sources(images, extractor, num, seed) -> tuple:
@@ -232,7 +232,23 @@ def _fake_features(generator, extractor, num, seed, batch_size):
     return stats, (np.concatenate(probabilities) if probabilities else None)
 
 
-def _score(real: RealStats, fake: FeatureStats, probabilities, names, seed) -> dict:
+def score_features(
+    real: RealStats, fake: FeatureStats, probabilities, names, seed
+) -> dict:
+    """The metrics `names` (of `ALL_METRICS`) of generated images' features
+    against the real ones', as `evaluate_generator` computes them.
+
+    Args:
+        real: The real images' statistics.
+        fake: The generated images' features, accumulated.
+        probabilities: The extractor's class probabilities of the generated
+            images (None: IS is skipped, with a warning).
+        names: The metrics to compute.
+        seed: The seed of KID's subsets and precision/recall's sampling.
+
+    Returns:
+        {metric: {"value": ..., ...}}, as in an evaluation's JSON.
+    """
     results = {}
     timer = time.perf_counter()
     if "fid" in names:

@@ -11,7 +11,7 @@ import keras
 from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
-from keras_dcgan.runs.checkpoints import restore_models
+from keras_dcgan.runs.checkpoint_read import restore_generator
 from keras_dcgan.runs.run_dir import (
     GENERATOR,
     GENERATOR_RAW,
@@ -85,7 +85,9 @@ def load_generator(
         _log_choice(run_dir, which, checkpoint)
     average = which == "ema"
     if checkpoint is not None:
-        return restore_chosen(run_dir, checkpoint, config, average=average)[0]
+        return restore_chosen(
+            run_dir, checkpoint, config, average=average, discriminator=False
+        )[0]
     name = GENERATOR_RAW if which == "raw" and config.ema else GENERATOR
     path = os.path.join(run_dir, name)
     if not os.path.isfile(path):
@@ -212,7 +214,7 @@ def _checkpoint_generator(
 ):
     """The generator (or its average) of the run's newest readable checkpoint."""
     try:
-        return restore_models(run_dir, average=average)[0]
+        return restore_generator(run_dir, average=average)
     except RunError as e:
         if damage is None:
             raise

@@ -23,11 +23,8 @@ import os
 from keras_dcgan import limits
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import RunError
-from keras_dcgan.runs.checkpoints import (
-    complete_checkpoints,
-    no_average_message,
-    restore_models,
-)
+from keras_dcgan.runs.checkpoint_index import complete_checkpoints
+from keras_dcgan.runs.checkpoint_read import no_average_message, restore_models
 from keras_dcgan.runs.run_dir import (
     BEST_DIR,
     BEST_JSON,
@@ -139,6 +136,7 @@ def restore_chosen(
     which: Choice,
     config: DCGANConfig | None = None,
     average: bool = False,
+    discriminator: bool = True,
 ) -> tuple:
     """A run's models from the checkpoint `which` names, reading only.
 
@@ -148,6 +146,8 @@ def restore_chosen(
         config: The run's config (default: its `config.json`).
         average: Return the generator average (of a run trained with
             `ema`) instead of the raw generator.
+        discriminator: Restore D too (else None in its place: only G is
+            built).
 
     Returns:
         (generator, discriminator).
@@ -169,11 +169,15 @@ def restore_chosen(
                 f"in {CHECKPOINTS}/; leave --checkpoint out to use its "
                 "generator.keras, or train it to write one."
             )
-        models = restore_models(run_dir, config, average=average)
+        models = restore_models(
+            run_dir, config, average=average, discriminator=discriminator
+        )
         logger.info("Using the newest readable checkpoint of %s.", run_dir)
         return models
     path = _best_path(run_dir) if which == "best" else _step_path(run_dir, which)
-    models = restore_models(run_dir, config, path=path, average=average)
+    models = restore_models(
+        run_dir, config, path=path, average=average, discriminator=discriminator
+    )
     logger.info("Using checkpoint %s.", path)
     return models
 

@@ -9,6 +9,7 @@ stops it before anything is saved after the bad step.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -19,44 +20,34 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits, runs, visualize
+from keras_dcgan import runs, visualize
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.data import ImageData, as_image_data, epoch_batches
-from keras_dcgan.data.fingerprint import (
-    check_same_data,
-    data_fingerprint,
-    load_fingerprint,
-    save_fingerprint,
-)
-from keras_dcgan.data.preprocess import available_memory_bytes
+from keras_dcgan.data import ImageData, epoch_batches
+from keras_dcgan.data.fingerprint import save_fingerprint
 from keras_dcgan.dcgan import DCGAN
-from keras_dcgan.devices import distribute
 from keras_dcgan.devices.precision import AUTO, describe_precision
-from keras_dcgan.errors import (
-    ConfigError,
-    DataError,
-    RunError,
-    TrainingCollapsed,
-    TrainingInterrupted,
-)
+from keras_dcgan.errors import TrainingCollapsed, TrainingInterrupted
 from keras_dcgan.generator.latent import sample_latents
-from keras_dcgan.quality import features
-from keras_dcgan.runs.checkpoints import (
+from keras_dcgan.runs.checkpoint_store import (
     CheckpointStore,
     TrainingState,
     checkpoint_variables,
     make_checkpoint,
     open_run_checkpoints,
 )
-from keras_dcgan.runs.runlock import run_lock
-from keras_dcgan.runs.workers import worker_run_dir
 from keras_dcgan.training.cadence import CheckpointCadence
 from keras_dcgan.training.history import History
 from keras_dcgan.training.monitor import FiniteGuard, Monitor
 from keras_dcgan.training.periodic_eval import PeriodicEvaluator
+from keras_dcgan.training.preflight import (  # noqa: F401  (public here before)
+    Preflight,
+    check_arguments,
+    check_training_memory,
+    checked_fingerprint,
+    preflight,
+)
 from keras_dcgan.training.progress import Progress, resolve_verbose
 from keras_dcgan.training.sample_grids import SampleGrids
-from keras_dcgan.training.signals import StopSignals
 
 logger = logging.getLogger(__name__)
 
@@ -119,166 +110,36 @@ def train(
         >>> history = train(DCGANConfig(image_size=28, channels=1, epochs=1),
         ...                 images, "runs/demo")
     """
+    # The arguments first, the verbosity next: as before the checks moved.
     check_arguments(
         config, output_dir, resume, overwrite, allow_data_change, callbacks, strategy
     )
     verbose = resolve_verbose(verbose)
-    check_training_memory(config)
-    images = as_image_data(
-        images, config.image_size, config.channels, config.center_crop
-    )
-    steps_per_epoch = images.num_images // config.batch_size
-    if steps_per_epoch == 0:
-        raise DataError(
-            f"{images.description}: fewer images than one batch "
-            f"({config.batch_size}); lower --batch-size."
-        )
-    strategy = strategy or distribute.make_strategy(config.strategy)
-    with worker_run_dir(strategy, output_dir, resume) as run_dir:
-        return _train(
-            config,
-            images,
-            run_dir,
-            resume,
-            overwrite,
-            callbacks,
-            verbose,
-            strategy,
-            steps_per_epoch,
-            allow_data_change,
-        )
-
-
-def check_arguments(
-    config, output_dir, resume, overwrite, allow_data_change, callbacks, strategy
-) -> None:
-    """Refuses `train`'s arguments of the wrong kind, before any work.
-
-    Raises:
-        ConfigError: `config` is not a valid `DCGANConfig` (its fields may
-            have been changed since it was made), a flag is not a bool,
-            `callbacks` are not Keras callbacks or `strategy` not a
-            `tf.distribute.Strategy`.
-        RunError: `output_dir` is not a folder name.
-    """
-    if not isinstance(config, DCGANConfig):
-        raise ConfigError(
-            f"config: a {type(config).__name__}, not a DCGANConfig; make one "
-            "with keras_dcgan.DCGANConfig(...)."
-        )
-    config.validate()
-    limits.check_path(output_dir, "output_dir", RunError)
-    for name, flag in (
-        ("resume", resume),
-        ("overwrite", overwrite),
-        ("allow_data_change", allow_data_change),
-    ):
-        limits.check_bool(flag, name, ConfigError)
-    if callbacks is not None and (
-        isinstance(callbacks, (str, bytes))
-        or not isinstance(callbacks, Sequence)
-        or not all(isinstance(c, keras.callbacks.Callback) for c in callbacks)
-    ):
-        raise ConfigError(
-            "callbacks: give a list of keras.callbacks.Callback objects, or None."
-        )
-    if strategy is not None and not isinstance(strategy, tf.distribute.Strategy):
-        raise ConfigError(
-            f"strategy: a {type(strategy).__name__}, not a "
-            "tf.distribute.Strategy; see keras_dcgan.make_strategy."
-        )
-
-
-def check_training_memory(config: DCGANConfig) -> None:
-    """Refuses a config whose networks and batch cannot fit in the memory
-    this process can allocate (`limits.training_memory_bytes`), before
-    data is loaded or a model is built. Training on CPUs only: an
-    accelerator's memory is not the host's, and TensorFlow does not tell
-    its size up front.
-
-    Raises:
-        ConfigError: One line naming the memory and the flags that set it.
-    """
-    if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
-        return
-    limits.check_training_memory(config, available_memory_bytes(), ConfigError)
-
-
-def checked_fingerprint(
-    images: ImageData, output_dir: str, resume: bool, allow_change: bool
-) -> dict:
-    """The data's fingerprint; on resume, other data than the run's is
-    refused (or, allowed, logged).
-
-    Raises:
-        DataError: On resume, the data differs, or the run's `data.json`
-            is not a fingerprint (so the data cannot be checked), and
-            `allow_change` is False.
-    """
-    new = data_fingerprint(images, images.description)
-    path = os.path.join(output_dir, runs.DATA)
-    try:
-        saved = load_fingerprint(path) if resume else None
-    except DataError:  # never a check skipped silently
-        if not allow_change:
-            raise
-        logger.warning(
-            "%s is not a data fingerprint; resuming with the data given "
-            "(--allow-data-change), its fingerprint written anew.",
-            path,
-        )
-        saved = None
-    if saved is not None:
-        diffs = check_same_data(saved, new, allow_change)
-        if diffs:
-            logger.warning(
-                "Resuming with other data (--allow-data-change): %s.", "; ".join(diffs)
-            )
-    return new
-
-
-def _train(
-    config,
-    images,
-    output_dir,
-    resume,
-    overwrite,
-    callbacks,
-    verbose,
-    strategy,
-    steps_per_epoch,
-    allow_data_change,
-) -> dict:
-    # Every refusal comes before the run directory is touched: the flags
-    # against its contents, then the evaluator's features, the data.
-    runs.check_run_dir(output_dir, resume, overwrite)
-    extractor = (
-        features.make_extractor(config.eval_features) if config.eval_every else None
-    )
-    # From here on SIGINT/SIGTERM only set a flag. Before the directory is
-    # written the run stops with nothing changed; after, at the first step
-    # boundary with a checkpoint (of step 0 while the models were still
-    # being built), so a run stopped at any moment goes on with --resume.
-    with StopSignals() as signals, run_lock(output_dir):
-        fingerprint = checked_fingerprint(images, output_dir, resume, allow_data_change)
-        if signals.received is not None:
-            raise TrainingInterrupted(signals.received, 0, started=False)
-        asked = config.precision
-        config = runs.prepare_run_dir(output_dir, config, resume, overwrite)
-        _log_precision(asked, config.precision, resume)
-        save_fingerprint(fingerprint, os.path.join(output_dir, runs.DATA))
-        return _run(
+    with contextlib.ExitStack() as hold:
+        plan = preflight(
             config,
             images,
             output_dir,
-            resume,
-            callbacks,
-            verbose,
-            strategy,
-            steps_per_epoch,
-            extractor,
-            signals,
+            resume=resume,
+            overwrite=overwrite,
+            allow_data_change=allow_data_change,
+            strategy=strategy,
+            callbacks=callbacks,
+            hold=hold,
         )
+        return _train(plan, callbacks, verbose)
+
+
+def _train(plan: Preflight, callbacks, verbose: int) -> dict:
+    """Writes the run directory (after every check of `plan` passed), then
+    trains."""
+    asked = plan.config.precision
+    plan.config = runs.prepare_run_dir(
+        plan.run_dir, plan.config, plan.resume, plan.overwrite
+    )
+    _log_precision(asked, plan.config.precision, plan.resume)
+    save_fingerprint(plan.fingerprint, os.path.join(plan.run_dir, runs.DATA))
+    return _run(plan, callbacks, verbose)
 
 
 def _log_precision(asked: str, precision: str, resume: bool) -> None:
@@ -305,12 +166,11 @@ class _Run:
     steps_per_epoch: int
 
 
-def _open(
-    config, images, output_dir, resume, strategy, steps_per_epoch, extractor
-) -> _Run:
+def _open(plan: Preflight) -> _Run:
     """Builds the models and restores (on resume) everything a run needs."""
+    config, output_dir = plan.config, plan.run_dir
     keras.utils.set_random_seed(config.seed)
-    gan = DCGAN(config, strategy=strategy)
+    gan = DCGAN(config, strategy=plan.strategy)
     state = TrainingState()
     checkpoint = make_checkpoint(gan, state)
     guard = FiniteGuard(checkpoint_variables(gan))
@@ -318,17 +178,19 @@ def _open(
         output_dir,
         checkpoint,
         config.max_checkpoints,
-        resume,
-        is_usable=lambda: not guard.non_finite(),
+        plan.resume,
+        is_usable=lambda path: not guard.non_finite(),
     )
-    if resume:
+    if plan.resume:
         for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
             # The checkpoint restores the learning rate it was saved with;
             # the config (the run's, or the one changed on resume) decides.
             optimizer.learning_rate = config.learning_rate
     evaluator = (
-        PeriodicEvaluator(config, images, checkpoint, store.directory, extractor)
-        if extractor
+        PeriodicEvaluator(
+            config, plan.images, checkpoint, store.directory, plan.extractor
+        )
+        if plan.extractor
         else None
     )
     history = History(
@@ -339,7 +201,7 @@ def _open(
     )
     return _Run(
         config,
-        images,
+        plan.images,
         output_dir,
         gan,
         state,
@@ -347,30 +209,18 @@ def _open(
         guard,
         history,
         evaluator,
-        steps_per_epoch,
+        plan.steps_per_epoch,
     )
 
 
-def _run(
-    config,
-    images,
-    output_dir,
-    resume,
-    callbacks,
-    verbose,
-    strategy,
-    steps_per_epoch,
-    extractor,
-    signals,
-) -> dict:
-    run = _open(
-        config, images, output_dir, resume, strategy, steps_per_epoch, extractor
-    )
+def _run(plan: Preflight, callbacks, verbose: int) -> dict:
+    run = _open(plan)
+    config = run.config
     # The latent batch behind every sample grid of the run.
     noise = sample_latents(config.num_samples, config.latent_dim, config.seed)
     grids = SampleGrids(
         noise,
-        os.path.join(output_dir, runs.SAMPLES),
+        os.path.join(run.dir, runs.SAMPLES),
         summarize=run.history.summarize_images,
         generator=run.gan.sampled_generator,
     )
@@ -380,9 +230,9 @@ def _run(
         model=run.gan.combined,
         verbose=0,
         epochs=config.epochs,
-        steps=steps_per_epoch,
+        steps=run.steps_per_epoch,
     )
-    _Loop(run, callback_list, verbose, signals).run()
+    _Loop(run, callback_list, verbose, plan.signals).train()
     return run.history.columns
 
 
@@ -390,29 +240,24 @@ class _Loop:
     """The epochs of one run: steps, then callbacks; checkpoints as due."""
 
     def __init__(self, run: _Run, callbacks, verbose: int, signals):
-        self.run_, self.callbacks = run, callbacks
-        self.signals = signals
-        self.config, self.gan, self.state = run.config, run.gan, run.state
-        self.store, self.history, self.guard = run.store, run.history, run.guard
-        self.evaluator, self.dir = run.evaluator, run.dir
-        self.steps_per_epoch = run.steps_per_epoch
+        self.run, self.callbacks, self.signals = run, callbacks, signals
         self.total_steps = (
-            self.config.steps or self.config.epochs * self.steps_per_epoch
+            self.run.config.steps or self.run.config.epochs * self.run.steps_per_epoch
         )
-        self.monitor = Monitor(self.config.collapse_patience)
+        self.monitor = Monitor(self.run.config.collapse_patience)
         self.progress = Progress(
             verbose,
             self.total_steps,
-            self.steps_per_epoch,
-            self.config.batch_size,
-            first_step=int(self.state.step),
+            self.run.steps_per_epoch,
+            self.run.config.batch_size,
+            first_step=int(self.run.state.step),
         )
         self.cadence = CheckpointCadence(
-            self.config.checkpoint_every, self.config.checkpoint_minutes
+            self.run.config.checkpoint_every, self.run.config.checkpoint_minutes
         )
         self.logs, self.collapse = {}, ""
 
-    def run(self) -> None:
+    def train(self) -> None:
         self.callbacks.on_train_begin()
         self.start = time.time()
         try:
@@ -420,105 +265,113 @@ class _Loop:
                 while not self.should_stop():
                     self.run_epoch()
         except Exception:
-            self.history.flush()  # rows of the good steps, for the post-mortem
+            self.run.history.flush()  # rows of the good steps, for the post-mortem
             raise
         if self.signals.received is not None:
             self.save_progress()
-            raise TrainingInterrupted(self.signals.received, int(self.state.step))
+            raise TrainingInterrupted(self.signals.received, int(self.run.state.step))
         self.finish()
         self.callbacks.on_train_end(self.logs)
         if self.collapse:
             raise TrainingCollapsed(
-                f"Stopped at step {int(self.state.step)} on {self.collapse} "
+                f"Stopped at step {int(self.run.state.step)} on {self.collapse} "
                 "(--stop-on-collapse); the run is saved."
             )
 
     def should_stop(self) -> bool:
         return (
-            int(self.state.step) >= self.total_steps
-            or bool(self.gan.combined.stop_training)
+            int(self.run.state.step) >= self.total_steps
+            or bool(self.run.gan.combined.stop_training)
             or bool(self.collapse)
             or self.signals.received is not None
         )
 
     def run_epoch(self) -> None:
-        epoch = int(self.state.epoch)
+        epoch = int(self.run.state.epoch)
         self.callbacks.on_epoch_begin(epoch)
         self.progress.start_epoch(epoch)
         batches = epoch_batches(
-            self.run_.images,
-            self.config.batch_size,
-            self.config.seed,
+            self.run.images,
+            self.run.config.batch_size,
+            self.run.config.seed,
             epoch,
-            skip_batches=int(self.state.epoch_step),
+            skip_batches=int(self.run.state.epoch_step),
         )
         for real in batches:
             self.train_step(real, epoch)
             self.progress.update(
-                int(self.state.step), epoch, int(self.state.epoch_step), self.logs
+                int(self.run.state.step),
+                epoch,
+                int(self.run.state.epoch_step),
+                self.logs,
             )
             if self.should_stop():
                 break
         # An epoch ends when its data does, even if the run stops with it.
-        if not self.should_stop() or int(self.state.epoch_step) >= self.steps_per_epoch:
-            self.state.epoch.assign_add(1)
-            self.state.epoch_step.assign(0)
-        self.history.flush()  # the curves follow each epoch, saved or not
+        if (
+            not self.should_stop()
+            or int(self.run.state.epoch_step) >= self.run.steps_per_epoch
+        ):
+            self.run.state.epoch.assign_add(1)
+            self.run.state.epoch_step.assign(0)
+        self.run.history.flush()  # the curves follow each epoch, saved or not
         self.callbacks.on_epoch_end(epoch, self.logs)  # the grid first
 
     def train_step(self, real, epoch) -> None:
-        step, batch = int(self.state.step) + 1, int(self.state.epoch_step)
+        step, batch = int(self.run.state.step) + 1, int(self.run.state.epoch_step)
         self.callbacks.on_train_batch_begin(batch)  # Keras: index in epoch
-        logs = self.gan.train_step(real)
-        event = self.monitor.check(step, logs, self.store.latest)
+        logs = self.run.gan.train_step(real)
+        event = self.monitor.check(step, logs, self.run.store.latest)
         # The step's update can leave NaN weights behind a finite loss.
-        self.guard.check(step, self.store.latest)
+        self.run.guard.check(step, self.run.store.latest)
         self.logs = logs
-        self.state.step.assign_add(1)
-        self.state.epoch_step.assign_add(1)
+        self.run.state.step.assign_add(1)
+        self.run.state.epoch_step.assign_add(1)
         row = dict(logs)
-        if self.evaluator is not None and self.evaluator.due(step):
-            row["eval"] = self.evaluator.evaluate(self.gan.sampled_generator, step)
+        if self.run.evaluator is not None and self.run.evaluator.due(step):
+            row["eval"] = self.run.evaluator.evaluate(
+                self.run.gan.sampled_generator, step
+            )
         if (
-            step % self.config.log_every == 0
+            step % self.run.config.log_every == 0
             or event
             or "eval" in row
             or step == self.total_steps
         ):
-            self.history.add(step, epoch + 1, row, time.time() - self.start, event)
+            self.run.history.add(step, epoch + 1, row, time.time() - self.start, event)
         self.callbacks.on_train_batch_end(batch, logs)
-        if event and self.config.stop_on_collapse:
+        if event and self.run.config.stop_on_collapse:
             self.collapse = event
         if self.cadence.due(step):
             self.save_checkpoint()
 
     def save_checkpoint(self) -> None:
-        self.guard.check(int(self.state.step), self.store.latest)
-        self.history.flush()
-        self.store.save(int(self.state.step))
+        self.run.guard.check(int(self.run.state.step), self.run.store.latest)
+        self.run.history.flush()
+        self.run.store.save(int(self.run.state.step))
         self.cadence.saved()
 
     def save_progress(self) -> None:
         """Checkpoint, history and loss plot: what a stopped run keeps."""
         self.save_checkpoint()
-        if self.history.columns["step"]:
+        if self.run.history.columns["step"]:
             visualize.save_loss_plot(
-                self.history.columns, os.path.join(self.dir, runs.LOSSES)
+                self.run.history.columns, os.path.join(self.run.dir, runs.LOSSES)
             )
 
     def finish(self) -> None:
         self.save_progress()
         runs.save_model(
-            self.gan.sampled_generator, os.path.join(self.dir, runs.GENERATOR)
+            self.run.gan.sampled_generator, os.path.join(self.run.dir, runs.GENERATOR)
         )
-        if self.gan.average is not None:  # generator.keras is the average
+        if self.run.gan.average is not None:  # generator.keras is the average
             runs.save_model(
-                self.gan.generator, os.path.join(self.dir, runs.GENERATOR_RAW)
+                self.run.gan.generator, os.path.join(self.run.dir, runs.GENERATOR_RAW)
             )
         runs.save_model(
-            self.gan.discriminator, os.path.join(self.dir, runs.DISCRIMINATOR)
+            self.run.gan.discriminator, os.path.join(self.run.dir, runs.DISCRIMINATOR)
         )
-        samples = os.path.join(self.dir, runs.SAMPLES)
+        samples = os.path.join(self.run.dir, runs.SAMPLES)
         # Only the run's own grids: a link planted there is not read.
         frames = sorted(
             os.path.join(samples, f)
@@ -527,10 +380,10 @@ class _Loop:
             and f.endswith(".png")
             and not os.path.islink(os.path.join(samples, f))
         )
-        visualize.save_gif(frames, os.path.join(self.dir, runs.PROGRESS))
+        visualize.save_gif(frames, os.path.join(self.run.dir, runs.PROGRESS))
         logger.info(
             "Finished at step %d in %.1f s; run in %s.",
-            int(self.state.step),
+            int(self.run.state.step),
             time.time() - self.start,
-            self.dir,
+            self.run.dir,
         )

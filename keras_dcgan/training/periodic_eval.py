@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from keras_dcgan.atomic import write_text
 from keras_dcgan.quality import evaluation, features
-from keras_dcgan.runs.checkpoints import tidy_index
+from keras_dcgan.runs.checkpoint_index import tidy_index
 from keras_dcgan.runs.run_dir import BEST_DIR, BEST_JSON
 
 logger = logging.getLogger(__name__)
