@@ -5,7 +5,11 @@ run_dir.py       what a run writes, checked before anything is written;
 ownership.py     the marker that makes a folder a run; --overwrite
                  removes only what it lists
 runlock.py       one writer per run
-checkpoints.py   checkpoints that survive crashes; restore with fallback
+checkpoint_store.py  the write side: what a checkpoint holds, saving,
+                 resume with fallback
+checkpoint_read.py   the read side: a generator (or its average) alone
+checkpoint_index.py  which files count as checkpoints; the index repaired
+checkpoints.py   the public names of the three above
 loading.py       a run's generator, safely (safe_mode, checkpoint fallback)
 selection.py     the generator a reader asks for: latest, best or a step;
                  averaged (--ema) or raw

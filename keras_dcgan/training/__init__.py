@@ -1,5 +1,6 @@
 """Training: the loop that drives the composite and writes the run.
 
+preflight.py     the checks before a run, shared by train() and --dry-run
 loop.py          train(): tf.data in, train steps, the run directory out;
                  signals, resume
 progress.py      a bar on a terminal, plain log lines elsewhere
@@ -18,7 +19,9 @@ from keras_dcgan.lazy import lazy_exports
 __all__, __getattr__, __dir__ = lazy_exports(
     __name__,
     {
+        "Preflight": "keras_dcgan.training.preflight",
         "SampleGrids": "keras_dcgan.training.sample_grids",
+        "preflight": "keras_dcgan.training.preflight",
         "train": "keras_dcgan.training.loop",
     },
 )
