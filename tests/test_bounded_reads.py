@@ -23,7 +23,7 @@ import zlib
 
 import numpy as np
 import pytest
-from conftest import make_images
+from helpers import make_images
 from PIL import Image
 
 from keras_dcgan.config import DCGANConfig

@@ -6,7 +6,7 @@ import os
 
 import keras
 import pytest
-from conftest import exit_code, history_steps
+from helpers import exit_code, history_steps
 
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import ConfigError

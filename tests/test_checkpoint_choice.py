@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import (
+from helpers import (
     TINY,
     BreakAtStep,
     SignalAtStep,

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images, snapshot, tiny_flags, train_cli
+from helpers import TINY, make_images, snapshot, tiny_flags, train_cli
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig

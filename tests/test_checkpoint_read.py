@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images
+from helpers import TINY, make_images
 
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import SignalAtStep, history_steps, tiny_flags, train_cli
+from helpers import SignalAtStep, history_steps, tiny_flags, train_cli
 from PIL import Image
 
 from keras_dcgan.cli import main

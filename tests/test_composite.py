@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import real_batch
+from helpers import real_batch
 
 from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.dcgan import DCGAN

@@ -3,7 +3,7 @@ import socket
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from conftest import make_images
+from helpers import make_images
 from PIL import Image
 
 from keras_dcgan.data import epoch_batches, from_array, load_images, suggest_shape

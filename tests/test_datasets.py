@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import make_images
+from helpers import make_images
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

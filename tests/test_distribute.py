@@ -11,7 +11,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import real_batch
+from helpers import real_batch
 
 from keras_dcgan.data import from_array
 from keras_dcgan.dcgan import DCGAN

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-from conftest import TINY, exit_code, make_images
+from helpers import TINY, exit_code, make_images
 
 from keras_dcgan.cli import main
 from keras_dcgan.errors import DataError, MetricsError

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import make_images
+from helpers import make_images
 from PIL import Image
 
 from keras_dcgan.errors import DataError
@@ -12,7 +12,7 @@ from keras_dcgan.models import build_generator
 
 @pytest.fixture(scope="module")
 def generator():
-    from conftest import TINY
+    from helpers import TINY
 
     from keras_dcgan.config import DCGANConfig
 

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import exit_code, snapshot
+from helpers import exit_code, snapshot
 from PIL import Image
 from serving_check import MAX_BATCH, check_served, serve_in
 

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import make_images
+from helpers import make_images
 from PIL import Image
 
 from keras_dcgan.data import epoch_batches, load_images

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images
+from helpers import TINY, make_images
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -17,9 +17,8 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import make_images, snapshot
+from helpers import TINY_FLAGS, make_images, snapshot
 from PIL import Image
-from test_cli import TINY_FLAGS
 
 from keras_dcgan.cli import main
 from keras_dcgan.quality.classifier import build_classifier

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import TINY, make_images, snapshot, tiny_flags
+from helpers import TINY, make_images, snapshot, tiny_flags
 
 from keras_dcgan.cli.quiet import has_nvidia_device
 

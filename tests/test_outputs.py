@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import make_images, snapshot
+from helpers import make_images, snapshot
 from PIL import Image
 
 from keras_dcgan.cli import main

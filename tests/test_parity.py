@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from conftest import deterministic_ops  # noqa: E402
+from helpers import deterministic_ops  # noqa: E402
 
 from keras_dcgan.config import DCGANConfig  # noqa: E402
 

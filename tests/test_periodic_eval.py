@@ -10,7 +10,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import BreakAtStep, make_images
+from helpers import BreakAtStep, make_images
 
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array

@@ -111,7 +111,7 @@ def test_auto_is_recorded_kept_on_resume_and_logged(
 
 
 def test_cli_resume_keeps_the_runs_precision(tmp_path, npz_file, monkeypatch):
-    from conftest import tiny_flags, train_cli
+    from helpers import tiny_flags, train_cli
 
     run = str(tmp_path / "run")
     pretend(monkeypatch, AMX)
@@ -123,7 +123,7 @@ def test_cli_resume_keeps_the_runs_precision(tmp_path, npz_file, monkeypatch):
 
 @pytest.fixture(scope="module")
 def bf16_run(tmp_path_factory):
-    from conftest import TINY, make_images
+    from helpers import TINY, make_images
 
     from keras_dcgan.data import from_array
 

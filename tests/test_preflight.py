@@ -5,7 +5,7 @@ changed."""
 
 import numpy as np
 import pytest
-from conftest import exit_code, make_images, snapshot, tiny_flags, train_cli
+from helpers import exit_code, make_images, snapshot, tiny_flags, train_cli
 
 LOCK = ".keras_dcgan.lock"  # rewritten by any writer that takes it
 

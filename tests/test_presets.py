@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import exit_code, tiny_flags, train_cli
+from helpers import exit_code, tiny_flags, train_cli
 
 from keras_dcgan import runs
 from keras_dcgan.config import ARCHITECTURES, DCGANConfig
@@ -232,7 +232,7 @@ def test_a_config_file_without_the_key_is_the_dcgan_preset(tmp_path):
 @pytest.fixture(scope="module", params=OTHERS)
 def preset_run(request, tmp_path_factory):
     """A real 2-step `keras-dcgan train --architecture PRESET` run."""
-    from conftest import make_images
+    from helpers import make_images
 
     root = tmp_path_factory.mktemp(request.param)
     data = str(root / "blobs.npz")

@@ -7,7 +7,7 @@ import re
 import sys
 
 import pytest
-from conftest import BreakAtStep, SignalAtStep
+from helpers import BreakAtStep, SignalAtStep
 
 from keras_dcgan.errors import (
     NonFiniteLossError,

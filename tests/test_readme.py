@@ -5,11 +5,11 @@ import os
 import re
 import shlex
 
-import conftest
+import helpers
 import keras
 import numpy as np
 import pytest
-from conftest import make_images
+from helpers import make_images
 
 from keras_dcgan import DCGANConfig, build_discriminator, build_generator
 from keras_dcgan.cli import build_parser
@@ -58,7 +58,7 @@ def test_every_python_block_runs(index, tmp_path, monkeypatch):
     np.savez("mnist.npz", x_train=make_images(64))  # what keras.datasets caches
     code = PYTHON_BLOCKS[index].replace("epochs=10", TINY)
     # What the lesson's snippets take as given: keras, and the two models.
-    config = DCGANConfig(**conftest.TINY)
+    config = DCGANConfig(**helpers.TINY)
     namespace = {
         "__name__": f"readme_block_{index}",
         "keras": keras,

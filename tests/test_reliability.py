@@ -12,7 +12,7 @@ import time
 
 import pytest
 import tensorflow as tf
-from conftest import BreakAtStep, history_steps, tiny_flags
+from helpers import BreakAtStep, history_steps, tiny_flags
 
 from keras_dcgan.cli import main
 from keras_dcgan.errors import (

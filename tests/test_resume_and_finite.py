@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import (
+from helpers import (
     SignalAtStep,
     checkpoint_tensors,
     history_steps,

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import tensorflow as tf
-from conftest import TINY, make_images, snapshot, tiny_flags, train_cli
+from helpers import TINY, make_images, snapshot, tiny_flags, train_cli
 
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig

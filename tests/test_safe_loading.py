@@ -5,7 +5,7 @@ import os
 
 import keras
 import pytest
-from conftest import TINY
+from helpers import TINY
 
 from keras_dcgan import runs
 from keras_dcgan.cli import main

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import make_images, snapshot
+from helpers import make_images, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image

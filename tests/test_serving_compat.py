@@ -21,7 +21,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import TINY
+from helpers import TINY
 from serving_check import MAX_BATCH, check_served, serve_in
 
 from keras_dcgan import build_generator

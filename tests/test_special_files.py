@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import make_images, snapshot, tiny_flags, train_cli
+from helpers import make_images, snapshot, tiny_flags, train_cli
 from PIL import Image
 
 from keras_dcgan.cli import main

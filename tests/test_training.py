@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import history_steps, make_images
+from helpers import history_steps, make_images
 
 from keras_dcgan.data import from_array
 from keras_dcgan.errors import ConfigError, DataError, RunError
