@@ -288,19 +288,27 @@ def checkpoint_index_steps(run: str) -> list:
 _CHECKPOINT_INDEX = re.compile(r"ckpt-(\d{1,18})\.index")
 
 
-def check_input_exists(flag: str, path: str | None) -> None:
+def check_input_exists(
+    flag: str, path: str | None, fix: str = "check the path"
+) -> None:
     """Refuses, before TensorFlow is imported, an input file or folder
     that does not exist or cannot be read.
 
+    Args:
+        flag: The flag that named the path, for the message.
+        path: The path given, or None (nothing to check).
+        fix: What to do when it does not exist, for the message.
+
     Raises:
-        DataError: `flag path: no such file or directory`, or not readable.
+        DataError: `flag path: no such file or directory; FIX.`, or not
+            readable.
     """
     from keras_dcgan.errors import DataError
 
     if path is None:
         return
     if not os.path.exists(path):
-        raise DataError(f"{flag} {path}: no such file or directory.")
+        raise DataError(f"{flag} {path}: no such file or directory; {fix}.")
     wanted = os.R_OK | (os.X_OK if os.path.isdir(path) else 0)
     if not os.access(path, wanted):
         raise DataError(f"{flag} {path} is not readable; fix its permissions.")

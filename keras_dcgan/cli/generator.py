@@ -388,7 +388,11 @@ def run_interpolate(args) -> int:
 
 def check_arithmetic(args) -> None:
     _check_picture(args, (".png",))
-    common.check_input_exists("--latents", args.latents)
+    common.check_input_exists(
+        "--latents",
+        args.latents,
+        "write one with `keras-dcgan sample RUN --save-latents FILE.npy`",
+    )
     from keras_dcgan.generator import explore  # imports TensorFlow
 
     explore.check_groups(args.plus, args.minus)
