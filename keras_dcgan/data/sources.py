@@ -264,5 +264,11 @@ def epoch_batches(
     ds = ds.batch(batch_size, drop_remainder=True)
     if skip_batches:
         ds = ds.skip(skip_batches)
-    ds = ds.map(to_float, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(to_float, num_parallel_calls=2).prefetch(2)
+    # Fixed sizes, no autotuner: its thread sleeps on a period that grows
+    # to seconds within an epoch, and destroying the epoch's exhausted
+    # iterator waited for it: 3-12 s at most epoch boundaries
+    # (docs/BENCHMARKS.md, "the stall").
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.with_options(options)
