@@ -59,8 +59,11 @@ def test_auto_resolves_per_kind_of_device(device, expected):
 def test_this_machine_resolves_to_what_its_cpu_flags_say():
     flags = precision.cpu_flags()
     expected = "mixed_bfloat16" if "amx_bf16" in flags else "float32"
-    if tf.config.list_physical_devices("GPU"):
-        pytest.skip("the GPU decides there")
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:  # the first GPU decides: bf16 from compute capability 8.0 on
+        details = tf.config.experimental.get_device_details(gpus[0])
+        capability = details.get("compute_capability") or (0, 0)
+        expected = "mixed_bfloat16" if tuple(capability) >= (8, 0) else "float32"
     assert precision.resolve_precision("auto") == expected
     for explicit in ("float32", "mixed_bfloat16", "mixed_float16"):
         assert precision.resolve_precision(explicit) == explicit

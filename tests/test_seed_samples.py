@@ -121,8 +121,17 @@ def test_any_seeds_text_parses_in_bounds_or_is_refused(text):
         assert "\n" not in str(e) and str(e)
         return
     assert 1 <= len(seeds) <= limits.MAX_SEEDS
-    assert len(set(seeds)) == len(seeds)
     assert all(0 <= s <= limits.MAX_SEED for s in seeds)
+    # What was accepted means what it says: each part's seeds, in order,
+    # each once (an independent expansion of the accepted text).
+    expected, seen = [], set()
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        for seed in range(int(low), int(high or low) + 1):
+            if seed not in seen:
+                seen.add(seed)
+                expected.append(seed)
+    assert seeds == expected
 
 
 def test_mixed_seeds_parse_in_order_once_each():
