@@ -190,9 +190,9 @@ def float_arrays(shape, low=-3.0, high=3.0):
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def tiny(tmp_path_factory):
     """A tiny generator, images, a trained run and a classifier."""
-    root = __import__("tempfile").mkdtemp(prefix="fuzz-api-")
+    root = str(tmp_path_factory.mktemp("fuzz-api"))
     config = DCGANConfig(**dict(TINY, num_samples=4), steps=2, seed=0)
     images = keras_dcgan.from_array(make_images(32), 28, 1)
     keras_dcgan.train(config, images, f"{root}/run", verbose=0)
