@@ -1,0 +1,322 @@
+"""The library's defaults against the PyTorch reference, judged in two feature spaces.
+
+What: trains the library with its default flags and the PyTorch reference
+loop (`quality_torch.py`) on the 10,000 real MNIST test images, on every
+seed of `--seeds`, and scores both at each epoch budget with FID, KID and
+precision/recall in two independent feature spaces:
+
+- `cnn`: the project's domain classifier (`train_classifier`: two conv
+  blocks, 128-unit features), trained on all images with a 10 % hold-out,
+  as in `quality_mnist.py`;
+- `mlp`: a fully connected network (784-512-256-10, no convolution, 256-unit
+  features), trained here on the odd-indexed half of the images only, with
+  its own seed, and used by nothing else in the project.
+
+A difference counts only where the two recipes' seed ranges (min..max) do
+not overlap in both spaces; otherwise it is a tie.
+
+Samplings scored: the library's generator in inference mode (`moving`, what
+`keras-dcgan sample` does); the reference in `eval()` mode (`moving`) and in
+`train()` mode (`batch`: batch statistics, what pytorch/examples' own
+sample grids use).
+
+How (from the repository root; 2-core CPU: one seed of both recipes at 30
+epochs takes about 12 minutes):
+
+    pip install torch==2.13.0
+    python -m benchmarks.quality_two_spaces --data mnist_test_10k.npz \\
+        --work-dir /tmp/quality_two_spaces --seeds 0,1,2,3,4 --epochs 10,30
+
+Runs and scores are kept in `--work-dir`; a seed already trained is scored
+again from its checkpoints and samples, not retrained.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)  # the sibling scripts import each other by bare name
+
+from quality_report import history_seconds  # noqa: E402
+from quality_sampling import score_images  # noqa: E402
+from quality_torch import EVAL_SEED, LATENT, WIDTH, sample_latents  # noqa: E402
+
+BATCH, STEPS_PER_EPOCH = 128, 10_000 // 128
+SPACES = ("cnn", "mlp")
+METRICS = ("fid", "kid", "precision", "recall")
+MLP_SEED = 7
+
+
+def repo_path(path):
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(REPO, path))
+
+
+# --------------------------------------------------------------------------
+# The two judges.
+# --------------------------------------------------------------------------
+
+
+def train_mlp(x, y, path):
+    """Fits the second judge on the odd-indexed half; returns its hold-out
+    accuracy on the even-indexed half."""
+    import keras
+
+    keras.utils.set_random_seed(MLP_SEED)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Rescaling(1 / 255.0),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(256, activation="relu", name="features"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[1::2], y[1::2], epochs=15, batch_size=64, verbose=0)
+    accuracy = model.evaluate(x[0::2], y[0::2], verbose=0)[1]
+    model.save(path)
+    return float(accuracy)
+
+
+def judges(data, work_dir):
+    """{space: (extractor, real statistics)} and the judges' accuracies."""
+    from keras_dcgan.quality.classifier import load_labelled, train_classifier
+    from keras_dcgan.quality.evaluation import compute_real_stats
+    from keras_dcgan.quality.features import ClassifierExtractor
+
+    x, y = load_labelled(data=data)
+    paths = {s: os.path.join(work_dir, f"judge_{s}.keras") for s in SPACES}
+    accuracy_path = os.path.join(work_dir, "judges.json")
+    accuracy = {}
+    if os.path.exists(accuracy_path):
+        with open(accuracy_path) as f:
+            accuracy = json.load(f)
+    if not os.path.exists(paths["cnn"]):
+        train_classifier(x, y, paths["cnn"], epochs=5, seed=0, source=data)
+    if not os.path.exists(paths["mlp"]):
+        accuracy["mlp_holdout_accuracy"] = train_mlp(x, y, paths["mlp"])
+        with open(accuracy_path, "w") as f:
+            json.dump(accuracy, f)
+    out = {}
+    for space in SPACES:
+        extractor = ClassifierExtractor(paths[space])
+        real = compute_real_stats(x, extractor, num=len(x), seed=EVAL_SEED, source=data)
+        out[space] = (extractor, real)
+    return out, accuracy
+
+
+# --------------------------------------------------------------------------
+# The two recipes.
+# --------------------------------------------------------------------------
+
+
+def train_library(seed, epochs, data, run):
+    """The library with its default flags (MNIST shape, 28 px)."""
+    from keras_dcgan import DCGANConfig, load_images, train
+    from keras_dcgan.runs.selection import checkpoint_steps
+
+    last = max(epochs) * STEPS_PER_EPOCH
+    if os.path.exists(run) and last in checkpoint_steps(run):
+        return
+    config = DCGANConfig(
+        image_size=28,
+        channels=1,
+        seed=seed,
+        epochs=max(epochs),
+        checkpoint_every=min(epochs) * STEPS_PER_EPOCH,
+        max_checkpoints=len(epochs) + max(epochs) // min(epochs),
+    )
+    print(f"== training the library, seed {seed}", flush=True)
+    images = load_images(28, 1, data=data)
+    train(config, images, run, overwrite=os.path.exists(run), verbose=2)
+
+
+def library_samples(seed, epochs, data, work_dir, z):
+    """{(epoch, sampling): uint8 images, seconds} of the library's run."""
+    from keras_dcgan import load_generator
+    from keras_dcgan.generator.latent import generate
+
+    run = os.path.join(work_dir, "library", f"seed{seed}")
+    train_library(seed, epochs, data, run)
+    seconds = history_seconds(run)
+    out = {}
+    for epoch in epochs:
+        step = epoch * STEPS_PER_EPOCH
+        generator = load_generator(run, checkpoint=step)
+        out[(epoch, "moving")] = (generate(generator, z), seconds.get(step))
+    return out
+
+
+def torch_samples(seed, epochs, data, work_dir, num):
+    run = os.path.join(work_dir, "reference", f"seed{seed}")
+    log_path = os.path.join(run, "log.json")
+    if not os.path.exists(log_path):
+        print(f"== training the reference, seed {seed}", flush=True)
+        subprocess.run(
+            [sys.executable, os.path.join(HERE, "quality_torch.py")]
+            + ["--data", data, "--run", run, "--seed", str(seed), "--num", str(num)]
+            + ["--epochs", ",".join(map(str, epochs))],
+            check=True,
+        )
+    with open(log_path) as f:
+        log = json.load(f)
+    out = {}
+    for epoch in epochs:
+        entry = log["epochs"][str(epoch)]
+        for mode, sampling in (("eval", "moving"), ("train", "batch")):
+            with np.load(os.path.join(run, f"samples_{mode}_{epoch:04d}.npz")) as f:
+                out[(epoch, sampling)] = (f["x"], entry["seconds"])
+    return out
+
+
+# --------------------------------------------------------------------------
+# Scores and verdicts.
+# --------------------------------------------------------------------------
+
+
+def score_seed(seed, args, spaces):
+    rows = []
+    z = sample_latents(args.num, LATENT, EVAL_SEED)
+    recipes = {
+        "library": lambda: library_samples(
+            seed, args.epochs, args.data, args.work_dir, z
+        ),
+        "reference": lambda: torch_samples(
+            seed, args.epochs, args.data, args.work_dir, args.num
+        ),
+    }
+    for recipe, samples in recipes.items():
+        for (epoch, sampling), (x, seconds) in samples().items():
+            for space, (extractor, real) in spaces.items():
+                row = dict(recipe=recipe, sampling=sampling, seed=seed, epoch=epoch)
+                row.update(space=space, train_seconds=seconds)
+                row.update(score_images(x, real, extractor))
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    return rows
+
+
+def summarize(rows):
+    """Mean, sd, min and max per (recipe, sampling, epoch, space, metric)."""
+    groups = {}
+    for row in rows:
+        key = (row["recipe"], row["sampling"], row["epoch"], row["space"])
+        groups.setdefault(key, []).append(row)
+    summary = []
+    for (recipe, sampling, epoch, space), group in sorted(groups.items()):
+        entry = dict(recipe=recipe, sampling=sampling, epoch=epoch, space=space)
+        entry["seeds"] = sorted(r["seed"] for r in group)
+        for metric in METRICS + ("train_seconds",):
+            values = np.array([r[metric] for r in group], dtype=float)
+            entry[metric] = dict(
+                mean=float(values.mean()),
+                sd=float(values.std(ddof=1)) if len(values) > 1 else 0.0,
+                min=float(values.min()),
+                max=float(values.max()),
+            )
+        summary.append(entry)
+    return summary
+
+
+def verdict(mine, theirs, metric):
+    """'better', 'worse' or 'tie' for `mine` (ranges apart, or not)."""
+    lower_is_better = metric in ("fid", "kid")
+    a, b = mine[metric], theirs[metric]
+    if a["max"] < b["min"]:
+        return "better" if lower_is_better else "worse"
+    if a["min"] > b["max"]:
+        return "worse" if lower_is_better else "better"
+    return "tie"
+
+
+def verdicts(summary):
+    """The library's `moving` against each reference sampling, per epoch and
+    metric: the verdict in each space and the one that counts."""
+    index = {(s["recipe"], s["sampling"], s["epoch"], s["space"]): s for s in summary}
+    out = []
+    for (recipe, sampling, epoch, space), entry in sorted(index.items()):
+        if recipe != "reference" or space != SPACES[0]:
+            continue
+        for metric in METRICS:
+            per_space = {
+                s: verdict(
+                    index[("library", "moving", epoch, s)],
+                    index[("reference", sampling, epoch, s)],
+                    metric,
+                )
+                for s in SPACES
+            }
+            same = len(set(per_space.values())) == 1
+            out.append(
+                dict(
+                    epoch=epoch,
+                    reference_sampling=sampling,
+                    metric=metric,
+                    **per_space,
+                    counts=per_space[SPACES[0]] if same else "tie",
+                )
+            )
+    return out
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data", required=True, help="MNIST .npz with x and y")
+    parser.add_argument(
+        "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
+    )
+    parser.add_argument("--epochs", default="10,30", help="epoch budgets scored")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="seeds of both recipes")
+    parser.add_argument("--num", type=int, default=5000, help="samples scored")
+    parser.add_argument(
+        "--json", default="docs/quality_two_spaces.json", help="the report"
+    )
+    args = parser.parse_args()
+    args.data, args.json = repo_path(args.data), repo_path(args.json)
+    args.epochs = sorted({int(e) for e in args.epochs.split(",")})
+    args.seeds = sorted({int(s) for s in args.seeds.split(",")})
+    return args
+
+
+def main():
+    from train_throughput import machine  # (same folder)
+
+    args = parse_args()
+    start = time.time()
+    os.makedirs(args.work_dir, exist_ok=True)
+    spaces, accuracy = judges(args.data, args.work_dir)
+    rows = []
+    for seed in args.seeds:
+        rows += score_seed(seed, args, spaces)
+        summary = summarize(rows)
+        report = dict(
+            data=os.path.basename(args.data),
+            seeds=args.seeds,
+            epochs=args.epochs,
+            num_samples=args.num,
+            judges=accuracy,
+            machine=machine(),
+            date=time.strftime("%Y-%m-%d"),
+            results=rows,
+            summary=summary,
+            verdicts=verdicts(summary),
+            total_seconds=round(time.time() - start, 1),
+        )
+        with open(args.json, "w") as f:  # after every seed: a partial report
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
