@@ -46,7 +46,7 @@ sys.path.insert(0, HERE)  # the sibling scripts import each other by bare name
 
 from quality_report import history_seconds  # noqa: E402
 from quality_sampling import score_images  # noqa: E402
-from quality_torch import EVAL_SEED, LATENT, WIDTH, sample_latents  # noqa: E402
+from quality_torch import EVAL_SEED, LATENT, sample_latents  # noqa: E402
 
 BATCH, STEPS_PER_EPOCH = 128, 10_000 // 128
 SPACES = ("cnn", "mlp")
@@ -243,7 +243,7 @@ def verdicts(summary):
     metric: the verdict in each space and the one that counts."""
     index = {(s["recipe"], s["sampling"], s["epoch"], s["space"]): s for s in summary}
     out = []
-    for (recipe, sampling, epoch, space), entry in sorted(index.items()):
+    for recipe, sampling, epoch, space in sorted(index):
         if recipe != "reference" or space != SPACES[0]:
             continue
         for metric in METRICS:
@@ -268,6 +268,41 @@ def verdicts(summary):
     return out
 
 
+def markdown(report):
+    """The report's tables: each metric's mean +- sd [min..max] per recipe,
+    and the verdict of each space and the one that counts."""
+
+    def cell(entry, metric):
+        m = entry[metric]
+        return f"{m['mean']:.3g} ± {m['sd']:.2g} [{m['min']:.3g}..{m['max']:.3g}]"
+
+    index = {
+        (s["recipe"], s["sampling"], s["epoch"], s["space"]): s
+        for s in report["summary"]
+    }
+    found = {
+        (v["epoch"], v["reference_sampling"], v["metric"]): v
+        for v in report["verdicts"]
+    }
+    lines = [
+        "| epochs | reference sampling | metric | space | library | reference "
+        "| verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (epoch, sampling, metric), v in sorted(found.items()):
+        for space in SPACES:
+            mine = index[("library", "moving", epoch, space)]
+            theirs = index[("reference", sampling, epoch, space)]
+            lines.append(
+                f"| {epoch} | {sampling} | {metric} | {space} | {cell(mine, metric)} "
+                f"| {cell(theirs, metric)} | {v[space]} |"
+            )
+        lines.append(
+            f"| {epoch} | {sampling} | {metric} | **both** | | | **{v['counts']}** |"
+        )
+    return "\n".join(lines)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
@@ -283,6 +318,11 @@ def parse_args():
     parser.add_argument(
         "--json", default="docs/quality_two_spaces.json", help="the report"
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="train nothing: print the tables of the --json report",
+    )
     args = parser.parse_args()
     args.data, args.json = repo_path(args.data), repo_path(args.json)
     args.epochs = sorted({int(e) for e in args.epochs.split(",")})
@@ -294,6 +334,10 @@ def main():
     from train_throughput import machine  # (same folder)
 
     args = parse_args()
+    if args.markdown:
+        with open(args.json) as f:
+            print(markdown(json.load(f)))
+        return
     start = time.time()
     os.makedirs(args.work_dir, exist_ok=True)
     spaces, accuracy = judges(args.data, args.work_dir)
