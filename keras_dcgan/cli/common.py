@@ -153,6 +153,36 @@ def add_generator(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_int(parser, flag: str, default: int | None, bounds: tuple, text: str) -> None:
+    """An integer flag refused outside `bounds` (minimum, maximum; both
+    included) with argparse's one-line usage error."""
+    parser.add_argument(flag, default=default, type=bounded_int(*bounds), help=text)
+
+
+def add_image_source(parser: argparse.ArgumentParser, dataset: str, data: str) -> None:
+    """`--dataset` or `--data` (one of them is required) and `--data-dir`:
+    the real images a command reads; `dataset` and `data` are their help."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--dataset", help=dataset)
+    source.add_argument("--data", help=data)
+    parser.add_argument("--data-dir", help="TFDS data directory")
+
+
+def load_source_images(args, image_size: int, channels: int, **options):
+    """The images `--dataset`, `--data` and `--data-dir` name, at this size
+    and channel count; `options` are `keras_dcgan.data.load_images`' others."""
+    from keras_dcgan import data  # imports TensorFlow
+
+    return data.load_images(
+        image_size,
+        channels,
+        dataset=args.dataset,
+        data=args.data,
+        data_dir=args.data_dir,
+        **options,
+    )
+
+
 def check_output(
     flag: str,
     path: str,

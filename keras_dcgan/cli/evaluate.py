@@ -9,12 +9,14 @@ from keras_dcgan import limits
 from keras_dcgan.cli.common import (
     add_checkpoint,
     add_generator,
+    add_image_source,
+    add_int,
     add_seed,
-    bounded_int,
     check_classifier_exists,
     check_input_exists,
     check_output,
     check_run_to_read,
+    load_source_images,
 )
 from keras_dcgan.config import IMAGE_SIZES
 
@@ -29,15 +31,11 @@ def add_parsers(commands) -> None:
     evaluate.add_argument("run", help="run directory")
     add_checkpoint(evaluate)
     add_generator(evaluate)
-    source = evaluate.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="TFDS name of the real images")
-    source.add_argument("--data", help="real images: .npz/.npy or folder")
-    evaluate.add_argument("--data-dir", help="TFDS data directory")
-    evaluate.add_argument(
-        "--num",
-        type=bounded_int(2, limits.MAX_IMAGES),
-        default=10_000,
-        help="images of each set scored",
+    add_image_source(
+        evaluate, "TFDS name of the real images", "real images: .npz/.npy or folder"
+    )
+    add_int(
+        evaluate, "--num", 10_000, (2, limits.MAX_IMAGES), "images of each set scored"
     )
     evaluate.add_argument(
         "--features",
@@ -50,12 +48,8 @@ def add_parsers(commands) -> None:
         default="fid,kid,is,pr",
         help="comma-separated subset of fid,kid,is,pr",
     )
-    evaluate.add_argument(
-        "--batch-size",
-        default=100,
-        type=bounded_int(1, limits.MAX_EVAL_BATCH),
-        help="images per forward pass of the extractor",
-    )
+    per_pass = "images per forward pass of the extractor"
+    add_int(evaluate, "--batch-size", 100, (1, limits.MAX_EVAL_BATCH), per_pass)
     add_seed(evaluate, default=0)
     evaluate.add_argument("--stats-cache", help="FILE.npz reusing the real statistics")
     evaluate.add_argument("--output", help="write the report to FILE.json")
@@ -63,17 +57,12 @@ def add_parsers(commands) -> None:
     classify = commands.add_parser(
         "train-classifier", help="a small CNN for --features classifier:PATH"
     )
-    source = classify.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="TFDS name with a label feature")
-    source.add_argument("--data", help=".npz with images x and labels y")
-    classify.add_argument("--data-dir", help="TFDS data directory")
-    classify.add_argument("--output", required=True, help="PATH.keras")
-    classify.add_argument(
-        "--epochs",
-        default=5,
-        type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS),
-        help="passes over the labelled images",
+    add_image_source(
+        classify, "TFDS name with a label feature", ".npz with images x and labels y"
     )
+    classify.add_argument("--output", required=True, help="PATH.keras")
+    passes = "passes over the labelled images"
+    add_int(classify, "--epochs", 5, (1, limits.MAX_CLASSIFIER_EPOCHS), passes)
     classify.add_argument(
         "--image-size",
         type=int,
@@ -127,20 +116,14 @@ def check_train_classifier(args) -> None:
 def run_evaluate(args) -> int:
     import json
 
-    from keras_dcgan import data, runs
+    from keras_dcgan import runs
     from keras_dcgan.atomic import write_text
     from keras_dcgan.quality import evaluation, features
 
     names = metric_names(args)
     config = runs.load_run_config(args.run)
     extractor = features.make_extractor(args.features)
-    images = data.load_images(
-        config.image_size,
-        config.channels,
-        dataset=args.dataset,
-        data=args.data,
-        data_dir=args.data_dir,
-    )
+    images = load_source_images(args, config.image_size, config.channels)
     logger.info("Real images: %s", images.description)
     report = evaluation.evaluate_run(
         args.run,

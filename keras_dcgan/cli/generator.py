@@ -77,12 +77,7 @@ def add_reader(commands, name: str, text: str) -> argparse.ArgumentParser:
 def add_parsers(commands) -> None:
     """Subcommands that use a trained generator: sampling, export, exploration."""
     sample = add_reader(commands, "sample", "images from a trained run")
-    sample.add_argument(
-        "--num",
-        type=common.bounded_int(1, limits.MAX_IMAGES),
-        default=64,
-        help="images",
-    )
+    common.add_int(sample, "--num", 64, (1, limits.MAX_IMAGES), "images")
     target = sample.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "--output", help="FILE.png (a grid) or FILE.npz (uint8 array x)"
@@ -117,18 +112,10 @@ def add_parsers(commands) -> None:
         metavar="FILE.tflite",
         help="the TFLite file (implies --format tflite)",
     )
-    export.add_argument(
-        "--version",
-        default=None,
-        type=common.bounded_int(1, limits.MAX_VERSION),
-        help="integer version (default: the next one)",
-    )
-    export.add_argument(
-        "--max-batch",
-        default=1024,
-        type=common.bounded_int(1, limits.MAX_INT32),
-        help="largest batch a request may ask for",
-    )
+    version = "integer version (default: the next one)"
+    common.add_int(export, "--version", None, (1, limits.MAX_VERSION), version)
+    most = "largest batch a request may ask for"
+    common.add_int(export, "--max-batch", 1024, (1, limits.MAX_INT32), most)
     export.add_argument(
         "--format",
         choices=["saved_model", "tflite"],
@@ -138,18 +125,9 @@ def add_parsers(commands) -> None:
 
     walk = add_reader(commands, "interpolate", "walks in latent space")
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
-    walk.add_argument(
-        "--rows",
-        default=8,
-        help="walks",
-        type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2),
-    )
-    walk.add_argument(
-        "--steps",
-        default=10,
-        help="images per walk",
-        type=common.bounded_int(2, limits.MAX_GRID_IMAGES),
-    )
+    common.add_int(walk, "--rows", 8, (1, limits.MAX_GRID_IMAGES // 2), "walks")
+    steps = (2, limits.MAX_GRID_IMAGES)
+    common.add_int(walk, "--steps", 10, steps, "images per walk")
     walk.add_argument(
         "--method",
         choices=["slerp", "lerp"],
@@ -182,12 +160,8 @@ def add_parsers(commands) -> None:
         help="latents to average and subtract (repeatable)",
     )
     arith.add_argument("--output", required=True, help="FILE.png")
-    arith.add_argument(
-        "--variations",
-        default=8,
-        type=common.bounded_int(1, limits.MAX_VARIATIONS),
-        help="copies of the result with uniform noise",
-    )
+    copies = "copies of the result with uniform noise"
+    common.add_int(arith, "--variations", 8, (1, limits.MAX_VARIATIONS), copies)
     arith.add_argument(
         "--noise",
         default=0.25,
@@ -201,23 +175,13 @@ def add_parsers(commands) -> None:
         "nearest",
         "samples beside their nearest training images (memorisation check)",
     )
-    source = near.add_mutually_exclusive_group(required=True)
-    source.add_argument("--dataset", help="TFDS name or 'digits'")
-    source.add_argument("--data", help=".npz/.npy image array or folder")
-    near.add_argument("--data-dir", help="TFDS data directory")
+    common.add_image_source(
+        near, "TFDS name or 'digits'", ".npz/.npy image array or folder"
+    )
     near.add_argument("--output", required=True, help="FILE.png")
-    near.add_argument(
-        "--num",
-        default=16,
-        help="samples",
-        type=common.bounded_int(1, limits.MAX_NEAREST),
-    )
-    near.add_argument(
-        "--neighbours",
-        default=3,
-        type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
-        help="training images shown per sample",
-    )
+    common.add_int(near, "--num", 16, (1, limits.MAX_NEAREST), "samples")
+    shown = "training images shown per sample"
+    common.add_int(near, "--neighbours", 3, (1, limits.MAX_NEIGHBOURS), shown)
     common.add_seed(near)
 
 
@@ -417,14 +381,12 @@ def run_arithmetic(args) -> int:
 def run_nearest(args) -> int:
     import numpy as np
 
-    from keras_dcgan import data, runs
+    from keras_dcgan import runs
     from keras_dcgan.generator import latent, nearest
 
     generator = runs.load_generator(args.run, args.checkpoint, args.generator)
     size, channels = generator.output_shape[1], generator.output_shape[-1]
-    source = data.load_images(
-        size, channels, dataset=args.dataset, data=args.data, data_dir=args.data_dir
-    )
+    source = common.load_source_images(args, size, channels)
     train = np.concatenate(list(source.dataset.batch(4096).as_numpy_iterator()))
     samples = latent.generate(
         generator, latent.sample_latents(args.num, generator.input_shape[-1], args.seed)

@@ -12,6 +12,7 @@ import sys
 from keras_dcgan.cli.common import (
     check_classifier_exists,
     check_input_exists,
+    load_source_images,
 )
 from keras_dcgan.config import (
     ARCHITECTURES,
@@ -299,7 +300,7 @@ def run_train(args) -> int:
 
 
 def _run_train(args) -> int:
-    from keras_dcgan import data, training
+    from keras_dcgan import training
     from keras_dcgan.devices import distribute, summary
     from keras_dcgan.training.loop import check_training_memory
 
@@ -308,12 +309,10 @@ def _run_train(args) -> int:
     strategy = distribute.make_strategy(config.strategy)
     check_training_memory(config)  # before the data and the models
     logger.info(summary.describe(strategy, config.jit_compile, config.precision))
-    images = data.load_images(
+    images = load_source_images(
+        args,
         config.image_size,
         config.channels,
-        dataset=args.dataset,
-        data=args.data,
-        data_dir=args.data_dir,
         center_crop=config.center_crop,
         max_bad_fraction=config.max_bad_fraction,
         max_image_pixels=config.max_image_pixels,

@@ -214,6 +214,20 @@ def _npy_header(f, where: str, member: str | None, size: int) -> ArrayHeader:
     return ArrayHeader(tuple(shape), dtype, member, size - f.tell())
 
 
+def check_center_crop(center_crop) -> int | None:
+    """Refuses a crop side outside `DCGANConfig.center_crop`'s range; None
+    (no crop) passes."""
+    if center_crop is None:
+        return None
+    return limits.check_int(
+        center_crop,
+        MINIMA["center_crop"],
+        LIMITS["center_crop"],
+        "center_crop",
+        DataError,
+    )
+
+
 def from_array(
     x: np.ndarray,
     image_size: int,
@@ -250,14 +264,7 @@ def from_array(
     description = _check_description(description)
     image_size = limits.check_image_size(image_size, "image_size", DataError)
     channels = limits.check_channels(channels, "channels", DataError)
-    if center_crop is not None:
-        center_crop = limits.check_int(
-            center_crop,
-            MINIMA["center_crop"],
-            LIMITS["center_crop"],
-            "center_crop",
-            DataError,
-        )
+    center_crop = check_center_crop(center_crop)
     if not isinstance(x, np.ndarray):
         raise DataError(
             f"{description}: a {type(x).__name__}, not a NumPy array; pass "

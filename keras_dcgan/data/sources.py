@@ -17,8 +17,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dcgan import limits
-from keras_dcgan.config import LIMITS, MINIMA
-from keras_dcgan.data.arrays import digits, from_array, load_array, read_header
+from keras_dcgan.config import LIMITS
+from keras_dcgan.data.arrays import (
+    check_center_crop,
+    digits,
+    from_array,
+    load_array,
+    read_header,
+)
 from keras_dcgan.data.datasets import from_dataset
 from keras_dcgan.data.folders import DEFAULT_MAX_IMAGE_PIXELS, load_folder
 from keras_dcgan.data.preprocess import ImageData, to_float
@@ -123,14 +129,7 @@ def load_images(
 def check_folder_limits(center_crop, max_bad_fraction, max_image_pixels) -> tuple:
     """Refuses the crop and the folder limits outside `DCGANConfig`'s
     ranges; returns them as Python numbers."""
-    if center_crop is not None:
-        center_crop = limits.check_int(
-            center_crop,
-            MINIMA["center_crop"],
-            LIMITS["center_crop"],
-            "center_crop",
-            DataError,
-        )
+    center_crop = check_center_crop(center_crop)
     max_bad_fraction = limits.check_float(
         max_bad_fraction, 0.0, 1.0, "max_bad_fraction", DataError
     )

@@ -72,40 +72,6 @@ def _real_batches(
     yield from ds.take(num).batch(batch_size).as_numpy_iterator()
 
 
-def compute_real_stats(
-    images: ImageData | np.ndarray,
-    extractor: FeatureExtractor,
-    num: int = 10_000,
-    batch_size: int = 100,
-    seed: int = 0,
-    source: str = "array",
-) -> RealStats:
-    """Feature statistics of up to `num` real images.
-
-    Args:
-        images: uint8 images as an `ImageData` or an array [N, H, W, C].
-        extractor: The feature extractor.
-        num: Images used (fewer if the source has fewer).
-        batch_size: Images per forward pass.
-        seed: Seed of the sample of images and of the kept subsample.
-        source: Where the images came from, recorded for the cache.
-
-    Returns:
-        The `RealStats`.
-
-    Example:
-        >>> real = compute_real_stats(load_images(28, 1, data=path), ext)
-    """
-    batch_size = _check_batch_size(batch_size)
-    num, seed = _check_sources(images, extractor, num, seed)
-    if not isinstance(source, str):
-        raise DataError("source: give the images' name as a str.")
-    stats = FeatureStats(seed=seed)
-    for batch in _real_batches(images, num, batch_size, seed):
-        stats.update(extractor(batch)[0])
-    return RealStats.from_stats(stats, extractor.id, source)
-
-
 def real_stats(
     images: ImageData | np.ndarray,
     extractor: FeatureExtractor,
@@ -115,25 +81,54 @@ def real_stats(
     source: str = "array",
     cache: str | None = None,
 ) -> RealStats:
-    """`compute_real_stats`, reusing `cache` when it matches the inputs.
+    """Feature statistics of up to `num` real images, reusing `cache` when
+    it matches the inputs.
 
     A cache made by another extractor, source or image count is ignored
     (with a log line) and overwritten.
+
+    Args:
+        images: uint8 images as an `ImageData` or an array [N, H, W, C].
+        extractor: The feature extractor.
+        num: Images used (fewer if the source has fewer).
+        batch_size: Images per forward pass.
+        seed: Seed of the sample of images and of the kept subsample.
+        source: Where the images came from, recorded for the cache.
+        cache: A statistics `.npz` to reuse or write (None: computed,
+            not kept).
+
+    Returns:
+        The `RealStats`.
+
+    Example:
+        >>> real = real_stats(load_images(28, 1, data=path), ext)
     """
-    total = images.num_images if isinstance(images, ImageData) else len(images)
-    expect = {
-        "extractor_id": extractor.id,
-        "num_images": min(num, total),
-        "source": source,
-    }
-    cached = load_real_stats(cache, expect) if cache else None
-    if cached is not None:
-        return cached
-    stats = compute_real_stats(images, extractor, num, batch_size, seed, source)
+    if cache:
+        total = images.num_images if isinstance(images, ImageData) else len(images)
+        expect = {
+            "extractor_id": extractor.id,
+            "num_images": min(num, total),
+            "source": source,
+        }
+        cached = load_real_stats(cache, expect)
+        if cached is not None:
+            return cached
+    batch_size = _check_batch_size(batch_size)
+    num, seed = _check_sources(images, extractor, num, seed)
+    if not isinstance(source, str):
+        raise DataError("source: give the images' name as a str.")
+    stats = FeatureStats(seed=seed)
+    for batch in _real_batches(images, num, batch_size, seed):
+        stats.update(extractor(batch)[0])
+    stats = RealStats.from_stats(stats, extractor.id, source)
     if cache:
         save_real_stats(stats, cache)
         logger.info("Cached real statistics in %s.", cache)
     return stats
+
+
+# The name from before `real_stats` took a cache: the same function.
+compute_real_stats = real_stats
 
 
 def evaluate_generator(
@@ -174,7 +169,7 @@ def evaluate_generator(
     generator_shapes(generator)
     if not isinstance(real, RealStats):
         num, seed = _check_sources(real, extractor, num, seed)
-        real = compute_real_stats(real, extractor, num, batch_size, seed)
+        real = real_stats(real, extractor, num, batch_size, seed)
     if real.extractor_id != extractor.id:
         raise DataError(
             f"real statistics come from {real.extractor_id}, "

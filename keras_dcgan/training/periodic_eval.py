@@ -66,7 +66,7 @@ class PeriodicEvaluator:
             if extractor is not None
             else features.make_extractor(config.eval_features)
         )
-        self.real = evaluation.compute_real_stats(
+        self.real = evaluation.real_stats(
             images, self.extractor, config.eval_num, seed=config.seed
         )
         self.best_dir = os.path.join(checkpoint_dir, BEST_DIR)
