@@ -15,7 +15,7 @@ same images:
 
 Usage (about 6 minutes on a 2-core CPU):
 
-    python benchmarks/frozen_bn_mnist.py --data mnist_test_10k.npz \
+    python -m benchmarks.frozen_bn_mnist --data mnist_test_10k.npz \
         --work-dir /tmp/frozen_bn --epochs 10
 
 Runs already in WORK_DIR are scored, not retrained.

@@ -12,7 +12,7 @@ For MNIST-28 from an .npz array and for a folder of CelebA-sized JPEGs
 
 The target is a pipeline at least 5x faster than training. Usage:
 
-    python benchmarks/pipeline_throughput.py --npz mnist_test_10k.npz \
+    python -m benchmarks.pipeline_throughput --npz mnist_test_10k.npz \
         --jpegs 3000 --output docs/pipeline_throughput.json
 """
 

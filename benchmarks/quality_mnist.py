@@ -17,7 +17,7 @@ epoch):
 - `label_smoothing_0.1`, `dropout_0.3`, `moving_bn`, `mixed_bfloat16`,
   `mixed_float16`: one change each from `default`;
 - `pytorch_reference`: the pytorch/examples `dcgan/main.py` loop on the same
-  networks in PyTorch (`quality_torch.py`, a subprocess, 2 threads).
+  networks in PyTorch (`benchmarks.quality_torch`, a subprocess, 2 threads).
 
 Every keras_dcgan run trains with the generator average on
 (`ema=EMA_DECAY`): the average changes nothing in training, so one run gives
@@ -35,12 +35,13 @@ already trained and scored are not redone, and the benchmark can be run a
 configuration at a time; a finished run asked for more epochs is resumed
 from its last checkpoint (`default`'s is trained again).
 
-Usage (2-core CPU, Zen 4: a 30-epoch run takes about 8 min with the dcgan
-network, 9 min with dcgan-conv's, 21 min with keras-tutorial's, 6.5 min in
-PyTorch; scoring adds 10-20 s per variant and budget):
+Usage, from the repository root (2-core CPU, Zen 4: a 30-epoch run takes
+about 8 min with the dcgan network, 9 min with dcgan-conv's, 21 min with
+keras-tutorial's, 6.5 min in PyTorch; scoring adds 10-20 s per variant and
+budget):
 
     pip install torch==2.13.0   # for pytorch_reference only
-    python benchmarks/quality_mnist.py --data mnist_test_10k.npz \\
+    python -m benchmarks.quality_mnist --data mnist_test_10k.npz \\
         --work-dir /tmp/quality_mnist --epochs 10,20,30 --seeds 0,1,2
 """
 
@@ -48,18 +49,23 @@ import argparse
 import json
 import math
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
-import quality_report  # (same folder) tables and figures
-import train_throughput  # (same folder) machine(): the benchmarks' description
-from quality_sampling import sample, score_images  # (same folder)
-from quality_torch import EVAL_SEED, LATENT, WIDTH, sample_latents
+
+# quality_report: tables and figures; train_throughput.machine(): the
+# benchmarks' description of the machine.
+from benchmarks import quality_report, train_throughput
+from benchmarks.quality_sampling import sample, score_images
+from benchmarks.quality_torch import (
+    EVAL_SEED,
+    LATENT,
+    WIDTH,
+    sample_latents,
+    train_reference,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-HERE = os.path.dirname(os.path.abspath(__file__))
 EMA_DECAY = 0.999
 KERAS_CONFIGS = {
     "default": {},
@@ -247,12 +253,7 @@ def score_torch(seed, epochs, data, num, real, extractor, work_dir):
     log_path = os.path.join(run, "log.json")
     if not os.path.exists(log_path):
         print(f"== training {TORCH_CONFIG} seed {seed}", flush=True)
-        subprocess.run(
-            [sys.executable, os.path.join(HERE, "quality_torch.py")]
-            + ["--data", data, "--run", run, "--seed", str(seed), "--num", str(num)]
-            + ["--epochs", ",".join(map(str, epochs))],
-            check=True,
-        )
+        train_reference(data, run, seed, epochs, num)
     with open(log_path) as f:
         log = json.load(f)
     rows, grids = [], {}
@@ -337,7 +338,7 @@ def lazy_context(args):
 def make_context(args):
     from keras_dcgan import load_images
     from keras_dcgan.quality.classifier import load_labelled, train_classifier
-    from keras_dcgan.quality.evaluation import compute_real_stats
+    from keras_dcgan.quality.evaluation import real_stats
     from keras_dcgan.quality.features import ClassifierExtractor
 
     x, y = load_labelled(data=args.data)
@@ -345,9 +346,7 @@ def make_context(args):
     if not os.path.exists(classifier):
         train_classifier(x, y, classifier, epochs=5, seed=0, source=args.data)
     extractor = ClassifierExtractor(classifier)
-    real = compute_real_stats(
-        x, extractor, num=len(x), seed=EVAL_SEED, source=args.data
-    )
+    real = real_stats(x, extractor, num=len(x), seed=EVAL_SEED, source=args.data)
     return load_images(28, 1, data=args.data), real, extractor
 
 

@@ -10,7 +10,8 @@
 """
 
 import numpy as np
-from quality_torch import EVAL_SEED, SAMPLE_BATCH, sample_latents  # (same folder)
+
+from benchmarks.quality_torch import EVAL_SEED, SAMPLE_BATCH, sample_latents
 
 BATCH = 128
 RECALIBRATION_BATCHES, RECALIBRATION_SEED = 50, 12345

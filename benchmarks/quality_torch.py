@@ -9,7 +9,10 @@ evaluation latents in `eval()` mode (running statistics) and in `train()`
 mode (batch statistics), as uint8 `.npz`, and `log.json` with the step and
 training seconds of each.
 
-    python benchmarks/quality_torch.py --data mnist_test_10k.npz \
+From the repository root (`quality_mnist.py` and `quality_two_spaces.py`
+launch it so, through `train_reference`):
+
+    python -m benchmarks.quality_torch --data mnist_test_10k.npz \
         --run /tmp/quality_mnist/pytorch_reference/seed0 --seed 0 \
         --epochs 10,20,30 --num 5000
 """
@@ -17,10 +20,16 @@ training seconds of each.
 import argparse
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
-from torch_reference import torch_models, weights_init  # (same folder)
+
+from benchmarks.torch_reference import torch_models, weights_init
+
+# The repository root: the folder `python -m benchmarks.quality_torch` runs in.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BATCH, LATENT, WIDTH = 128, 100, 64
 EVAL_SEED = 0  # the evaluation latents: the same for every config and seed
@@ -32,6 +41,20 @@ def sample_latents(num, latent_dim, seed):
     """Same as keras_dcgan.generator.latent.sample_latents (no TF import)."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
+
+
+def train_reference(data, run, seed, epochs, num):
+    """Trains the reference in its own process (`python -m
+    benchmarks.quality_torch`, from the repository root, whatever the
+    caller's folder); its samples and `log.json` go into `run`."""
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.quality_torch"]
+        + ["--data", os.path.abspath(data), "--run", os.path.abspath(run)]
+        + ["--seed", str(seed), "--num", str(num)]
+        + ["--epochs", ",".join(map(str, epochs))],
+        check=True,
+        cwd=ROOT,
+    )
 
 
 def torch_worker(args):

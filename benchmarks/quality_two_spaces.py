@@ -34,19 +34,19 @@ again from its checkpoints and samples, not retrained.
 import argparse
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)  # the sibling scripts import each other by bare name
-
-from quality_report import history_seconds  # noqa: E402
-from quality_sampling import score_images  # noqa: E402
-from quality_torch import EVAL_SEED, LATENT, sample_latents  # noqa: E402
+from benchmarks.quality_report import history_seconds
+from benchmarks.quality_sampling import score_images
+from benchmarks.quality_torch import (
+    EVAL_SEED,
+    LATENT,
+    ROOT,
+    sample_latents,
+    train_reference,
+)
 
 BATCH, STEPS_PER_EPOCH = 128, 10_000 // 128
 SPACES = ("cnn", "mlp")
@@ -55,7 +55,7 @@ MLP_SEED = 7
 
 
 def repo_path(path):
-    return path if os.path.isabs(path) else os.path.normpath(os.path.join(REPO, path))
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(ROOT, path))
 
 
 # --------------------------------------------------------------------------
@@ -90,7 +90,7 @@ def train_mlp(x, y, path):
 def judges(data, work_dir):
     """{space: (extractor, real statistics)} and the judges' accuracies."""
     from keras_dcgan.quality.classifier import load_labelled, train_classifier
-    from keras_dcgan.quality.evaluation import compute_real_stats
+    from keras_dcgan.quality.evaluation import real_stats
     from keras_dcgan.quality.features import ClassifierExtractor
 
     x, y = load_labelled(data=data)
@@ -109,7 +109,7 @@ def judges(data, work_dir):
     out = {}
     for space in SPACES:
         extractor = ClassifierExtractor(paths[space])
-        real = compute_real_stats(x, extractor, num=len(x), seed=EVAL_SEED, source=data)
+        real = real_stats(x, extractor, num=len(x), seed=EVAL_SEED, source=data)
         out[space] = (extractor, real)
     return out, accuracy
 
@@ -161,12 +161,7 @@ def torch_samples(seed, epochs, data, work_dir, num):
     log_path = os.path.join(run, "log.json")
     if not os.path.exists(log_path):
         print(f"== training the reference, seed {seed}", flush=True)
-        subprocess.run(
-            [sys.executable, os.path.join(HERE, "quality_torch.py")]
-            + ["--data", data, "--run", run, "--seed", str(seed), "--num", str(num)]
-            + ["--epochs", ",".join(map(str, epochs))],
-            check=True,
-        )
+        train_reference(data, run, seed, epochs, num)
     with open(log_path) as f:
         log = json.load(f)
     out = {}
@@ -331,7 +326,7 @@ def parse_args():
 
 
 def main():
-    from train_throughput import machine  # (same folder)
+    from benchmarks.train_throughput import machine
 
     args = parse_args()
     if args.markdown:

@@ -39,11 +39,8 @@ import time
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a file: the repository root on the path
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import keras_dcgan  # noqa: F401,E402  (before TensorFlow: it picks the CPU kernels)
-from benchmarks.torch_reference import torch_models  # noqa: E402
+import keras_dcgan  # noqa: F401  (before TensorFlow: it picks the CPU kernels)
+from benchmarks.torch_reference import torch_models
 
 LATENT, WIDTH = 100, 64
 
