@@ -61,8 +61,8 @@ from benchmarks.quality_torch import (
     EVAL_SEED,
     LATENT,
     WIDTH,
+    reference_samples,
     sample_latents,
-    train_reference,
 )
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -250,32 +250,23 @@ def score_keras(name, seed, epochs, num, images, real, extractor, work_dir):
 
 def score_torch(seed, epochs, data, num, real, extractor, work_dir):
     run = os.path.join(work_dir, TORCH_CONFIG, f"seed{seed}")
-    log_path = os.path.join(run, "log.json")
-    if not os.path.exists(log_path):
-        print(f"== training {TORCH_CONFIG} seed {seed}", flush=True)
-        train_reference(data, run, seed, epochs, num)
-    with open(log_path) as f:
-        log = json.load(f)
     rows, grids = [], {}
-    for epoch in epochs:
-        entry = log["epochs"][str(epoch)]
-        for mode, sampling in (("eval", "moving"), ("train", "batch")):
-            with np.load(os.path.join(run, f"samples_{mode}_{epoch:04d}.npz")) as f:
-                x = f["x"]
-            row = dict(
-                config=TORCH_CONFIG,
-                generator="raw",
-                sampling=sampling,
-                seed=seed,
-                epoch=epoch,
-                step=entry["step"],
-                seconds=entry["seconds"],
-                **score_images(x, real, extractor),
-            )
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-            if epoch == max(epochs) and sampling == "moving":
-                grids[f"{TORCH_CONFIG}/raw"] = x[:GRID]
+    samples = reference_samples(data, run, seed, epochs, num)
+    for (epoch, sampling), (x, entry) in samples.items():
+        row = dict(
+            config=TORCH_CONFIG,
+            generator="raw",
+            sampling=sampling,
+            seed=seed,
+            epoch=epoch,
+            step=entry["step"],
+            seconds=entry["seconds"],
+            **score_images(x, real, extractor),
+        )
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+        if epoch == max(epochs) and sampling == "moving":
+            grids[f"{TORCH_CONFIG}/raw"] = x[:GRID]
     return rows, grids
 
 

@@ -57,6 +57,24 @@ def train_reference(data, run, seed, epochs, num):
     )
 
 
+def reference_samples(data, run, seed, epochs, num) -> dict:
+    """{(epoch, sampling): (uint8 samples, the epoch's `log.json` entry)} of
+    the reference in `run`, trained first (`train_reference`) when `run`
+    has no log; sampling "moving" is `eval()` mode, "batch" `train()`."""
+    log_path = os.path.join(run, "log.json")
+    if not os.path.exists(log_path):
+        print(f"== training the PyTorch reference, seed {seed}", flush=True)
+        train_reference(data, run, seed, epochs, num)
+    with open(log_path) as f:
+        log = json.load(f)
+    samples = {}
+    for epoch in epochs:
+        for mode, sampling in (("eval", "moving"), ("train", "batch")):
+            with np.load(os.path.join(run, f"samples_{mode}_{epoch:04d}.npz")) as f:
+                samples[(epoch, sampling)] = (f["x"], log["epochs"][str(epoch)])
+    return samples
+
+
 def torch_worker(args):
     """Trains the PyTorch reference; writes samples at each listed epoch."""
     import torch

@@ -44,8 +44,8 @@ from benchmarks.quality_torch import (
     EVAL_SEED,
     LATENT,
     ROOT,
+    reference_samples,
     sample_latents,
-    train_reference,
 )
 
 BATCH, STEPS_PER_EPOCH = 128, 10_000 // 128
@@ -158,19 +158,8 @@ def library_samples(seed, epochs, data, work_dir, z):
 
 def torch_samples(seed, epochs, data, work_dir, num):
     run = os.path.join(work_dir, "reference", f"seed{seed}")
-    log_path = os.path.join(run, "log.json")
-    if not os.path.exists(log_path):
-        print(f"== training the reference, seed {seed}", flush=True)
-        train_reference(data, run, seed, epochs, num)
-    with open(log_path) as f:
-        log = json.load(f)
-    out = {}
-    for epoch in epochs:
-        entry = log["epochs"][str(epoch)]
-        for mode, sampling in (("eval", "moving"), ("train", "batch")):
-            with np.load(os.path.join(run, f"samples_{mode}_{epoch:04d}.npz")) as f:
-                out[(epoch, sampling)] = (f["x"], entry["seconds"])
-    return out
+    samples = reference_samples(data, run, seed, epochs, num)
+    return {key: (x, entry["seconds"]) for key, (x, entry) in samples.items()}
 
 
 # --------------------------------------------------------------------------
