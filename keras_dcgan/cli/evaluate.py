@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.cli.common import (
     add_checkpoint,
     add_generator,
@@ -16,7 +16,6 @@ from keras_dcgan.cli.common import (
     check_output,
     check_run_to_read,
 )
-from keras_dcgan.config import IMAGE_SIZES
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -35,7 +34,7 @@ def add_parsers(commands) -> None:
     evaluate.add_argument("--data-dir", help="TFDS data directory")
     evaluate.add_argument(
         "--num",
-        type=bounded_int(2, limits.MAX_IMAGES),
+        type=bounded_int(2, bounds.MAX_IMAGES),
         default=10_000,
         help="images of each set scored",
     )
@@ -53,7 +52,7 @@ def add_parsers(commands) -> None:
     evaluate.add_argument(
         "--batch-size",
         default=100,
-        type=bounded_int(1, limits.MAX_EVAL_BATCH),
+        type=bounded_int(1, bounds.MAX_EVAL_BATCH),
         help="images per forward pass of the extractor",
     )
     add_seed(evaluate, default=0)
@@ -71,13 +70,13 @@ def add_parsers(commands) -> None:
     classify.add_argument(
         "--epochs",
         default=5,
-        type=bounded_int(1, limits.MAX_CLASSIFIER_EPOCHS),
+        type=bounded_int(1, bounds.MAX_CLASSIFIER_EPOCHS),
         help="passes over the labelled images",
     )
     classify.add_argument(
         "--image-size",
         type=int,
-        choices=IMAGE_SIZES,
+        choices=bounds.IMAGE_SIZES,
         default=None,
         help="image side (default: from the data)",
     )

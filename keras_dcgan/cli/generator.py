@@ -7,7 +7,7 @@ import logging
 import os
 import re
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.cli import common
 
 logger = logging.getLogger("keras_dcgan")
@@ -32,7 +32,7 @@ SEEDS_FORM = "give seeds from 0, as A-B (both included), A,B,C or a mix, e.g. 0-
 
 def seed_list(text: str) -> list:
     """`--seeds 0-2,7` -> [0, 1, 2, 7]: ranges (both ends included) and
-    single seeds, comma-separated; at most `limits.MAX_SEEDS` in all.
+    single seeds, comma-separated; at most `bounds.MAX_SEEDS` in all.
 
     Counted before any list is made, so `0-1000000000000` costs nothing.
     """
@@ -48,16 +48,16 @@ def seed_list(text: str) -> list:
                 f"{part.strip()[:40]!r} ends before it starts; write the smaller "
                 "seed first, e.g. 2-5"
             )
-        if last > limits.MAX_SEED:
+        if last > bounds.MAX_SEED:
             raise argparse.ArgumentTypeError(
-                f"{part.strip()[:40]!r}: seeds go from 0 to {limits.MAX_SEED}"
+                f"{part.strip()[:40]!r}: seeds go from 0 to {bounds.MAX_SEED}"
             )
         parts.append((first, last))
     count = sum(last - first + 1 for first, last in parts)
-    if count > limits.MAX_SEEDS:
+    if count > bounds.MAX_SEEDS:
         raise argparse.ArgumentTypeError(
             f"{text[:40]!r} names {count:,} seeds, more than the "
-            f"{limits.MAX_SEEDS:,} one call writes; split the range over "
+            f"{bounds.MAX_SEEDS:,} one call writes; split the range over "
             "several calls (one --outdir holds them all)"
         )
     seeds = (s for first, last in parts for s in range(first, last + 1))
@@ -79,7 +79,7 @@ def add_parsers(commands) -> None:
     sample = add_reader(commands, "sample", "images from a trained run")
     sample.add_argument(
         "--num",
-        type=common.bounded_int(1, limits.MAX_IMAGES),
+        type=common.bounded_int(1, bounds.MAX_IMAGES),
         default=64,
         help="images",
     )
@@ -93,7 +93,7 @@ def add_parsers(commands) -> None:
         metavar="A-B,C",
         help="one PNG per seed into --outdir, OUTDIR/seed0042.png, the same "
         "image for the same seed in any range (for FID tools: 0-49999); "
-        f"at most {limits.MAX_SEEDS:,}",
+        f"at most {bounds.MAX_SEEDS:,}",
     )
     sample.add_argument(
         "--outdir", metavar="DIR", help="the folder of --seeds' PNGs (made if new)"
@@ -120,13 +120,13 @@ def add_parsers(commands) -> None:
     export.add_argument(
         "--version",
         default=None,
-        type=common.bounded_int(1, limits.MAX_VERSION),
+        type=common.bounded_int(1, bounds.MAX_VERSION),
         help="integer version (default: the next one)",
     )
     export.add_argument(
         "--max-batch",
         default=1024,
-        type=common.bounded_int(1, limits.MAX_INT32),
+        type=common.bounded_int(1, bounds.MAX_INT32),
         help="largest batch a request may ask for",
     )
     export.add_argument(
@@ -142,13 +142,13 @@ def add_parsers(commands) -> None:
         "--rows",
         default=8,
         help="walks",
-        type=common.bounded_int(1, limits.MAX_GRID_IMAGES // 2),
+        type=common.bounded_int(1, bounds.MAX_GRID_IMAGES // 2),
     )
     walk.add_argument(
         "--steps",
         default=10,
         help="images per walk",
-        type=common.bounded_int(2, limits.MAX_GRID_IMAGES),
+        type=common.bounded_int(2, bounds.MAX_GRID_IMAGES),
     )
     walk.add_argument(
         "--method",
@@ -185,13 +185,13 @@ def add_parsers(commands) -> None:
     arith.add_argument(
         "--variations",
         default=8,
-        type=common.bounded_int(1, limits.MAX_VARIATIONS),
+        type=common.bounded_int(1, bounds.MAX_VARIATIONS),
         help="copies of the result with uniform noise",
     )
     arith.add_argument(
         "--noise",
         default=0.25,
-        type=common.finite_float(0.0, limits.MAX_NOISE),
+        type=common.finite_float(0.0, bounds.MAX_NOISE),
         help="half-width of that noise",
     )
     common.add_seed(arith)
@@ -210,12 +210,12 @@ def add_parsers(commands) -> None:
         "--num",
         default=16,
         help="samples",
-        type=common.bounded_int(1, limits.MAX_NEAREST),
+        type=common.bounded_int(1, bounds.MAX_NEAREST),
     )
     near.add_argument(
         "--neighbours",
         default=3,
-        type=common.bounded_int(1, limits.MAX_NEIGHBOURS),
+        type=common.bounded_int(1, bounds.MAX_NEIGHBOURS),
         help="training images shown per sample",
     )
     common.add_seed(near)
@@ -248,10 +248,10 @@ def check_sample(args) -> None:
         _check_seeds(args)
         return
     _check_picture(args, (".png", ".npz"))
-    if args.output.lower().endswith(".png") and args.num > limits.MAX_GRID_IMAGES:
+    if args.output.lower().endswith(".png") and args.num > bounds.MAX_GRID_IMAGES:
         raise DataError(
             f"--num {args.num}: a .png grid holds at most "
-            f"{limits.MAX_GRID_IMAGES} images; write a .npz "
+            f"{bounds.MAX_GRID_IMAGES} images; write a .npz "
             "array for more."
         )
     if args.save_latents:

@@ -17,8 +17,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits
-from keras_dcgan.config import LIMITS, MINIMA
+from keras_dcgan import bounds
 from keras_dcgan.data.preprocess import (
     MIN_SOURCE_SIDE,
     ImageData,
@@ -248,13 +247,13 @@ def from_array(
         10
     """
     description = _check_description(description)
-    image_size = limits.check_image_size(image_size, "image_size", DataError)
-    channels = limits.check_channels(channels, "channels", DataError)
+    image_size = bounds.check_image_size(image_size, "image_size", DataError)
+    channels = bounds.check_channels(channels, "channels", DataError)
     if center_crop is not None:
-        center_crop = limits.check_int(
+        center_crop = bounds.check_int(
             center_crop,
-            MINIMA["center_crop"],
-            LIMITS["center_crop"],
+            bounds.MINIMA["center_crop"],
+            bounds.LIMITS["center_crop"],
             "center_crop",
             DataError,
         )
