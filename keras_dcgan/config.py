@@ -9,9 +9,18 @@ import os
 from typing import Any
 
 from keras_dcgan.atomic import write_text
+from keras_dcgan.bounds import (
+    IMAGE_SIZES,
+    LIMITS,
+    LOW_EXCLUDED,
+    MAX_CONFIG_BYTES,
+    MINIMA,
+    RANGES,
+    check_float,
+    check_int,
+)
 from keras_dcgan.errors import ConfigError
 
-IMAGE_SIZES = (28, 32, 64, 128)
 # Network presets (keras_dcgan.networks): the paper's, the classic Keras
 # tutorials', and the paper's all-convolutional one of PyTorch's reference.
 ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
@@ -21,58 +30,9 @@ PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
-# Upper bounds of the integer fields: beyond them a typo would allocate
-# absurd models or memory, wrap an int32, or wait for ever.
-LIMITS = {
-    "latent_dim": 4096,
-    "generator_width": 1024,
-    "discriminator_width": 1024,
-    "batch_size": 8192,
-    "epochs": 10**6,
-    "max_checkpoints": 1000,
-    "log_every": 10**9,
-    "num_samples": 1024,
-    "max_image_pixels": 2**32,
-    "eval_num": 100_000,
-    "steps": 10**9,
-    "checkpoint_every": 10**9,
-    "collapse_patience": 10**9,
-    "eval_every": 10**9,
-    "seed": 2**31 - 1,
-    # A crop wider than an image's short side keeps that side; no image
-    # within the largest max_image_pixels (2^32) has a short side above 2^16.
-    "center_crop": 2**16,
-}
-# Lower bounds of the integer fields (1 unless listed).
-MINIMA = {
-    "eval_num": 2,
-    "checkpoint_every": 0,
-    "collapse_patience": 0,
-    "eval_every": 0,
-    "seed": 0,
-    "center_crop": 8,  # data.preprocess.MIN_SOURCE_SIDE
-}
 # Integer fields that may be None: steps (epochs decide), seed (random),
 # center_crop (the whole short side).
 OPTIONAL = ("steps", "seed", "center_crop")
-# Ranges of the real-valued fields: (low, high, high excluded). The low end
-# is included, but for the learning rate, which must be positive.
-RANGES = {
-    "checkpoint_minutes": (0.0, 1e6, False),
-    "max_bad_fraction": (0.0, 1.0, False),
-    "dropout": (0.0, 1.0, True),
-    "label_smoothing": (0.0, 0.5, False),
-    "ema": (0.0, 1.0, True),
-    "beta_1": (0.0, 1.0, True),
-    # Far above any useful rate (2e-4 is the paper's), yet finite in the
-    # optimizers' float32: a huge rate gives NaN losses, stopped by the
-    # run's finite guard, not an infinite one.
-    "learning_rate": (0.0, 1e12, False),
-}
-LOW_EXCLUDED = ("learning_rate",)
-# config.json is a few hundred bytes; a larger file is not one.
-MAX_CONFIG_BYTES = 2**20
-
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
 ARCHITECTURE_FIELDS = (
@@ -217,7 +177,7 @@ class DCGANConfig:
         field any finite number, a text field text. NumPy scalars are the
         numbers they are: `np.int64(16)` is stored as the int 16,
         `np.float32(0.5)` as the float 0.5. Every number has a range
-        (`LIMITS`, `MINIMA`, `RANGES`).
+        (`keras_dcgan.bounds`: `LIMITS`, `MINIMA`, `RANGES`).
         """
         self._normalize()
         for name, choices in (("image_size", IMAGE_SIZES), ("channels", (1, 3))):
@@ -251,9 +211,19 @@ class DCGANConfig:
         for name, maximum in LIMITS.items():
             value = getattr(self, name)
             if value is not None or name not in OPTIONAL:
-                _check_int(name, value, MINIMA.get(name, 1), maximum)
-        for name in RANGES:
-            _check_range(name, getattr(self, name))
+                check_int(
+                    value, MINIMA.get(name, 1), maximum, _named(name), ConfigError
+                )
+        for name, (low, high, high_open) in RANGES.items():
+            check_float(
+                getattr(self, name),
+                low,
+                high,
+                _named(name),
+                ConfigError,
+                low_open=name in LOW_EXCLUDED,
+                high_open=high_open,
+            )
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(
                 f"stop_on_collapse={_repr(self.stop_on_collapse)} "
@@ -399,40 +369,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_int(name: str, value: Any, minimum: int, maximum: int) -> None:
-    flag = "--" + name.replace("_", "-")
-    if not _is_int(value) or value < minimum:
-        raise ConfigError(
-            f"{name}={_repr(value)} must be an integer >= {minimum} ({flag})."
-        )
-    if value > maximum:
-        raise ConfigError(
-            f"{name}={_repr(value)} is larger than the {maximum} this tool "
-            f"accepts ({flag})."
-        )
-
-
-def _check_range(name: str, value: Any) -> None:
-    low, high, high_open = RANGES[name]
-    low_open = name in LOW_EXCLUDED
-    ok = (
-        _is_number(value)
-        and (low < value if low_open else low <= value)
-        and (value < high if high_open else value <= high)
-    )
-    if not ok:
-        flag = "--" + name.replace("_", "-")
-        opening = "(" if low_open else "["
-        bracket = ")" if high_open else "]"
-        raise ConfigError(
-            f"{name}={_repr(value)} must be a number in "
-            f"{opening}{_shown(low)}, {_shown(high)}{bracket} ({flag})."
-        )
-
-
-def _shown(bound: float) -> str:
-    """0.5 -> "0.5", 1e12 -> "1e+12": a bound as a message shows it."""
-    return str(bound) if abs(bound) < 1e6 else f"{bound:g}"
+def _named(field: str) -> str:
+    """A field as a refusal names it: `DCGANConfig`'s name, and the flag."""
+    return f"{field} (--{field.replace('_', '-')})"
 
 
 def _repr(value: Any) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.devices.precision import resolve_precision
@@ -118,7 +118,7 @@ def check_config(config, network: str = "") -> None:
         )
     config.validate()
     if network:
-        weights = limits.network_parameters(config)[network == "discriminator"]
+        weights = bounds.network_parameters(config)[network == "discriminator"]
         available = available_memory_bytes()
         if 4 * weights > available:
             raise ConfigError(

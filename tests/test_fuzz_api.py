@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import keras_dcgan
-from keras_dcgan import limits
-from keras_dcgan.config import LIMITS, DCGANConfig
+from keras_dcgan import bounds
+from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DCGANError
 from keras_dcgan.generator import explore
 from keras_dcgan.quality import metrics
@@ -214,9 +214,9 @@ def tiny(tmp_path_factory):
 
 @FAST
 @given(
-    num=ints(0, limits.MAX_IMAGES, (2, 64)),
-    dim=ints(1, LIMITS["latent_dim"], (8, 100)),
-    seed=st.one_of(st.none(), ints(0, limits.MAX_SEED)),
+    num=ints(0, bounds.MAX_IMAGES, (2, 64)),
+    dim=ints(1, bounds.MAX_LATENT_DIM, (8, 100)),
+    seed=st.one_of(st.none(), ints(0, bounds.MAX_SEED)),
 )
 def test_sample_latents(num, dim, seed):
     z = call(keras_dcgan.sample_latents, num, dim, seed)
@@ -247,7 +247,7 @@ def test_generate_with_something_else_than_a_generator(generator):
 @given(
     z0=float_arrays((8,)),
     z1=float_arrays((8,)),
-    steps=ints(2, limits.MAX_GRID_IMAGES, (5,)),
+    steps=ints(2, bounds.MAX_GRID_IMAGES, (5,)),
     method=choice("slerp", "lerp"),
 )
 def test_interpolate(z0, z1, steps, method):
@@ -268,9 +268,9 @@ groups = st.one_of(
     latents=float_arrays((10, 8)),
     plus=groups,
     minus=groups,
-    variations=ints(1, limits.MAX_VARIATIONS),
-    noise=reals(0.0, limits.MAX_NOISE),
-    seed=st.one_of(st.none(), ints(0, limits.MAX_SEED)),
+    variations=ints(1, bounds.MAX_VARIATIONS),
+    noise=reals(0.0, bounds.MAX_NOISE),
+    seed=st.one_of(st.none(), ints(0, bounds.MAX_SEED)),
 )
 def test_latent_arithmetic(latents, plus, minus, variations, noise, seed):
     result = call(
@@ -285,10 +285,10 @@ def test_latent_arithmetic(latents, plus, minus, variations, noise, seed):
 
 @FAST
 @given(
-    rows=ints(1, limits.MAX_GRID_IMAGES // 2, (2,)),
-    steps=ints(2, limits.MAX_GRID_IMAGES, (3,)),
+    rows=ints(1, bounds.MAX_GRID_IMAGES // 2, (2,)),
+    steps=ints(2, bounds.MAX_GRID_IMAGES, (3,)),
     method=choice("slerp", "lerp"),
-    seed=st.one_of(st.none(), ints(0, limits.MAX_SEED)),
+    seed=st.one_of(st.none(), ints(0, bounds.MAX_SEED)),
 )
 def test_interpolation_grid(tiny, rows, steps, method, seed):
     grid = call(
@@ -357,9 +357,9 @@ def test_from_dataset(size, channels, kind, batched):
 @FAST
 @given(
     batch_size=ints(1, 8192, (4,)),
-    seed=ints(0, limits.MAX_SEED),
+    seed=ints(0, bounds.MAX_SEED),
     epoch=ints(0, 10**9),
-    skip=ints(0, limits.MAX_STEP),
+    skip=ints(0, bounds.MAX_STEP),
 )
 def test_epoch_batches(tiny, batch_size, seed, epoch, skip):
     batches = call(
@@ -399,7 +399,7 @@ def test_config(values):
 @FAST
 @given(
     checkpoint=st.one_of(
-        st.none(), choice("latest", "best"), ints(0, limits.MAX_STEP, (2, 1))
+        st.none(), choice("latest", "best"), ints(0, bounds.MAX_STEP, (2, 1))
     ),
     which=st.one_of(st.none(), choice("ema", "raw")),
     run_dir=st.one_of(st.just("RUN"), JUNK),
@@ -544,9 +544,9 @@ def test_nearest_neighbours(tiny, samples, train, k):
 
 @SLOW
 @given(
-    num=ints(2, limits.MAX_IMAGES, (4, 10**9)),
-    seed=ints(0, limits.MAX_SEED),
-    batch_size=ints(1, limits.MAX_EVAL_BATCH, (4,)),
+    num=ints(2, bounds.MAX_IMAGES, (4, 10**9)),
+    seed=ints(0, bounds.MAX_SEED),
+    batch_size=ints(1, bounds.MAX_EVAL_BATCH, (4,)),
     names=st.one_of(
         st.sampled_from([("fid",), ("kid", "pr"), "fid", ("accuracy",), ()]), JUNK
     ),
@@ -606,8 +606,8 @@ def test_build_networks(config):
 
 @SLOW
 @given(
-    version=st.one_of(st.none(), ints(1, limits.MAX_VERSION)),
-    max_batch=ints(1, limits.MAX_INT32, (16,)),
+    version=st.one_of(st.none(), ints(1, bounds.MAX_VERSION)),
+    max_batch=ints(1, bounds.MAX_INT32, (16,)),
     base=st.one_of(st.just("NEW"), JUNK),
 )
 def test_export_saved_model(tiny, version, max_batch, base):
@@ -691,7 +691,7 @@ def test_the_memory_estimate_is_a_lower_bound_of_every_preset(
         generator_width=8,
         discriminator_width=8,
     )
-    estimate = limits.network_parameters(config)
+    estimate = bounds.network_parameters(config)
     real = (
         keras_dcgan.build_generator(config).count_params(),
         keras_dcgan.build_discriminator(config).count_params(),

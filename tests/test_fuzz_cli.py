@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.cli import build_parser, check_args
 from keras_dcgan.cli.generator import index_list
 from keras_dcgan.cli.train import CONFIG_FLAGS, config_from_args
@@ -104,7 +104,7 @@ def values_for(action):
     elif action.type is index_list:  # --plus/--minus: up to 100 indices
         sizes = st.one_of(
             st.integers(1, 100),
-            st.sampled_from([limits.MAX_GROUP_SIZE, limits.MAX_GROUP_SIZE + 1]),
+            st.sampled_from([bounds.MAX_GROUP_SIZE, bounds.MAX_GROUP_SIZE + 1]),
         )
         good = sizes.map(lambda n: ",".join(str(i % 9) for i in range(n)))
     elif low is not None:
@@ -158,7 +158,7 @@ def assert_refused_in_one_line(argv, code, stderr):
 
 
 def assert_within_bounds(command, args):
-    """Every bounded flag's value is inside its bounds; cross-flag limits."""
+    """Every bounded flag's value is inside its bounds; cross-flag bounds."""
     for action in SUBPARSERS[command]._actions:
         value = getattr(args, action.dest, None)
         if value is not None and hasattr(action.type, "minimum"):
@@ -168,13 +168,13 @@ def assert_within_bounds(command, args):
         if getattr(args, flag, None):  # a file the command can write
             assert os.path.isdir(os.path.dirname(os.path.abspath(getattr(args, flag))))
     if command == "interpolate":
-        assert args.rows * args.steps <= limits.MAX_GRID_IMAGES
+        assert args.rows * args.steps <= bounds.MAX_GRID_IMAGES
     if command == "sample" and args.output.lower().endswith(".png"):
-        assert args.num <= limits.MAX_GRID_IMAGES
+        assert args.num <= bounds.MAX_GRID_IMAGES
     if command == "arithmetic":
         groups = args.plus + args.minus
-        assert len(groups) <= limits.MAX_GROUPS
-        assert all(1 <= len(g) <= limits.MAX_GROUP_SIZE for g in groups)
+        assert len(groups) <= bounds.MAX_GROUPS
+        assert all(1 <= len(g) <= bounds.MAX_GROUP_SIZE for g in groups)
 
 
 @pytest.mark.parametrize("command", sorted(BASE))

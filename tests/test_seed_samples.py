@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from keras_dcgan import limits, load_generator
+from keras_dcgan import bounds, load_generator
 from keras_dcgan.cli import main
 from keras_dcgan.cli.generator import seed_list
 from keras_dcgan.errors import DataError
@@ -74,8 +74,8 @@ BAD_SEEDS = [
     "0-1e12",  # not an integer
     "0-999999999999",  # above the seed range, and too many
     "2147483648",  # one past MAX_SEED
-    f"0-{limits.MAX_SEEDS}",  # one seed too many
-    f"0-{limits.MAX_SEEDS // 2},{limits.MAX_SEEDS}-{2 * limits.MAX_SEEDS}",
+    f"0-{bounds.MAX_SEEDS}",  # one seed too many
+    f"0-{bounds.MAX_SEEDS // 2},{bounds.MAX_SEEDS}-{2 * bounds.MAX_SEEDS}",
     "-1",
     "1-2-3",
     "3-",
@@ -120,8 +120,8 @@ def test_any_seeds_text_parses_in_bounds_or_is_refused(text):
     except argparse.ArgumentTypeError as e:
         assert "\n" not in str(e) and str(e)
         return
-    assert 1 <= len(seeds) <= limits.MAX_SEEDS
-    assert all(0 <= s <= limits.MAX_SEED for s in seeds)
+    assert 1 <= len(seeds) <= bounds.MAX_SEEDS
+    assert all(0 <= s <= bounds.MAX_SEED for s in seeds)
     # What was accepted means what it says: each part's seeds, in order,
     # each once (an independent expansion of the accepted text).
     expected, seen = [], set()
@@ -136,7 +136,7 @@ def test_any_seeds_text_parses_in_bounds_or_is_refused(text):
 
 def test_mixed_seeds_parse_in_order_once_each():
     assert seed_list("4-6,1, 5 ,9-9") == [4, 5, 6, 1, 9]
-    assert len(seed_list(f"0-{limits.MAX_SEEDS - 1}")) == limits.MAX_SEEDS
+    assert len(seed_list(f"0-{bounds.MAX_SEEDS - 1}")) == bounds.MAX_SEEDS
 
 
 def foreign_png(path):

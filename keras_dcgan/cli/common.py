@@ -9,7 +9,7 @@ import re
 import stat
 from collections.abc import Callable
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 
 
 class RangeHelp(argparse.HelpFormatter):
@@ -56,20 +56,7 @@ def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:
     Example:
         >>> parser.add_argument("--num", type=bounded_int(1, 100_000))
     """
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:  # also digit strings too long to convert
-            raise argparse.ArgumentTypeError(
-                f"{text[:40]!r} is not an integer; use one from {minimum} to {maximum}."
-            ) from None
-        return limits.check_int(
-            value, minimum, maximum, error=argparse.ArgumentTypeError
-        )
-
-    parse.minimum, parse.maximum = minimum, maximum
-    return parse
+    return _bounded(int, bounds.check_int, minimum, maximum)
 
 
 def finite_float(minimum: float, maximum: float) -> Callable[[str], float]:
@@ -81,17 +68,22 @@ def finite_float(minimum: float, maximum: float) -> Callable[[str], float]:
     Example:
         >>> parser.add_argument("--noise", type=finite_float(0.0, 10.0))
     """
+    return _bounded(float, bounds.check_float, minimum, maximum)
 
-    def parse(text: str) -> float:
+
+def _bounded(convert: Callable, check: Callable, minimum, maximum) -> Callable:
+    """An argparse `type`: text read by `convert`, held to `check`'s range.
+
+    Text that is no number is refused by `check` too, in the same words as
+    a number out of range (the range to use).
+    """
+
+    def parse(text: str):
         try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{text[:40]!r} is not a number; use one from {minimum} to {maximum}."
-            ) from None
-        return limits.check_float(
-            value, minimum, maximum, error=argparse.ArgumentTypeError
-        )
+            value = convert(text)
+        except ValueError:  # not a number; also digits too long to convert
+            value = text
+        return check(value, minimum, maximum, error=argparse.ArgumentTypeError)
 
     parse.minimum, parse.maximum = minimum, maximum
     return parse
@@ -105,7 +97,7 @@ def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
     """
     parser.add_argument(
         "--seed",
-        type=bounded_int(0, limits.MAX_SEED),
+        type=bounded_int(0, bounds.MAX_SEED),
         default=default,
         help="same seed, same result; another seed, other latents",
     )
@@ -120,7 +112,7 @@ def checkpoint_choice(text: str):
     if text in ("latest", "best"):
         return text
     try:
-        return limits.check_int(int(text), 0, limits.MAX_STEP)
+        return bounds.check_int(int(text), 0, bounds.MAX_STEP)
     except ValueError:  # not an integer, or a negative or huge one
         raise argparse.ArgumentTypeError(
             f"{text[:40]!r}: use latest (the newest checkpoint), best (the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.cli.common import (
     add_checkpoint,
     add_generator,
@@ -18,7 +18,6 @@ from keras_dcgan.cli.common import (
     check_run_to_read,
     load_source_images,
 )
-from keras_dcgan.config import IMAGE_SIZES
 
 logger = logging.getLogger("keras_dcgan")
 
@@ -35,7 +34,7 @@ def add_parsers(commands) -> None:
         evaluate, "TFDS name of the real images", "real images: .npz/.npy or folder"
     )
     add_int(
-        evaluate, "--num", 10_000, (2, limits.MAX_IMAGES), "images of each set scored"
+        evaluate, "--num", 10_000, (2, bounds.MAX_IMAGES), "images of each set scored"
     )
     evaluate.add_argument(
         "--features",
@@ -49,7 +48,7 @@ def add_parsers(commands) -> None:
         help="comma-separated subset of fid,kid,is,pr",
     )
     per_pass = "images per forward pass of the extractor"
-    add_int(evaluate, "--batch-size", 100, (1, limits.MAX_EVAL_BATCH), per_pass)
+    add_int(evaluate, "--batch-size", 100, (1, bounds.MAX_EVAL_BATCH), per_pass)
     add_seed(evaluate, default=0)
     evaluate.add_argument("--stats-cache", help="FILE.npz reusing the real statistics")
     evaluate.add_argument("--output", help="write the report to FILE.json")
@@ -62,11 +61,11 @@ def add_parsers(commands) -> None:
     )
     classify.add_argument("--output", required=True, help="PATH.keras")
     passes = "passes over the labelled images"
-    add_int(classify, "--epochs", 5, (1, limits.MAX_CLASSIFIER_EPOCHS), passes)
+    add_int(classify, "--epochs", 5, (1, bounds.MAX_CLASSIFIER_EPOCHS), passes)
     classify.add_argument(
         "--image-size",
         type=int,
-        choices=IMAGE_SIZES,
+        choices=bounds.IMAGE_SIZES,
         default=None,
         help="image side (default: from the data)",
     )

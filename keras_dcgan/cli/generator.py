@@ -7,7 +7,7 @@ import logging
 import os
 import re
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.cli import common
 
 logger = logging.getLogger("keras_dcgan")
@@ -32,7 +32,7 @@ SEEDS_FORM = "give seeds from 0, as A-B (both included), A,B,C or a mix, e.g. 0-
 
 def seed_list(text: str) -> list:
     """`--seeds 0-2,7` -> [0, 1, 2, 7]: ranges (both ends included) and
-    single seeds, comma-separated; at most `limits.MAX_SEEDS` in all.
+    single seeds, comma-separated; at most `bounds.MAX_SEEDS` in all.
 
     Counted before any list is made, so `0-1000000000000` costs nothing.
     """
@@ -48,16 +48,16 @@ def seed_list(text: str) -> list:
                 f"{part.strip()[:40]!r} ends before it starts; write the smaller "
                 "seed first, e.g. 2-5"
             )
-        if last > limits.MAX_SEED:
+        if last > bounds.MAX_SEED:
             raise argparse.ArgumentTypeError(
-                f"{part.strip()[:40]!r}: seeds go from 0 to {limits.MAX_SEED}"
+                f"{part.strip()[:40]!r}: seeds go from 0 to {bounds.MAX_SEED}"
             )
         parts.append((first, last))
     count = sum(last - first + 1 for first, last in parts)
-    if count > limits.MAX_SEEDS:
+    if count > bounds.MAX_SEEDS:
         raise argparse.ArgumentTypeError(
             f"{text[:40]!r} names {count:,} seeds, more than the "
-            f"{limits.MAX_SEEDS:,} one call writes; split the range over "
+            f"{bounds.MAX_SEEDS:,} one call writes; split the range over "
             "several calls (one --outdir holds them all)"
         )
     seeds = (s for first, last in parts for s in range(first, last + 1))
@@ -77,7 +77,7 @@ def add_reader(commands, name: str, text: str) -> argparse.ArgumentParser:
 def add_parsers(commands) -> None:
     """Subcommands that use a trained generator: sampling, export, exploration."""
     sample = add_reader(commands, "sample", "images from a trained run")
-    common.add_int(sample, "--num", 64, (1, limits.MAX_IMAGES), "images")
+    common.add_int(sample, "--num", 64, (1, bounds.MAX_IMAGES), "images")
     target = sample.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "--output", help="FILE.png (a grid) or FILE.npz (uint8 array x)"
@@ -88,7 +88,7 @@ def add_parsers(commands) -> None:
         metavar="A-B,C",
         help="one PNG per seed into --outdir, OUTDIR/seed0042.png, the same "
         "image for the same seed in any range (for FID tools: 0-49999); "
-        f"at most {limits.MAX_SEEDS:,}",
+        f"at most {bounds.MAX_SEEDS:,}",
     )
     sample.add_argument(
         "--outdir", metavar="DIR", help="the folder of --seeds' PNGs (made if new)"
@@ -113,9 +113,9 @@ def add_parsers(commands) -> None:
         help="the TFLite file (implies --format tflite)",
     )
     version = "integer version (default: the next one)"
-    common.add_int(export, "--version", None, (1, limits.MAX_VERSION), version)
+    common.add_int(export, "--version", None, (1, bounds.MAX_VERSION), version)
     most = "largest batch a request may ask for"
-    common.add_int(export, "--max-batch", 1024, (1, limits.MAX_INT32), most)
+    common.add_int(export, "--max-batch", 1024, (1, bounds.MAX_INT32), most)
     export.add_argument(
         "--format",
         choices=["saved_model", "tflite"],
@@ -125,8 +125,8 @@ def add_parsers(commands) -> None:
 
     walk = add_reader(commands, "interpolate", "walks in latent space")
     walk.add_argument("--output", required=True, help="FILE.png or FILE.gif")
-    common.add_int(walk, "--rows", 8, (1, limits.MAX_GRID_IMAGES // 2), "walks")
-    steps = (2, limits.MAX_GRID_IMAGES)
+    common.add_int(walk, "--rows", 8, (1, bounds.MAX_GRID_IMAGES // 2), "walks")
+    steps = (2, bounds.MAX_GRID_IMAGES)
     common.add_int(walk, "--steps", 10, steps, "images per walk")
     walk.add_argument(
         "--method",
@@ -161,11 +161,11 @@ def add_parsers(commands) -> None:
     )
     arith.add_argument("--output", required=True, help="FILE.png")
     copies = "copies of the result with uniform noise"
-    common.add_int(arith, "--variations", 8, (1, limits.MAX_VARIATIONS), copies)
+    common.add_int(arith, "--variations", 8, (1, bounds.MAX_VARIATIONS), copies)
     arith.add_argument(
         "--noise",
         default=0.25,
-        type=common.finite_float(0.0, limits.MAX_NOISE),
+        type=common.finite_float(0.0, bounds.MAX_NOISE),
         help="half-width of that noise",
     )
     common.add_seed(arith)
@@ -179,9 +179,9 @@ def add_parsers(commands) -> None:
         near, "TFDS name or 'digits'", ".npz/.npy image array or folder"
     )
     near.add_argument("--output", required=True, help="FILE.png")
-    common.add_int(near, "--num", 16, (1, limits.MAX_NEAREST), "samples")
+    common.add_int(near, "--num", 16, (1, bounds.MAX_NEAREST), "samples")
     shown = "training images shown per sample"
-    common.add_int(near, "--neighbours", 3, (1, limits.MAX_NEIGHBOURS), shown)
+    common.add_int(near, "--neighbours", 3, (1, bounds.MAX_NEIGHBOURS), shown)
     common.add_seed(near)
 
 
@@ -212,10 +212,10 @@ def check_sample(args) -> None:
         _check_seeds(args)
         return
     _check_picture(args, (".png", ".npz"))
-    if args.output.lower().endswith(".png") and args.num > limits.MAX_GRID_IMAGES:
+    if args.output.lower().endswith(".png") and args.num > bounds.MAX_GRID_IMAGES:
         raise DataError(
             f"--num {args.num}: a .png grid holds at most "
-            f"{limits.MAX_GRID_IMAGES} images; write a .npz "
+            f"{bounds.MAX_GRID_IMAGES} images; write a .npz "
             "array for more."
         )
     if args.save_latents:

@@ -9,19 +9,17 @@ import os
 import re
 import sys
 
+from keras_dcgan.bounds import LIMITS, LOW_EXCLUDED, MINIMA, RANGES
 from keras_dcgan.cli.common import (
     check_classifier_exists,
     check_input_exists,
     load_source_images,
 )
 from keras_dcgan.config import (
+    ARCHITECTURE_FIELDS,
     ARCHITECTURES,
     JIT_COMPILE,
-    LIMITS,
-    LOW_EXCLUDED,
-    MINIMA,
     PRECISIONS,
-    RANGES,
     STRATEGIES,
     DCGANConfig,
     field_help,
@@ -73,16 +71,10 @@ CONFIG_FLAGS = {
 }
 
 # How `train --help` groups the config flags, so that it fits a screen.
+# The networks' fields are the ones a resume must keep, less the speed's.
+SPEED_FIELDS = ("precision", "jit_compile", "strategy")
 GROUPS = {
-    "model": (
-        "image_size",
-        "channels",
-        "latent_dim",
-        "generator_width",
-        "discriminator_width",
-        "dropout",
-        "architecture",
-    ),
+    "model": tuple(f for f in ARCHITECTURE_FIELDS if f not in SPEED_FIELDS),
     "optimisation": (
         "learning_rate",
         "beta_1",
@@ -105,7 +97,7 @@ GROUPS = {
         "stop_on_collapse",
     ),
     "evaluation": ("eval_every", "eval_features", "eval_metric", "eval_num"),
-    "speed": ("precision", "jit_compile", "strategy"),
+    "speed": SPEED_FIELDS,
 }
 
 

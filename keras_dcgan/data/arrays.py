@@ -17,8 +17,7 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits
-from keras_dcgan.config import LIMITS, MINIMA
+from keras_dcgan import bounds
 from keras_dcgan.data.preprocess import (
     MIN_SOURCE_SIDE,
     ImageData,
@@ -219,10 +218,10 @@ def check_center_crop(center_crop) -> int | None:
     (no crop) passes."""
     if center_crop is None:
         return None
-    return limits.check_int(
+    return bounds.check_int(
         center_crop,
-        MINIMA["center_crop"],
-        LIMITS["center_crop"],
+        bounds.MINIMA["center_crop"],
+        bounds.LIMITS["center_crop"],
         "center_crop",
         DataError,
     )
@@ -262,8 +261,8 @@ def from_array(
         10
     """
     description = _check_description(description)
-    image_size = limits.check_image_size(image_size, "image_size", DataError)
-    channels = limits.check_channels(channels, "channels", DataError)
+    image_size = bounds.check_image_size(image_size, "image_size", DataError)
+    channels = bounds.check_channels(channels, "channels", DataError)
     center_crop = check_center_crop(center_crop)
     if not isinstance(x, np.ndarray):
         raise DataError(

@@ -16,7 +16,7 @@ import logging
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.data.preprocess import ImageData, cached_if_it_fits
 from keras_dcgan.errors import DataError
 
@@ -73,8 +73,8 @@ def from_dataset(
     """
     if not isinstance(description, str):
         raise DataError("description: give the source's name as a str.")
-    image_size = limits.check_image_size(image_size, "image_size", DataError)
-    channels = limits.check_channels(channels, "channels", DataError)
+    image_size = bounds.check_image_size(image_size, "image_size", DataError)
+    channels = bounds.check_channels(channels, "channels", DataError)
     if not isinstance(dataset, tf.data.Dataset):
         raise DataError(
             f"{description}: a {type(dataset).__name__}, not a tf.data.Dataset."

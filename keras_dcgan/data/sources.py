@@ -16,8 +16,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits
-from keras_dcgan.config import LIMITS
+from keras_dcgan import bounds
 from keras_dcgan.data.arrays import (
     check_center_crop,
     digits,
@@ -84,13 +83,13 @@ def load_images(
         >>> images.num_images
         10000
     """
-    image_size = limits.check_image_size(image_size, "image_size", DataError)
-    channels = limits.check_channels(channels, "channels", DataError)
+    image_size = bounds.check_image_size(image_size, "image_size", DataError)
+    channels = bounds.check_channels(channels, "channels", DataError)
     for name, value in (("--dataset", dataset), ("--data-dir", data_dir)):
         if value is not None and not isinstance(value, str):
             raise DataError(f"{name} {str(value)[:40]!r}: give a name (a str).")
     if data is not None:
-        data = limits.check_path(data, "--data", DataError)
+        data = bounds.check_path(data, "--data", DataError)
     center_crop, max_bad_fraction, max_image_pixels = check_folder_limits(
         center_crop, max_bad_fraction, max_image_pixels
     )
@@ -130,11 +129,15 @@ def check_folder_limits(center_crop, max_bad_fraction, max_image_pixels) -> tupl
     """Refuses the crop and the folder limits outside `DCGANConfig`'s
     ranges; returns them as Python numbers."""
     center_crop = check_center_crop(center_crop)
-    max_bad_fraction = limits.check_float(
+    max_bad_fraction = bounds.check_float(
         max_bad_fraction, 0.0, 1.0, "max_bad_fraction", DataError
     )
-    max_image_pixels = limits.check_int(
-        max_image_pixels, 1, LIMITS["max_image_pixels"], "max_image_pixels", DataError
+    max_image_pixels = bounds.check_int(
+        max_image_pixels,
+        1,
+        bounds.LIMITS["max_image_pixels"],
+        "max_image_pixels",
+        DataError,
     )
     return center_crop, max_bad_fraction, max_image_pixels
 
@@ -169,8 +172,8 @@ def as_image_data(
     """
     if isinstance(images, ImageData):
         return images
-    image_size = limits.check_image_size(image_size, "image_size", DataError)
-    channels = limits.check_channels(channels, "channels", DataError)
+    image_size = bounds.check_image_size(image_size, "image_size", DataError)
+    channels = bounds.check_channels(channels, "channels", DataError)
     if isinstance(images, np.ndarray):
         return from_array(
             images, image_size, channels, "NumPy array", center_crop=center_crop
@@ -248,13 +251,13 @@ def epoch_batches(
             f"images: a {type(images).__name__}, not an ImageData; make one "
             "with load_images, from_array or from_dataset."
         )
-    batch_size = limits.check_int(
-        batch_size, 1, LIMITS["batch_size"], "batch_size", DataError
+    batch_size = bounds.check_int(
+        batch_size, 1, bounds.LIMITS["batch_size"], "batch_size", DataError
     )
-    seed = limits.check_int(seed, 0, limits.MAX_SEED, "seed", DataError)
-    epoch = limits.check_int(epoch, 0, limits.MAX_EPOCH, "epoch", DataError)
-    skip_batches = limits.check_int(
-        skip_batches, 0, limits.MAX_STEP, "skip_batches", DataError
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
+    epoch = bounds.check_int(epoch, 0, bounds.MAX_EPOCH, "epoch", DataError)
+    skip_batches = bounds.check_int(
+        skip_batches, 0, bounds.MAX_STEP, "skip_batches", DataError
     )
     buffer = max(1, min(images.num_images, SHUFFLE_BUFFER_MAX))
     ds = images.dataset.shuffle(

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from PIL import Image
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, sample_latents
@@ -42,7 +42,7 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
     Args:
         z0: Start vector [nz], finite.
         z1: End vector [nz], finite.
-        steps: Points, 2 to `limits.MAX_GRID_IMAGES`.
+        steps: Points, 2 to `bounds.MAX_GRID_IMAGES`.
         method: "slerp" or "lerp".
 
     Returns:
@@ -52,11 +52,11 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
         >>> interpolate(np.ones(4), -np.ones(4), 5).shape
         (5, 4)
     """
-    limits.check_choice(method, METHODS, "--method", DataError)
-    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
+    bounds.check_choice(method, METHODS, "--method", DataError)
+    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "--steps", DataError)
     z0, z1 = (
-        limits.finite_array(
-            z, name, DataError, ndim=1, max_elements=limits.MAX_LATENT_DIM
+        bounds.finite_array(
+            z, name, DataError, ndim=1, max_elements=bounds.MAX_LATENT_DIM
         ).astype(np.float64)
         for z, name in ((z0, "z0"), (z1, "z1"))
     )
@@ -117,14 +117,14 @@ def interpolation_grid(
 
 def check_grid(rows: int, steps: int) -> tuple:
     """Refuses `rows` walks of `steps` images that would not fit one
-    picture (`limits.MAX_GRID_IMAGES`), with a `DataError`; returns
+    picture (`bounds.MAX_GRID_IMAGES`), with a `DataError`; returns
     (rows, steps) as ints."""
-    rows = limits.check_int(rows, 1, limits.MAX_GRID_IMAGES // 2, "--rows", DataError)
-    steps = limits.check_int(steps, 2, limits.MAX_GRID_IMAGES, "--steps", DataError)
-    if rows * steps > limits.MAX_GRID_IMAGES:
+    rows = bounds.check_int(rows, 1, bounds.MAX_GRID_IMAGES // 2, "--rows", DataError)
+    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "--steps", DataError)
+    if rows * steps > bounds.MAX_GRID_IMAGES:
         raise DataError(
             f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
-            f"picture holds at most {limits.MAX_GRID_IMAGES}. Ask for fewer "
+            f"picture holds at most {bounds.MAX_GRID_IMAGES}. Ask for fewer "
             "rows or steps, or make several pictures with other --seed."
         )
     return rows, steps
@@ -147,10 +147,10 @@ def save_interpolation(
         DataError: `images` not uint8 [rows, steps, H, W, C], `path` not a
             `.png` or `.gif` name, or the frame time out of range.
     """
-    path = limits.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "--output", DataError)
     if not path.lower().endswith((".png", ".gif")):
         raise DataError(f"--output {path}: use a .png or .gif file name.")
-    seconds_per_frame = limits.check_float(
+    seconds_per_frame = bounds.check_float(
         seconds_per_frame, 0.01, 60.0, "seconds_per_frame", DataError
     )
     if (
@@ -228,26 +228,26 @@ def latent_arithmetic(
         DataError: Latents that are not finite [N, nz], an index that is
             not an integer from 0 to N - 1 (negative ones too), groups beyond
             `check_groups`, `num_variations` outside 1 to
-            `limits.MAX_VARIATIONS`, or `noise` not finite in
-            [0, `limits.MAX_NOISE`].
+            `bounds.MAX_VARIATIONS`, or `noise` not finite in
+            [0, `bounds.MAX_NOISE`].
 
     Example:
         >>> r = latent_arithmetic(z, [[0, 1, 2], [6, 7, 8]], [[3, 4, 5]])
         >>> r.result.shape
         (100,)
     """
-    latents = limits.finite_array(
+    latents = bounds.finite_array(
         latents,
         "latents",
         DataError,
         ndim=2,
-        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+        max_elements=bounds.MAX_IMAGES * bounds.MAX_LATENT_DIM,
     )
     check_groups(plus_groups, minus_groups)
-    num_variations = limits.check_int(
-        num_variations, 1, limits.MAX_VARIATIONS, "--variations", DataError
+    num_variations = bounds.check_int(
+        num_variations, 1, bounds.MAX_VARIATIONS, "--variations", DataError
     )
-    noise = limits.check_float(noise, 0.0, limits.MAX_NOISE, "--noise", DataError)
+    noise = bounds.check_float(noise, 0.0, bounds.MAX_NOISE, "--noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
         order += [(1, g) for g in plus_groups[i : i + 1]]
@@ -281,8 +281,8 @@ def check_groups(
     plus_groups: Sequence[Sequence[int]], minus_groups: Sequence[Sequence[int]] = ()
 ) -> None:
     """Refuses, with a `DataError`, no plus group, or more groups (or
-    larger ones) than one figure shows: `limits.MAX_GROUPS`,
-    `limits.MAX_GROUP_SIZE`."""
+    larger ones) than one figure shows: `bounds.MAX_GROUPS`,
+    `bounds.MAX_GROUP_SIZE`."""
     for name, groups in (("plus_groups", plus_groups), ("minus_groups", minus_groups)):
         if not _is_sequence(groups) or not all(
             _is_sequence(group)
@@ -299,17 +299,17 @@ def check_groups(
     if not plus_groups:
         raise DataError("Give at least one --plus group of indices.")
     groups = list(plus_groups) + list(minus_groups)
-    if len(groups) > limits.MAX_GROUPS:
+    if len(groups) > bounds.MAX_GROUPS:
         raise DataError(
             f"{len(groups)} groups of --plus/--minus: use at "
-            f"most {limits.MAX_GROUPS} (one row of the figure "
+            f"most {bounds.MAX_GROUPS} (one row of the figure "
             "each)."
         )
     for group in groups:
-        if not 1 <= len(group) <= limits.MAX_GROUP_SIZE:
+        if not 1 <= len(group) <= bounds.MAX_GROUP_SIZE:
             raise DataError(
                 f"A group of {len(group)} indices: give 1 to "
-                f"{limits.MAX_GROUP_SIZE} per --plus/--minus."
+                f"{bounds.MAX_GROUP_SIZE} per --plus/--minus."
             )
 
 
@@ -335,7 +335,7 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -
         DataError: `arithmetic` is not an `Arithmetic`, or `path` not a
             `.png` file name.
     """
-    path = limits.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "--output", DataError)
     if not path.lower().endswith(".png"):
         raise DataError(f"--output {path}: use a .png file name.")
     if not isinstance(arithmetic, Arithmetic):

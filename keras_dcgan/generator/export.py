@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.atomic import atomic_dir, atomic_write
 from keras_dcgan.errors import RunError, RunWriteError
 from keras_dcgan.generator.latent import generator_shapes
@@ -223,7 +223,7 @@ def write_warmup_requests(
 
 def _check_max_batch(max_batch) -> int:
     # Above int32's range the constant would wrap and refuse every request.
-    return limits.check_int(max_batch, 1, limits.MAX_INT32, "--max-batch", RunError)
+    return bounds.check_int(max_batch, 1, bounds.MAX_INT32, "--max-batch", RunError)
 
 
 def next_version(base_dir: str) -> int:
@@ -269,14 +269,14 @@ def export_saved_model(
         'serving/1'
     """
     generator_shapes(generator)
-    base_dir = limits.check_path(base_dir, "--output-dir", RunError)
+    base_dir = bounds.check_path(base_dir, "--output-dir", RunError)
     if version is not None:
         try:
-            version = limits.check_int(version, 1, limits.MAX_VERSION)
+            version = bounds.check_int(version, 1, bounds.MAX_VERSION)
         except ValueError:
             raise RunError(
                 f"--version {str(version)[:40]!r}: use a positive integer up to "
-                f"{limits.MAX_VERSION}; TF Serving only loads int64 "
+                f"{bounds.MAX_VERSION}; TF Serving only loads int64 "
                 "version folders."
             ) from None
     max_batch = _check_max_batch(max_batch)
@@ -331,7 +331,7 @@ def export_tflite(generator: keras.Model, path: str) -> str:
         'generator.tflite'
     """
     generator_shapes(generator)
-    path = limits.check_path(path, "--output", RunError)
+    path = bounds.check_path(path, "--output", RunError)
     latent_dim = int(generator.input_shape[-1])
     # Through an ExportArchive SavedModel: converting a concrete function
     # that closes over Keras 3 variables leaves them as uninitialised

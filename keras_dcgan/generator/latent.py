@@ -9,7 +9,7 @@ import stat
 import keras
 import numpy as np
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.atomic import atomic_write
 from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
@@ -20,9 +20,9 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
     """Standard-normal latent vectors, the distribution G was trained on.
 
     Args:
-        num: How many vectors, 0 to `limits.MAX_IMAGES`.
-        latent_dim: Their size, 1 to `limits.MAX_LATENT_DIM`.
-        seed: Same seed, same vectors: 0 to `limits.MAX_SEED`, or None.
+        num: How many vectors, 0 to `bounds.MAX_IMAGES`.
+        latent_dim: Their size, 1 to `bounds.MAX_LATENT_DIM`.
+        seed: Same seed, same vectors: 0 to `bounds.MAX_SEED`, or None.
 
     Returns:
         float32 array [num, latent_dim].
@@ -30,12 +30,12 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
     Raises:
         DataError: `num`, `latent_dim` or `seed` out of range.
     """
-    num = limits.check_int(num, 0, limits.MAX_IMAGES, "--num", DataError)
-    latent_dim = limits.check_int(
-        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    num = bounds.check_int(num, 0, bounds.MAX_IMAGES, "--num", DataError)
+    latent_dim = bounds.check_int(
+        latent_dim, 1, bounds.MAX_LATENT_DIM, "latent_dim", DataError
     )
     if seed is not None:
-        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
     return rng.standard_normal((num, latent_dim)).astype(np.float32)
 
@@ -47,9 +47,9 @@ def seed_latents(seeds, latent_dim: int) -> np.ndarray:
     order, so one seed names one image whichever range it is drawn in.
 
     Args:
-        seeds: Integers from 0 to `limits.MAX_SEED`, at most
-            `limits.MAX_SEEDS` of them.
-        latent_dim: The vectors' size, 1 to `limits.MAX_LATENT_DIM`.
+        seeds: Integers from 0 to `bounds.MAX_SEED`, at most
+            `bounds.MAX_SEEDS` of them.
+        latent_dim: The vectors' size, 1 to `bounds.MAX_LATENT_DIM`.
 
     Returns:
         float32 array [len(seeds), latent_dim].
@@ -61,8 +61,8 @@ def seed_latents(seeds, latent_dim: int) -> np.ndarray:
         >>> np.array_equal(seed_latents([3], 8)[0], seed_latents([0, 3], 8)[1])
         True
     """
-    latent_dim = limits.check_int(
-        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    latent_dim = bounds.check_int(
+        latent_dim, 1, bounds.MAX_LATENT_DIM, "latent_dim", DataError
     )
     seeds = check_seeds(seeds)
     z = np.empty((len(seeds), latent_dim), np.float32)
@@ -72,19 +72,19 @@ def seed_latents(seeds, latent_dim: int) -> np.ndarray:
 
 
 def check_seeds(seeds) -> list:
-    """`seeds` as a list of ints from 0 to `limits.MAX_SEED`, at most
-    `limits.MAX_SEEDS` of them.
+    """`seeds` as a list of ints from 0 to `bounds.MAX_SEED`, at most
+    `bounds.MAX_SEEDS` of them.
 
     Raises:
         DataError: Too many seeds, or one out of range.
     """
     # One past the bound is enough to refuse; range(10**12) is never listed.
-    seeds = list(itertools.islice(seeds, limits.MAX_SEEDS + 1))
-    limits.check_int(
-        len(seeds), 0, limits.MAX_SEEDS, "the number of --seeds", DataError
+    seeds = list(itertools.islice(seeds, bounds.MAX_SEEDS + 1))
+    bounds.check_int(
+        len(seeds), 0, bounds.MAX_SEEDS, "the number of --seeds", DataError
     )
     return [
-        limits.check_int(s, 0, limits.MAX_SEED, "--seeds", DataError) for s in seeds
+        bounds.check_int(s, 0, bounds.MAX_SEED, "--seeds", DataError) for s in seeds
     ]
 
 
@@ -114,7 +114,7 @@ def check_seed_folder(outdir: str, seeds) -> None:
     from keras_dcgan.runs.ownership import enclosing_run
     from keras_dcgan.visualize import written_here
 
-    outdir = limits.check_path(outdir, "--outdir", DataError)
+    outdir = bounds.check_path(outdir, "--outdir", DataError)
     if os.path.lexists(outdir) and not os.path.isdir(outdir):
         raise DataError(
             f"--outdir {outdir} exists and is not a folder; name a folder "
@@ -163,8 +163,8 @@ def save_seed_images(
 
     Args:
         generator: A DCGAN generator.
-        seeds: Integers from 0 to `limits.MAX_SEED`, at most
-            `limits.MAX_SEEDS`; repeats are written once.
+        seeds: Integers from 0 to `bounds.MAX_SEED`, at most
+            `bounds.MAX_SEEDS`; repeats are written once.
         outdir: The folder, made if missing; see `check_seed_folder`.
         batch_size: Latents per forward pass, 1 to 1024.
 
@@ -183,7 +183,7 @@ def save_seed_images(
     generator_shapes(generator)
     seeds = list(dict.fromkeys(check_seeds(seeds)))
     latent_dim = int(generator.input_shape[-1])
-    batch_size = limits.check_int(batch_size, 1, 1024, "batch_size", DataError)
+    batch_size = bounds.check_int(batch_size, 1, 1024, "batch_size", DataError)
     check_seed_folder(outdir, seeds)
     os.makedirs(outdir, exist_ok=True)
     for start in range(0, len(seeds), batch_size):
@@ -202,7 +202,7 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
     Args:
         generator: A DCGAN generator.
         z: float array [N, latent_dim] of finite values.
-        batch_size: Latents per forward pass, 1 to `limits.MAX_BATCH`.
+        batch_size: Latents per forward pass, 1 to `bounds.MAX_BATCH`.
 
     Returns:
         uint8 images [N, H, W, C].
@@ -211,29 +211,29 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
         DataError: `z` is not finite numbers [N, latent_dim] (NaN or
             infinite latents would give black images), `batch_size` is out
             of range, or the images would take more than
-            `limits.MAX_GENERATED_BYTES`.
+            `bounds.MAX_GENERATED_BYTES`.
     """
     in_shape, out_shape = generator_shapes(generator)
-    batch_size = limits.check_int(
-        batch_size, 1, limits.MAX_BATCH, "batch_size", DataError
+    batch_size = bounds.check_int(
+        batch_size, 1, bounds.MAX_BATCH, "batch_size", DataError
     )
-    z = limits.finite_array(
+    z = bounds.finite_array(
         z,
         "latents z",
         DataError,
         ndim=2,
-        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+        max_elements=bounds.MAX_IMAGES * bounds.MAX_LATENT_DIM,
     )
     if z.shape[1] != in_shape[-1]:
         raise DataError(
             f"latents z of shape {z.shape}: this generator takes [N, {in_shape[-1]}]."
         )
     size = len(z) * int(np.prod(out_shape[1:]))
-    if size > limits.MAX_GENERATED_BYTES:
+    if size > bounds.MAX_GENERATED_BYTES:
         raise DataError(
             f"{len(z)} images of {generator.output_shape[1:]} would take "
             f"{size / 2**30:.1f} GiB, above the "
-            f"{limits.MAX_GENERATED_BYTES / 2**30:.0f} GiB one call makes; "
+            f"{bounds.MAX_GENERATED_BYTES / 2**30:.0f} GiB one call makes; "
             "ask for fewer (--num) and call again."
         )
     out = [
@@ -278,15 +278,15 @@ def save_latents(z, path: str) -> None:
         z: float array [N, latent_dim].
         path: File name ending in `.npy`.
     """
-    path = limits.check_path(path, "--save-latents", DataError)
+    path = bounds.check_path(path, "--save-latents", DataError)
     if not path.lower().endswith(".npy"):
         raise DataError(f"--save-latents {path}: use a .npy file name.")
-    z = limits.finite_array(
+    z = bounds.finite_array(
         z,
         "latents z",
         DataError,
         ndim=2,
-        max_elements=limits.MAX_IMAGES * limits.MAX_LATENT_DIM,
+        max_elements=bounds.MAX_IMAGES * bounds.MAX_LATENT_DIM,
     )
     with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.save(f, z)  # a file: no suffix appended
@@ -320,13 +320,13 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
         float32 [N, latent_dim].
 
     Raises:
-        DataError: Not a regular `.npy` file of at most `limits.MAX_IMAGES`
+        DataError: Not a regular `.npy` file of at most `bounds.MAX_IMAGES`
             finite vectors of size `latent_dim`.
     """
     fix = "Write it with `keras-dcgan sample RUN --save-latents`."
-    path = limits.check_path(path, "--latents", DataError)
-    latent_dim = limits.check_int(
-        latent_dim, 1, limits.MAX_LATENT_DIM, "latent_dim", DataError
+    path = bounds.check_path(path, "--latents", DataError)
+    latent_dim = bounds.check_int(
+        latent_dim, 1, bounds.MAX_LATENT_DIM, "latent_dim", DataError
     )
     if not os.path.isfile(path):  # a FIFO or a device would never end
         raise DataError(f"--latents {path}: no such regular file. {fix}")
@@ -342,13 +342,13 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
         not isinstance(z, np.ndarray)
         or z.ndim != 2
         or z.shape[1] != latent_dim
-        or z.shape[0] > limits.MAX_IMAGES
+        or z.shape[0] > bounds.MAX_IMAGES
     ):
         if hasattr(z, "close"):
             z.close()  # an .npz archive
         raise DataError(
             f"--latents {path}: shape {getattr(z, 'shape', None)}, expected "
-            f"[N, {latent_dim}] with N <= {limits.MAX_IMAGES} for this "
+            f"[N, {latent_dim}] with N <= {bounds.MAX_IMAGES} for this "
             "generator; save them with `keras-dcgan sample RUN "
             "--save-latents` from the same run."
         )

@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.data import to_uint8
 from keras_dcgan.errors import DataError
 from keras_dcgan.visualize import save_png
@@ -66,7 +66,7 @@ def nearest_neighbours(samples, train_images, k: int = 1):
             f"images {train.shape[1]}; load the data at the run's image "
             "size and channels."
         )
-    k = limits.check_int(
+    k = bounds.check_int(
         k, 1, len(train), "k (neighbours; at most the training set)", DataError
     )
     best_d = np.full((len(samples), 0), np.inf, np.float32)
@@ -103,9 +103,9 @@ def training_distances(train_images, num: int = 500, seed: int | None = 0) -> di
         *other* training image, "pairwise": mean distance between two random
         training images}.
     """
-    num = limits.check_int(num, 1, limits.MAX_IMAGES, "num", DataError)
+    num = bounds.check_int(num, 1, bounds.MAX_IMAGES, "num", DataError)
     if seed is not None:
-        seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
     train = np.asarray(train_images)
     if train.ndim not in (3, 4) or len(train) < 2:
         raise DataError("Need at least 2 training images to compare.")
@@ -140,11 +140,11 @@ def save_nearest(
         DataError: Arrays that do not fit each other, `path` not a `.png`
             file name, `rows_per_panel` out of range.
     """
-    path = limits.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "--output", DataError)
     if not path.lower().endswith(".png"):
         raise DataError(f"--output {path}: use a .png file name.")
-    rows_per_panel = limits.check_int(
-        rows_per_panel, 1, limits.MAX_NEAREST, "rows_per_panel", DataError
+    rows_per_panel = bounds.check_int(
+        rows_per_panel, 1, bounds.MAX_NEAREST, "rows_per_panel", DataError
     )
     samples, train_images = np.asarray(samples), np.asarray(train_images)
     indices = np.asarray(indices)
@@ -157,15 +157,15 @@ def save_nearest(
         or indices.dtype.kind not in "iu"
         or indices.shape[:1] != samples.shape[:1]
         or indices.ndim != 2
-        or not 1 <= indices.shape[1] <= limits.MAX_NEIGHBOURS
-        or not 1 <= len(samples) <= limits.MAX_NEAREST
+        or not 1 <= indices.shape[1] <= bounds.MAX_NEIGHBOURS
+        or not 1 <= len(samples) <= bounds.MAX_NEAREST
         or (
             indices.size and not 0 <= indices.min() <= indices.max() < len(train_images)
         )
     ):
         raise DataError(
             "save_nearest: give uint8 samples [N, H, W, C] (N up to "
-            f"{limits.MAX_NEAREST}), training images of that size, and the "
+            f"{bounds.MAX_NEAREST}), training images of that size, and the "
             "[N, k] indices nearest_neighbours returned for them."
         )
     n, h, w, c = samples.shape

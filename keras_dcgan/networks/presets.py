@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from keras_dcgan.config import ARCHITECTURES, IMAGE_SIZES
+from keras_dcgan.bounds import IMAGE_SIZES
+from keras_dcgan.config import ARCHITECTURES
 from keras_dcgan.errors import ConfigError
 from keras_dcgan.networks import dcgan, dcgan_conv, keras_tutorial
 

@@ -17,10 +17,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dcgan import bounds
 from keras_dcgan import data as data_lib
-from keras_dcgan import limits
 from keras_dcgan.atomic import write_text
-from keras_dcgan.config import LIMITS
 from keras_dcgan.data import tfds_source
 from keras_dcgan.data.arrays import array_names
 from keras_dcgan.data.preprocess import available_memory_bytes, format_bytes
@@ -114,11 +113,11 @@ def _check_labels(y, count: int, source: str) -> np.ndarray:
         len(y) != count
         or not np.issubdtype(y.dtype, np.integer)
         or y.min() < 0
-        or y.max() >= limits.MAX_CLASSES
+        or y.max() >= bounds.MAX_CLASSES
     ):
         raise DataError(
             f"{source}: labels must be {count} integers from 0 to "
-            f"{limits.MAX_CLASSES - 1}, one per image (floats and bools are "
+            f"{bounds.MAX_CLASSES - 1}, one per image (floats and bools are "
             f"not class labels); got {y.dtype} {y.shape}."
         )
     if len(np.unique(y)) < 2:
@@ -162,16 +161,16 @@ def train_classifier(
 
     Args:
         images: uint8 [N, H, W, C] or [N, H, W] (square, 8 to
-            `limits.MAX_CLASSIFIER_SIDE` px, C 1 or 3).
+            `bounds.MAX_CLASSIFIER_SIDE` px, C 1 or 3).
         labels: Integer class labels [N]: at least two classes, each from
-            0 to `limits.MAX_CLASSES` - 1.
+            0 to `bounds.MAX_CLASSES` - 1.
         output: `.keras` path to save to (None: not saved).
         epochs: Passes over the training part, 1 to
-            `limits.MAX_CLASSIFIER_EPOCHS`.
+            `bounds.MAX_CLASSIFIER_EPOCHS`.
         batch_size: Images per step, 1 to `DCGANConfig`'s batch limit.
         validation_split: Share held out (after a seeded shuffle), 0 to
             0.9; at least one image is left to train on.
-        seed: Seed of weights and of the split, 0 to `limits.MAX_SEED`.
+        seed: Seed of weights and of the split, 0 to `bounds.MAX_SEED`.
         verbose: Keras fit verbosity: 0, 1 or 2.
         source: Name of the images, for the sidecar.
 
@@ -189,20 +188,20 @@ def train_classifier(
         >>> model, accuracy = train_classifier(x, y, "mnist_clf.keras")
     """
     if output is not None:
-        output = limits.check_path(output, "--output", DataError)
+        output = bounds.check_path(output, "--output", DataError)
         if not output.endswith(".keras"):
             raise DataError(f"--output {output}: name a .keras file.")
-    epochs = limits.check_int(
-        epochs, 1, limits.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError
+    epochs = bounds.check_int(
+        epochs, 1, bounds.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError
     )
-    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
-    batch_size = limits.check_int(
-        batch_size, 1, LIMITS["batch_size"], "--batch-size", DataError
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+    batch_size = bounds.check_int(
+        batch_size, 1, bounds.LIMITS["batch_size"], "--batch-size", DataError
     )
-    validation_split = limits.check_float(
+    validation_split = bounds.check_float(
         validation_split, 0.0, 0.9, "validation_split", DataError
     )
-    verbose = limits.check_int(verbose, 0, 2, "verbose", DataError)
+    verbose = bounds.check_int(verbose, 0, 2, "verbose", DataError)
     if not isinstance(source, str):
         raise DataError("source: give the images' name as a str.")
     images = _check_images(images)
@@ -276,11 +275,11 @@ def _check_images(images) -> np.ndarray:
         or (images.ndim == 4 and images.shape[-1] not in (1, 3))
         or not len(images)
         or images.shape[1] != images.shape[2]
-        or not 8 <= images.shape[1] <= limits.MAX_CLASSIFIER_SIDE
+        or not 8 <= images.shape[1] <= bounds.MAX_CLASSIFIER_SIDE
     ):
         raise DataError(
             "images: give a uint8 NumPy array [N, H, W, C] of square images "
-            f"(8 to {limits.MAX_CLASSIFIER_SIDE} px, C 1 or 3); got "
+            f"(8 to {bounds.MAX_CLASSIFIER_SIDE} px, C 1 or 3); got "
             f"{getattr(images, 'dtype', type(images).__name__)} "
             f"{getattr(images, 'shape', '')}."
         )

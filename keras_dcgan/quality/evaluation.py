@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 import keras
 import numpy as np
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.data import ImageData
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator.latent import generate, generator_shapes, sample_latents
@@ -181,8 +181,8 @@ def evaluate_generator(
             f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
             "make one with keras_dcgan.make_extractor."
         )
-    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
-    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "--num", DataError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return score_features(real, fake, probabilities, metric_names, seed)
 
@@ -200,14 +200,14 @@ def _check_sources(images, extractor, num, seed) -> tuple:
             f"real images: a {type(images).__name__}; give an ImageData, "
             "uint8 images [N, H, W, C] or RealStats."
         )
-    num = limits.check_int(num, 2, limits.MAX_IMAGES, "--num", DataError)
-    seed = limits.check_int(seed, 0, limits.MAX_SEED, "--seed", DataError)
+    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "--num", DataError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
     return num, seed
 
 
 def _check_batch_size(batch_size) -> int:
-    return limits.check_int(
-        batch_size, 1, limits.MAX_EVAL_BATCH, "--batch-size", DataError
+    return bounds.check_int(
+        batch_size, 1, bounds.MAX_EVAL_BATCH, "--batch-size", DataError
     )
 
 

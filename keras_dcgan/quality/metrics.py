@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.errors import MetricsError
 
@@ -51,7 +51,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
         >>> frechet_distance(np.zeros(2), np.eye(2), np.ones(2), np.eye(2))
         2.0
     """
-    eps = limits.check_float(eps, 0.0, 1.0, "eps", MetricsError)
+    eps = bounds.check_float(eps, 0.0, 1.0, "eps", MetricsError)
     mu1, mu2 = (_values(m, name, 1) for m, name in ((mu1, "mu1"), (mu2, "mu2")))
     sigma1, sigma2 = (
         _values(m, name, 2) for m, name in ((sigma1, "sigma1"), (sigma2, "sigma2"))
@@ -93,38 +93,38 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
 
 def _values(value, name: str, ndim: int) -> np.ndarray:
     """Finite float64 statistics (a mean [d], a covariance [d, d]), d at
-    most `limits.MAX_FEATURES`; a scalar is taken as [1] or [1, 1]."""
-    array = limits.finite_array(
+    most `bounds.MAX_FEATURES`; a scalar is taken as [1] or [1, 1]."""
+    array = bounds.finite_array(
         value,
         name,
         MetricsError,
-        max_elements=limits.MAX_FEATURES**ndim,
+        max_elements=bounds.MAX_FEATURES**ndim,
         dtype=np.float64,
     )
     array = np.atleast_1d(array) if ndim == 1 else np.atleast_2d(array)
-    if array.ndim != ndim or array.shape[-1] > limits.MAX_FEATURES:
+    if array.ndim != ndim or array.shape[-1] > bounds.MAX_FEATURES:
         raise MetricsError(
             f"{name}: shape {array.shape}; expected {ndim} dimensions of at "
-            f"most {limits.MAX_FEATURES} features."
+            f"most {bounds.MAX_FEATURES} features."
         )
     return array
 
 
 def _features(value, name: str) -> np.ndarray:
-    """Finite float64 feature rows [n, d], d at most `limits.MAX_FEATURES`
-    and n at most `limits.MAX_IMAGES`."""
-    array = limits.finite_array(
+    """Finite float64 feature rows [n, d], d at most `bounds.MAX_FEATURES`
+    and n at most `bounds.MAX_IMAGES`."""
+    array = bounds.finite_array(
         value,
         name,
         MetricsError,
         ndim=2,
-        max_elements=limits.MAX_IMAGES * limits.MAX_FEATURES,
+        max_elements=bounds.MAX_IMAGES * bounds.MAX_FEATURES,
         dtype=np.float64,
     )
-    if len(array) > limits.MAX_IMAGES or array.shape[1] > limits.MAX_FEATURES:
+    if len(array) > bounds.MAX_IMAGES or array.shape[1] > bounds.MAX_FEATURES:
         raise MetricsError(
-            f"{name}: {array.shape}; use at most {limits.MAX_IMAGES} rows of "
-            f"at most {limits.MAX_FEATURES} features."
+            f"{name}: {array.shape}; use at most {bounds.MAX_IMAGES} rows of "
+            f"at most {bounds.MAX_FEATURES} features."
         )
     return array
 
@@ -143,16 +143,16 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
     Raises:
         MetricsError: Not finite feature rows of one size, fewer than 2 or
-            more than `limits.MAX_KID_SUBSET` per set (the kernels are n^2).
+            more than `bounds.MAX_KID_SUBSET` per set (the kernels are n^2).
     """
     x, y = _features(x, "x"), _features(y, "y")
     if (
         not 2 <= min(len(x), len(y))
-        or max(len(x), len(y)) > limits.MAX_KID_SUBSET
+        or max(len(x), len(y)) > bounds.MAX_KID_SUBSET
         or x.shape[1] != y.shape[1]
     ):
         raise MetricsError(
-            f"MMD needs 2 to {limits.MAX_KID_SUBSET} feature rows of equal "
+            f"MMD needs 2 to {bounds.MAX_KID_SUBSET} feature rows of equal "
             f"size per set; got {x.shape} and {y.shape}."
         )
     d = x.shape[1]
@@ -192,13 +192,13 @@ def kernel_inception_distance(
         >>> kernel_inception_distance(real_features, fake_features)["value"]
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
-    subset_size = limits.check_int(
-        subset_size, 2, limits.MAX_KID_SUBSET, "subset_size", MetricsError
+    subset_size = bounds.check_int(
+        subset_size, 2, bounds.MAX_KID_SUBSET, "subset_size", MetricsError
     )
-    num_subsets = limits.check_int(
-        num_subsets, 1, limits.MAX_SUBSETS, "num_subsets", MetricsError
+    num_subsets = bounds.check_int(
+        num_subsets, 1, bounds.MAX_SUBSETS, "num_subsets", MetricsError
     )
-    seed = limits.check_int(seed, 0, limits.MAX_SEED, "seed", MetricsError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", MetricsError)
     size = min(subset_size, len(real), len(fake))
     if size < 2 or real.shape[1:] != fake.shape[1:]:
         raise MetricsError(
@@ -241,7 +241,7 @@ def inception_score(probabilities, splits: int = 10) -> dict:
         >>> inception_score(np.eye(10)[np.arange(100) % 10], splits=1)
         {'value': 10.000000000000002, 'std': 0.0}
     """
-    splits = limits.check_int(splits, 1, limits.MAX_IMAGES, "splits", MetricsError)
+    splits = bounds.check_int(splits, 1, bounds.MAX_IMAGES, "splits", MetricsError)
     p = _features(probabilities, "probabilities")
     if (
         p.ndim != 2
@@ -314,9 +314,9 @@ def precision_recall(
         >>> precision_recall(real_features, fake_features)
     """
     real, fake = _features(real, "real"), _features(fake, "fake")
-    k = limits.check_int(k, 1, limits.MAX_NEIGHBOURS_PR, "k", MetricsError)
-    batch_size = limits.check_int(
-        batch_size, 1, limits.MAX_EVAL_BATCH * 16, "batch_size", MetricsError
+    k = bounds.check_int(k, 1, bounds.MAX_NEIGHBOURS_PR, "k", MetricsError)
+    batch_size = bounds.check_int(
+        batch_size, 1, bounds.MAX_EVAL_BATCH * 16, "batch_size", MetricsError
     )
     if min(len(real), len(fake)) <= k or real.shape[1:] != fake.shape[1:]:
         raise MetricsError(

@@ -8,7 +8,7 @@ import zipfile
 
 import keras
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import DamagedModelError, RunError
 from keras_dcgan.runs.checkpoint_read import restore_generator
@@ -75,7 +75,7 @@ def load_generator(
         >>> generator = load_generator("runs/mnist", checkpoint="best")
         >>> raw = load_generator("runs/mnist", generator="raw")
     """
-    run_dir = limits.check_path(run_dir, "run_dir", RunError)
+    run_dir = bounds.check_path(run_dir, "run_dir", RunError)
     check_literal_path(run_dir)
     if checkpoint is not None:
         checkpoint = check_choice(checkpoint)

@@ -20,7 +20,7 @@ import logging
 import numbers
 import os
 
-from keras_dcgan import limits
+from keras_dcgan import bounds
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import RunError
 from keras_dcgan.runs.checkpoint_index import complete_checkpoints
@@ -53,7 +53,7 @@ def check_choice(which) -> Choice:
     if (
         isinstance(which, numbers.Integral)
         and not isinstance(which, bool)
-        and 0 <= which <= limits.MAX_STEP
+        and 0 <= which <= bounds.MAX_STEP
     ):
         return int(which)
     raise RunError(

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_dcgan import limits, runs
+from keras_dcgan import bounds, runs
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import ImageData, as_image_data
 from keras_dcgan.data.fingerprint import (
@@ -170,13 +170,13 @@ def check_arguments(
             "with keras_dcgan.DCGANConfig(...)."
         )
     config.validate()
-    limits.check_path(output_dir, "output_dir", RunError)
+    bounds.check_path(output_dir, "output_dir", RunError)
     for name, flag in (
         ("resume", resume),
         ("overwrite", overwrite),
         ("allow_data_change", allow_data_change),
     ):
-        limits.check_bool(flag, name, ConfigError)
+        bounds.check_bool(flag, name, ConfigError)
     if callbacks is not None and (
         isinstance(callbacks, (str, bytes))
         or not isinstance(callbacks, Sequence)
@@ -194,7 +194,7 @@ def check_arguments(
 
 def check_training_memory(config: DCGANConfig) -> None:
     """Refuses a config whose networks and batch cannot fit in the memory
-    this process can allocate (`limits.training_memory_bytes`), before
+    this process can allocate (`bounds.training_memory_bytes`), before
     data is loaded or a model is built. Training on CPUs only: an
     accelerator's memory is not the host's, and TensorFlow does not tell
     its size up front.
@@ -204,7 +204,7 @@ def check_training_memory(config: DCGANConfig) -> None:
     """
     if any(tf.config.list_physical_devices(kind) for kind in ("GPU", "TPU")):
         return
-    limits.check_training_memory(config, available_memory_bytes(), ConfigError)
+    bounds.check_training_memory(config, available_memory_bytes(), ConfigError)
 
 
 def checked_fingerprint(

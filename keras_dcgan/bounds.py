@@ -1,9 +1,12 @@
-"""Bounds of the counts and sizes every command accepts, free of TensorFlow.
+"""Every bound: the counts, sizes, seeds and ranges a command, a function
+or a `DCGANConfig` field accepts, and the one way each is checked.
 
-The CLI's flags (parsed before TensorFlow is imported) and the library's
-own checks read the same values here. Beyond them a typo would exhaust
-memory, wrap an int32 or draw a picture nobody can read; a real need for
-more is better met by several calls.
+The CLI's flags (parsed before TensorFlow is imported), `DCGANConfig`'s
+validation and the library's own checks read the same values here, and
+refuse with the same words. Beyond them a typo would exhaust memory, wrap
+an int32 or draw a picture nobody can read; a real need for more is better
+met by several calls. Free of TensorFlow, and below `config`: it imports
+nothing of the package.
 """
 
 from __future__ import annotations
@@ -16,13 +19,63 @@ from typing import Any
 
 import numpy as np
 
-from keras_dcgan.config import IMAGE_SIZES, LIMITS
+IMAGE_SIZES = (28, 32, 64, 128)
+MAX_SEED = 2**31 - 1  # every seed: DCGANConfig.seed, every --seed and seed=
+MAX_IMAGES = 100_000  # generated or scored by one call
+MAX_LATENT_DIM = 4096
 
-MAX_SEED = LIMITS["seed"]  # DCGANConfig.seed's range, for every --seed
+# Upper bounds of DCGANConfig's integer fields: beyond them a typo would
+# allocate absurd models or memory, wrap an int32, or wait for ever.
+LIMITS = {
+    "latent_dim": MAX_LATENT_DIM,
+    "generator_width": 1024,
+    "discriminator_width": 1024,
+    "batch_size": 8192,
+    "epochs": 10**6,
+    "max_checkpoints": 1000,
+    "log_every": 10**9,
+    "num_samples": 1024,
+    "max_image_pixels": 2**32,
+    "eval_num": MAX_IMAGES,
+    "steps": 10**9,
+    "checkpoint_every": 10**9,
+    "collapse_patience": 10**9,
+    "eval_every": 10**9,
+    "seed": MAX_SEED,
+    # A crop wider than an image's short side keeps that side; no image
+    # within the largest max_image_pixels (2^32) has a short side above 2^16.
+    "center_crop": 2**16,
+}
+# Lower bounds of the integer fields (1 unless listed).
+MINIMA = {
+    "eval_num": 2,
+    "checkpoint_every": 0,
+    "collapse_patience": 0,
+    "eval_every": 0,
+    "seed": 0,
+    "center_crop": 8,  # data.preprocess.MIN_SOURCE_SIDE
+}
+# Ranges of the real-valued fields: (low, high, high excluded). The low end
+# is included, but for the learning rate, which must be positive.
+RANGES = {
+    "checkpoint_minutes": (0.0, 1e6, False),
+    "max_bad_fraction": (0.0, 1.0, False),
+    "dropout": (0.0, 1.0, True),
+    "label_smoothing": (0.0, 0.5, False),
+    "ema": (0.0, 1.0, True),
+    "beta_1": (0.0, 1.0, True),
+    # Far above any useful rate (2e-4 is the paper's), yet finite in the
+    # optimizers' float32: a huge rate gives NaN losses, stopped by the
+    # run's finite guard, not an infinite one.
+    "learning_rate": (0.0, 1e12, False),
+}
+LOW_EXCLUDED = ("learning_rate",)
+# config.json is a few hundred bytes; a larger file is not one.
+MAX_CONFIG_BYTES = 2**20
+
 MAX_INT32 = 2**31 - 1  # export: batch sizes are int32 in the graph
 MAX_VERSION = 2**63 - 1  # TF Serving reads version folders as int64
 MAX_STEP = 2**63 - 1  # a run's step counter is an int64 (--checkpoint STEP)
-MAX_IMAGES = LIMITS["eval_num"]  # generated or scored by one call
 MAX_GENERATED_BYTES = 2**31  # uint8 images `latent.generate` holds at once
 MAX_GRID_IMAGES = 4096  # tiled into one picture: 64 x 64
 MAX_EVAL_BATCH = 1024  # InceptionV3 takes 1 MiB per image at 299 px
@@ -35,7 +88,6 @@ MAX_NEIGHBOURS = 16
 MAX_CLASSIFIER_EPOCHS = 10_000
 MAX_CLASSES = 10_000  # a classifier's classes (ImageNet has 1,000)
 MAX_CLASSIFIER_SIDE = 512  # a classifier's image side
-MAX_LATENT_DIM = LIMITS["latent_dim"]
 MAX_EPOCH = 10**9  # an epoch index (a run's epochs are at most 10^6)
 MAX_BATCH = 2**20  # images or vectors of one forward pass, or one step
 MAX_SUBSETS = 1000  # KID: subsets averaged (its reference: 100)
@@ -67,20 +119,17 @@ def check_int(
         >>> check_int(8, 1, 64, "--variations")
         8
     """
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Integral)
-        or not minimum <= value <= maximum
-    ):
-        raise error(
-            f"{_prefix(name)}{_shown(value)}: use an integer from {minimum} to "
-            f"{maximum}."
-        )
-    return int(value)
+    return int(_check_number(value, numbers.Integral, minimum, maximum, name, error))
 
 
 def check_float(
-    value: Any, minimum: float, maximum: float, name: str = "", error: type = ValueError
+    value: Any,
+    minimum: float,
+    maximum: float,
+    name: str = "",
+    error: type = ValueError,
+    low_open: bool = False,
+    high_open: bool = False,
 ) -> float:
     """Returns `value` if it is a finite number in [minimum, maximum].
 
@@ -90,28 +139,64 @@ def check_float(
         maximum: Largest allowed value.
         name: The flag or argument, to start the message with.
         error: The exception type raised.
+        low_open: `minimum` itself is refused (a learning rate of 0).
+        high_open: `maximum` itself is refused (a dropout of 1).
 
     Returns:
         `value` as a `float`.
 
     Raises:
-        error: Not a finite number, or out of range.
+        error: Not a finite number, or out of range; the message gives
+            the range.
 
     Example:
         >>> check_float(0.25, 0.0, 10.0, "--noise")
         0.25
     """
+    return float(
+        _check_number(
+            value, numbers.Real, minimum, maximum, name, error, low_open, high_open
+        )
+    )
+
+
+def _check_number(
+    value: Any,
+    kind: type,
+    minimum: float,
+    maximum: float,
+    name: str,
+    error: type,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> Any:
+    """`value` if it is a `kind` (a bool is not) within the bounds; else
+    `error`, one line: the name, the value and the range to use."""
     if (
         isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not minimum <= value <= maximum  # before isfinite: 10**400 overflows
-        or not math.isfinite(value)
+        or not isinstance(value, kind)
+        # The bounds before isfinite: 10**400 overflows a float.
+        or not (minimum < value if low_open else minimum <= value)
+        or not (value < maximum if high_open else value <= maximum)
+        or not (isinstance(value, numbers.Integral) or math.isfinite(value))
     ):
-        raise error(
-            f"{_prefix(name)}{_shown(value)}: use a finite number from "
-            f"{minimum} to {maximum}."
-        )
-    return float(value)
+        noun = "an integer" if kind is numbers.Integral else "a finite number"
+        span = f"from {_bound(minimum)} to {_bound(maximum)}"
+        excluded = [
+            _bound(b) for b, o in ((minimum, low_open), (maximum, high_open)) if o
+        ]
+        if excluded:
+            span += f" ({' and '.join(excluded)} excluded)"
+        raise error(f"{_prefix(name)}{_shown(value)}: use {noun} {span}.")
+    return value
+
+
+def _bound(bound: float) -> str:
+    """10 -> "10", 0.5 -> "0.5", 1e12 -> "1e+12": a bound as a message
+    shows it (an integer in full: a user types it)."""
+    if isinstance(bound, numbers.Integral) or abs(bound) < 1e6:
+        return str(bound)
+    return f"{bound:g}"
 
 
 def check_choice(
@@ -159,7 +244,7 @@ def check_path(value: Any, name: str = "", error: type = ValueError) -> str:
 
 def check_image_size(value: Any, name: str = "image_size", error: type = ValueError):
     """Returns `value` as an int if it is one of the image sides a DCGAN has
-    (`config.IMAGE_SIZES`; np.int64(28) is 28, 28.0 is refused)."""
+    (`IMAGE_SIZES`; np.int64(28) is 28, 28.0 is refused)."""
     return _check_member(value, IMAGE_SIZES, name, error)
 
 
