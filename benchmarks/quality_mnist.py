@@ -122,7 +122,7 @@ def extra_averages_callback(folder, steps):
     saving their weights at each step of `steps`."""
     import keras
 
-    from keras_dcgan.averaging import GeneratorAverage
+    from keras_dcgan.dcgan import GeneratorAverage
 
     class ExtraAverages(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):

@@ -161,7 +161,7 @@ def fused_line(args, size, channels, jit_compile, precision="float32"):
 
     from keras_dcgan import DCGANConfig
     from keras_dcgan.data import epoch_batches, from_array
-    from keras_dcgan.models import build_discriminator, build_generator
+    from keras_dcgan.networks import build_discriminator, build_generator
 
     config = DCGANConfig(
         image_size=size,

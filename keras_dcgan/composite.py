@@ -18,8 +18,7 @@ frozen. On Keras 3 two details decide whether that works:
 
 import keras
 
-from keras_dcgan.config import DCGANConfig
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.networks import build_discriminator, build_generator
 
 
 class CompositeDCGAN:
@@ -29,34 +28,36 @@ class CompositeDCGAN:
         config: Hyperparameters; see `DCGANConfig`.
         generator: An existing generator (default: a new one).
         discriminator: An existing discriminator (default: a new one).
-
-    Example:
-        >>> gan = CompositeDCGAN(DCGANConfig(image_size=28, channels=1))
-        >>> logs = gan.train_step(real_images)  # [batch, 28, 28, 1] in [-1, 1]
+        options: Applied to each model's `compile_options()` (default: none).
+        labels: Applied to each batch of labels (default: none).
     """
 
-    def __init__(self, config: DCGANConfig, generator=None, discriminator=None):
+    def __init__(
+        self, config, generator=None, discriminator=None, options=None, labels=None
+    ):
+        if generator is None:
+            generator = build_generator(config)
+        if discriminator is None:
+            discriminator = build_discriminator(config)
         self.config = config
-        self.generator = generator or build_generator(config)
-        self.discriminator = discriminator or build_discriminator(config)
-        self.combined = keras.Sequential(
-            [self.generator, self.discriminator], name="combined"
-        )
+        self.generator, self.discriminator = generator, discriminator
+        self.combined = keras.Sequential([generator, discriminator], name="combined")
         # D's weights, taken while everything is trainable (BatchNorm's
         # moving averages are not among them: they are never trained).
-        self._discriminator_weights = list(self.discriminator.trainable_weights)
+        self.discriminator_weights = list(self.discriminator.trainable_weights)
 
+        options, labels = options or dict, labels or (lambda batch: batch)
         self.set_discriminator_frozen(False)
-        self.discriminator.compile(**self.compile_options())
+        self.discriminator.compile(**options(self.compile_options()))
         self.set_discriminator_frozen(True)
-        self.combined.compile(**self.compile_options())
+        self.combined.compile(**options(self.compile_options()))
         self.set_discriminator_frozen(False)  # as a user inspecting D expects
 
         self.seed_generator = keras.random.SeedGenerator(config.seed)
         ones = keras.ops.ones((config.batch_size, 1))
-        self._real_labels = ones * (1.0 - config.label_smoothing)  # one-sided
-        self._fake_labels = keras.ops.zeros((config.batch_size, 1))
-        self._generator_labels = ones
+        self.real_labels = labels(ones * (1.0 - config.label_smoothing))  # one-sided
+        self.fake_labels = labels(keras.ops.zeros((config.batch_size, 1)))
+        self.generator_labels = labels(ones)
 
     def compile_options(self) -> dict:
         """`compile()` arguments of both models: BCE, Adam(2e-4, 0.5)."""
@@ -69,7 +70,7 @@ class CompositeDCGAN:
         """Freezes D's variables (batch statistics) or its layers (moving)."""
         if self.config.frozen_bn_stats == "batch":
             self.discriminator.trainable = True
-            for variable in self._discriminator_weights:
+            for variable in self.discriminator_weights:
                 variable.trainable = not frozen
         else:
             self.discriminator.trainable = not frozen
@@ -84,10 +85,10 @@ class CompositeDCGAN:
         """Trains D on a real batch, then on a fake batch."""
         self.set_discriminator_frozen(False)
         real = self.discriminator.train_on_batch(
-            real_images, self._real_labels, return_dict=True
+            real_images, self.real_labels, return_dict=True
         )
         fake = self.discriminator.train_on_batch(
-            fakes, self._fake_labels, return_dict=True
+            fakes, self.fake_labels, return_dict=True
         )
         return {
             "d_loss_real": real["loss"],
@@ -99,7 +100,7 @@ class CompositeDCGAN:
     def generator_step(self, z) -> dict:
         """Trains G through the frozen D: it wants its fakes called real."""
         self.set_discriminator_frozen(True)
-        logs = self.combined.train_on_batch(z, self._generator_labels, return_dict=True)
+        logs = self.combined.train_on_batch(z, self.generator_labels, return_dict=True)
         return {"g_loss": logs["loss"], "d_of_fake": logs["mean_output"]}
 
     def train_step(self, real_images) -> dict:

@@ -10,7 +10,7 @@ from helpers import real_batch
 
 from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.dcgan import DCGAN
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.networks import build_discriminator, build_generator
 
 
 def snapshot(variables):
@@ -142,9 +142,9 @@ def test_classic_recipe_leaves_d_frozen_forever(tiny_config):
 
 def test_one_sided_label_smoothing(tiny_config):
     gan = DCGAN(dataclasses.replace(tiny_config, label_smoothing=0.1))
-    np.testing.assert_allclose(gan._real_labels, 0.9)
-    np.testing.assert_allclose(gan._fake_labels, 0.0)
-    np.testing.assert_allclose(gan._generator_labels, 1.0)
+    np.testing.assert_allclose(gan.real_labels, 0.9)
+    np.testing.assert_allclose(gan.fake_labels, 0.0)
+    np.testing.assert_allclose(gan.generator_labels, 1.0)
 
 
 def test_train_step_reports_finite_losses_and_probabilities(gan):
@@ -236,3 +236,54 @@ def test_steps_never_retrace(tiny_config):
     assert gan._forward.experimental_get_tracing_count() == 1
     assert gan._noise.experimental_get_tracing_count() == 1
     assert gan._diversity.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        # Each compile() gets the lesson's arguments through the hook.
+        dict(options=lambda options: dict(options, run_eagerly=True)),
+        # Each label batch goes through the hook, once.
+        dict(labels=lambda batch: batch * 0.5),
+        dict(
+            options=lambda options: dict(options, run_eagerly=True),
+            labels=lambda batch: batch * 0.5,
+        ),
+    ],
+    ids=["options", "labels", "both"],
+)
+def test_the_lesson_takes_what_a_subclass_changes_as_arguments(tiny_config, hook):
+    config = dataclasses.replace(tiny_config, label_smoothing=0.1)
+    generator, discriminator = build_generator(config), build_discriminator(config)
+    gan = CompositeDCGAN(config, generator, discriminator, **hook)
+    assert gan.generator is generator and gan.discriminator is discriminator
+    eager = "options" in hook
+    assert gan.discriminator.run_eagerly == eager == gan.combined.run_eagerly
+    scale = 0.5 if "labels" in hook else 1.0
+    np.testing.assert_allclose(gan.real_labels, 0.9 * scale)
+    np.testing.assert_allclose(gan.fake_labels, 0.0)
+    np.testing.assert_allclose(gan.generator_labels, scale)
+    logs = gan.train_step(real_batch(config))
+    assert all(np.isfinite(float(value)) for value in logs.values())
+
+
+@pytest.mark.parametrize("ema", [0.0, 0.9], ids=["raw", "ema"])
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_dcgan_sets_nothing_before_the_lessons_constructor(tiny_config, ema, replicas):
+    """No state before `super().__init__`, no method of the lesson's
+    constructor overridden: DCGAN hands its changes in as arguments."""
+    from keras_dcgan.devices import distribute
+
+    seen = []
+
+    class Traced(DCGAN):
+        def __setattr__(self, name, value):
+            seen.append(name)
+            super().__setattr__(name, value)
+
+    strategy = distribute.make_strategy("mirrored") if replicas == 2 else None
+    gan = Traced(dataclasses.replace(tiny_config, ema=ema), strategy=strategy)
+    assert seen[0] == "config", seen  # the lesson's constructor's first line
+    for name in ("compile_options", "set_discriminator_frozen"):
+        assert getattr(DCGAN, name) is getattr(CompositeDCGAN, name)
+    assert gan.strategy.num_replicas_in_sync == replicas

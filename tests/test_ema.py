@@ -22,11 +22,10 @@ from helpers import (
     train_cli,
 )
 
-from keras_dcgan.averaging import GeneratorAverage
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
-from keras_dcgan.dcgan import DCGAN
+from keras_dcgan.dcgan import DCGAN, GeneratorAverage
 from keras_dcgan.errors import ConfigError, RunError
 from keras_dcgan.generator.latent import generate, sample_latents
 from keras_dcgan.quality import evaluation, features

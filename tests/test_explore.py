@@ -7,7 +7,7 @@ from PIL import Image
 
 from keras_dcgan.errors import DataError
 from keras_dcgan.generator import explore, latent, nearest
-from keras_dcgan.models import build_generator
+from keras_dcgan.networks import build_generator
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import ConfigError
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.networks import build_discriminator, build_generator
 
 
 @pytest.mark.parametrize("size", [28, 32, 64, 128])

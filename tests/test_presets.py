@@ -15,7 +15,7 @@ from keras_dcgan import runs
 from keras_dcgan.config import ARCHITECTURES, DCGANConfig
 from keras_dcgan.errors import ConfigError
 from keras_dcgan.generator import export, latent
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.networks import build_discriminator, build_generator
 from keras_dcgan.networks.presets import PRESETS
 
 OTHERS = ("keras-tutorial", "dcgan-conv")

@@ -19,7 +19,7 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data import from_array
 from keras_dcgan.errors import RunError
 from keras_dcgan.generator import export
-from keras_dcgan.models import build_generator
+from keras_dcgan.networks import build_generator
 from keras_dcgan.runs import ownership
 from keras_dcgan.training import train
 

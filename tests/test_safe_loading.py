@@ -11,7 +11,7 @@ from keras_dcgan import runs
 from keras_dcgan.cli import main
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import RunError
-from keras_dcgan.models import build_generator
+from keras_dcgan.networks import build_generator
 
 
 def plant_lambda_model(path, canary):

@@ -64,10 +64,41 @@ def num_resolution_steps(image_size: int) -> int:
     return int(math.log2(image_size // base_size(image_size)))
 
 
-def image_input(config) -> keras.KerasTensor:
-    """The discriminator's input: one image of the config's shape."""
+def top_width(config) -> int:
+    """Channels of the generator's smallest map: `generator_width` doubled
+    once per stride-2 layer after the first."""
+    return config.generator_width * 2 ** (num_resolution_steps(config.image_size) - 1)
+
+
+def start_generator(config) -> keras.Sequential:
+    """An empty generator but for its input, named "z": one latent vector."""
+    model = keras.Sequential(name="generator")
+    model.add(keras.Input(shape=(config.latent_dim,), name="z"))
+    return model
+
+
+def start_discriminator(config) -> keras.Sequential:
+    """An empty discriminator but for its input, named "image": one image
+    of the config's shape."""
     size = config.image_size
-    return keras.Input(shape=(size, size, config.channels), name="image")
+    model = keras.Sequential(name="discriminator")
+    model.add(keras.Input(shape=(size, size, config.channels), name="image"))
+    return model
+
+
+def output_conv(filters: int, kernel: int, padding: str, activation: str, name: str):
+    """A network's last layer: a stride-1 Conv2D computed in float32, so
+    that mixed-precision policies still emit exact images or probabilities."""
+    return layers.Conv2D(
+        filters,
+        kernel,
+        strides=1,
+        padding=padding,
+        activation=activation,
+        dtype="float32",
+        kernel_initializer=kernel_initializer(),
+        name=name,
+    )
 
 
 def add_dense_classifier(model: keras.Sequential, dropout: float) -> None:

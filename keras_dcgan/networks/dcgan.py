@@ -17,33 +17,23 @@ import keras
 from keras import layers
 
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.networks.blocks import (
-    add_dense_classifier,
-    batch_norm,
-    image_input,
-    kernel_initializer,
-    leaky_relu,
-    num_resolution_steps,
-)
+from keras_dcgan.networks import blocks
 
 
 def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
-    """The generator; see the module docstring and `models.build_generator`."""
-    steps = num_resolution_steps(config.image_size)
-    base = config.image_size // 2**steps
-    width = config.generator_width * 2 ** (steps - 1)
-    model = keras.Sequential(name="generator")
-    model.add(keras.Input(shape=(config.latent_dim,), name="z"))
+    """The generator; see the module docstring and `builders.build_generator`."""
+    base, width = blocks.base_size(config.image_size), blocks.top_width(config)
+    model = blocks.start_generator(config)
     # No biases before BatchNorm: its beta makes them redundant.
     model.add(
         layers.Dense(
             base * base * width,
             use_bias=False,
-            kernel_initializer=kernel_initializer(),
+            kernel_initializer=blocks.kernel_initializer(),
             name="project",
         )
     )
-    model.add(batch_norm("project_bn", sync))
+    model.add(blocks.batch_norm("project_bn", sync))
     model.add(layers.ReLU(name="project_relu"))
     model.add(layers.Reshape((base, base, width), name="reshape"))
     add_upsampling(model, config, width, sync)
@@ -52,10 +42,9 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
 
 def build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     """The discriminator; see the module docstring."""
-    model = keras.Sequential(name="discriminator")
-    model.add(image_input(config))
+    model = blocks.start_discriminator(config)
     add_downsampling(model, config, sync)
-    add_dense_classifier(model, config.dropout)
+    blocks.add_dense_classifier(model, config.dropout)
     return model
 
 
@@ -65,7 +54,7 @@ def add_upsampling(
     """From the smallest map, of `width` channels, to the image: stride-2
     Conv2DTranspose + BatchNorm + ReLU blocks halving the width, then a
     last stride-2 Conv2DTranspose to the channels with tanh."""
-    steps = num_resolution_steps(config.image_size)
+    steps = blocks.num_resolution_steps(config.image_size)
     for i in range(1, steps):
         width //= 2
         model.add(
@@ -75,11 +64,11 @@ def add_upsampling(
                 strides=2,
                 padding="same",
                 use_bias=False,
-                kernel_initializer=kernel_initializer(),
+                kernel_initializer=blocks.kernel_initializer(),
                 name=f"deconv{i}",
             )
         )
-        model.add(batch_norm(f"deconv{i}_bn", sync))
+        model.add(blocks.batch_norm(f"deconv{i}_bn", sync))
         model.add(layers.ReLU(name=f"deconv{i}_relu"))
     model.add(
         layers.Conv2DTranspose(
@@ -87,7 +76,7 @@ def add_upsampling(
             4,
             strides=2,
             padding="same",
-            kernel_initializer=kernel_initializer(),
+            kernel_initializer=blocks.kernel_initializer(),
             name=f"deconv{steps}",
         )
     )
@@ -100,7 +89,7 @@ def add_downsampling(model: keras.Sequential, config: DCGANConfig, sync: bool) -
     blocks doubling the width from `discriminator_width`, with BatchNorm
     before the activation on all but the first (and no bias before it)."""
     width = config.discriminator_width
-    for i in range(1, num_resolution_steps(config.image_size) + 1):
+    for i in range(1, blocks.num_resolution_steps(config.image_size) + 1):
         model.add(
             layers.Conv2D(
                 width,
@@ -108,11 +97,11 @@ def add_downsampling(model: keras.Sequential, config: DCGANConfig, sync: bool) -
                 strides=2,
                 padding="same",
                 use_bias=(i == 1),
-                kernel_initializer=kernel_initializer(),
+                kernel_initializer=blocks.kernel_initializer(),
                 name=f"conv{i}",
             )
         )
         if i > 1:
-            model.add(batch_norm(f"conv{i}_bn", sync))
-        model.add(leaky_relu(f"conv{i}_lrelu"))
+            model.add(blocks.batch_norm(f"conv{i}_bn", sync))
+        model.add(blocks.leaky_relu(f"conv{i}_lrelu"))
         width *= 2

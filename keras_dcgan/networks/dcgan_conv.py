@@ -22,22 +22,14 @@ import keras
 from keras import layers
 
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.networks.blocks import (
-    base_size,
-    batch_norm,
-    image_input,
-    kernel_initializer,
-    num_resolution_steps,
-)
+from keras_dcgan.networks import blocks
 from keras_dcgan.networks.dcgan import add_downsampling, add_upsampling
 
 
 def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
-    """The generator; see the module docstring and `models.build_generator`."""
-    base = base_size(config.image_size)
-    width = config.generator_width * 2 ** (num_resolution_steps(config.image_size) - 1)
-    model = keras.Sequential(name="generator")
-    model.add(keras.Input(shape=(config.latent_dim,), name="z"))
+    """The generator; see the module docstring and `builders.build_generator`."""
+    base, width = blocks.base_size(config.image_size), blocks.top_width(config)
+    model = blocks.start_generator(config)
     model.add(layers.Reshape((1, 1, config.latent_dim), name="z_map"))
     # No biases before BatchNorm: its beta makes them redundant.
     model.add(
@@ -47,11 +39,11 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
             strides=1,
             padding="valid",
             use_bias=False,
-            kernel_initializer=kernel_initializer(),
+            kernel_initializer=blocks.kernel_initializer(),
             name="project",
         )
     )
-    model.add(batch_norm("project_bn", sync))
+    model.add(blocks.batch_norm("project_bn", sync))
     model.add(layers.ReLU(name="project_relu"))
     add_upsampling(model, config, width, sync)
     return model
@@ -59,23 +51,12 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
 
 def build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     """The discriminator; see the module docstring."""
-    model = keras.Sequential(name="discriminator")
-    model.add(image_input(config))
+    model = blocks.start_discriminator(config)
     add_downsampling(model, config, sync)
     if config.dropout:
         model.add(layers.Dropout(config.dropout, name="dropout"))
-    # float32 keeps the probability (and its loss) exact under mixed precision.
-    model.add(
-        layers.Conv2D(
-            1,
-            base_size(config.image_size),
-            strides=1,
-            padding="valid",
-            activation="sigmoid",
-            dtype="float32",
-            kernel_initializer=kernel_initializer(),
-            name="classifier",
-        )
-    )
+    # A kernel the size of the last map: one probability per image.
+    kernel = blocks.base_size(config.image_size)
+    model.add(blocks.output_conv(1, kernel, "valid", "sigmoid", name="classifier"))
     model.add(layers.Flatten(dtype="float32", name="probability"))
     return model

@@ -20,33 +20,26 @@ import keras
 from keras import layers
 
 from keras_dcgan.config import DCGANConfig
-from keras_dcgan.networks.blocks import (
-    add_dense_classifier,
-    batch_norm,
-    image_input,
-    kernel_initializer,
-    leaky_relu,
-    num_resolution_steps,
-)
+from keras_dcgan.networks import blocks
 
 # The last generator layer's kernel: a stride-1 Conv2D to the channels.
 OUTPUT_KERNEL = 3
 
 
 def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
-    """The generator; see the module docstring and `models.build_generator`."""
-    steps = num_resolution_steps(config.image_size)
-    base = config.image_size // 2**steps
-    width = config.generator_width * 2 ** (steps - 1)
-    model = keras.Sequential(name="generator")
-    model.add(keras.Input(shape=(config.latent_dim,), name="z"))
+    """The generator; see the module docstring and `builders.build_generator`."""
+    steps = blocks.num_resolution_steps(config.image_size)
+    base, width = blocks.base_size(config.image_size), blocks.top_width(config)
+    model = blocks.start_generator(config)
     model.add(
         layers.Dense(
-            base * base * width, kernel_initializer=kernel_initializer(), name="project"
+            base * base * width,
+            kernel_initializer=blocks.kernel_initializer(),
+            name="project",
         )
     )
-    model.add(leaky_relu("project_lrelu"))
-    model.add(batch_norm("project_bn", sync))
+    model.add(blocks.leaky_relu("project_lrelu"))
+    model.add(blocks.batch_norm("project_bn", sync))
     model.add(layers.Reshape((base, base, width), name="reshape"))
     for i in range(1, steps + 1):
         width = config.generator_width * 2 ** (steps - i)
@@ -56,23 +49,15 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
                 4,
                 strides=2,
                 padding="same",
-                kernel_initializer=kernel_initializer(),
+                kernel_initializer=blocks.kernel_initializer(),
                 name=f"deconv{i}",
             )
         )
-        model.add(leaky_relu(f"deconv{i}_lrelu"))
-        model.add(batch_norm(f"deconv{i}_bn", sync))
-    # float32 so that mixed-precision policies still emit exact [-1, 1].
+        model.add(blocks.leaky_relu(f"deconv{i}_lrelu"))
+        model.add(blocks.batch_norm(f"deconv{i}_bn", sync))
     model.add(
-        layers.Conv2D(
-            config.channels,
-            OUTPUT_KERNEL,
-            strides=1,
-            padding="same",
-            activation="tanh",
-            dtype="float32",
-            kernel_initializer=kernel_initializer(),
-            name="to_image",
+        blocks.output_conv(
+            config.channels, OUTPUT_KERNEL, "same", "tanh", name="to_image"
         )
     )
     return model
@@ -80,9 +65,8 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
 
 def build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     """The discriminator; see the module docstring."""
-    steps = num_resolution_steps(config.image_size)
-    model = keras.Sequential(name="discriminator")
-    model.add(image_input(config))
+    steps = blocks.num_resolution_steps(config.image_size)
+    model = blocks.start_discriminator(config)
     for i in range(1, steps + 1):
         model.add(
             layers.Conv2D(
@@ -90,12 +74,12 @@ def build_discriminator(config: DCGANConfig, sync: bool) -> keras.Sequential:
                 4,
                 strides=2,
                 padding="same",
-                kernel_initializer=kernel_initializer(),
+                kernel_initializer=blocks.kernel_initializer(),
                 name=f"conv{i}",
             )
         )
-        model.add(leaky_relu(f"conv{i}_lrelu"))
+        model.add(blocks.leaky_relu(f"conv{i}_lrelu"))
         if i > 1:
-            model.add(batch_norm(f"conv{i}_bn", sync))
-    add_dense_classifier(model, config.dropout)
+            model.add(blocks.batch_norm(f"conv{i}_bn", sync))
+    blocks.add_dense_classifier(model, config.dropout)
     return model

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import RunError
-from keras_dcgan.models import build_discriminator, build_generator
+from keras_dcgan.networks import build_discriminator, build_generator
 from keras_dcgan.runs.checkpoint_index import complete_checkpoints
 from keras_dcgan.runs.checkpoint_store import CheckpointStore
 from keras_dcgan.runs.run_dir import CHECKPOINTS, check_literal_path, load_run_config

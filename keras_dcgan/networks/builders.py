@@ -20,14 +20,7 @@ from keras_dcgan.config import DCGANConfig
 from keras_dcgan.data.preprocess import available_memory_bytes
 from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.errors import ConfigError
-from keras_dcgan.networks.blocks import (  # noqa: F401  (public before presets)
-    BN_EPSILON,
-    BN_MOMENTUM,
-    batch_norm,
-    dtype_policy,
-    kernel_initializer,
-    num_resolution_steps,
-)
+from keras_dcgan.networks.blocks import dtype_policy
 from keras_dcgan.networks.presets import preset
 
 
@@ -47,7 +40,7 @@ def build_generator(
         config: Uses `architecture`, `image_size`, `channels`, `latent_dim`,
             `generator_width` and `precision`.
         synchronized_batch_norm: Batch statistics over all replicas of the
-            current `tf.distribute` strategy (see `batch_norm`).
+            current `tf.distribute` strategy (see `blocks.batch_norm`).
 
     Returns:
         A built `keras.Sequential` named "generator" whose input, named
@@ -83,7 +76,7 @@ def build_discriminator(
         config: Uses `architecture`, `image_size`, `channels`,
             `discriminator_width`, `dropout` and `precision`.
         synchronized_batch_norm: Batch statistics over all replicas of the
-            current `tf.distribute` strategy (see `batch_norm`).
+            current `tf.distribute` strategy (see `blocks.batch_norm`).
 
     Returns:
         A built `keras.Sequential` named "discriminator" with output shape

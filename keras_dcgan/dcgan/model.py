@@ -11,25 +11,26 @@ calls, the same freeze) and adds what real runs need around it:
 - checkpoints: optimizers built up front, so that a checkpoint restores
   their slots before the first step;
 - the `diversity` signal that `keras_dcgan.training.monitor` watches for collapse;
-- with `config.ema`, an average of G's weights (`keras_dcgan.averaging`),
+- with `config.ema`, an average of G's weights (`averaging.py` beside it),
   updated after every step: the generator that is sampled and exported.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import keras
 import tensorflow as tf
 
-from keras_dcgan.averaging import GeneratorAverage
 from keras_dcgan.composite import CompositeDCGAN
 from keras_dcgan.config import DCGANConfig
+from keras_dcgan.dcgan.averaging import GeneratorAverage
 from keras_dcgan.devices import distribute
 from keras_dcgan.devices.kernels import hint_onednn, resolve_jit_compile
 from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.errors import ConfigError
-from keras_dcgan.models import build_discriminator, build_generator, check_config
+from keras_dcgan.networks import build_discriminator, build_generator, check_config
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,17 @@ def _mean_pairwise_distance(images, count=32):
     distances = tf.sqrt(tf.maximum(d2, 0.0))
     n = tf.cast(tf.shape(x)[0], tf.float32)
     return tf.reduce_sum(distances) / tf.maximum(n * (n - 1.0), 1.0)
+
+
+def _production_options(config: DCGANConfig, jit_compile: bool, options: dict) -> dict:
+    """The lesson's `compile()` arguments with loss scaling under
+    `mixed_float16` and `jit_compile`."""
+    if resolve_precision(config.precision) == "mixed_float16":
+        # float16 gradients underflow without it. (compile's auto_scale_loss
+        # reads the model's policy, which a Sequential leaves float32.)
+        optimizer = keras.optimizers.LossScaleOptimizer(options["optimizer"])
+        options = dict(options, optimizer=optimizer)
+    return dict(options, jit_compile=jit_compile)
 
 
 def diversity(real_images, fake_images) -> tf.Tensor:
@@ -91,8 +103,8 @@ class DCGAN(CompositeDCGAN):
         strategy=None,
     ):
         check_config(config)
-        self.strategy = strategy or tf.distribute.get_strategy()
-        replicas = self.strategy.num_replicas_in_sync
+        strategy = strategy or tf.distribute.get_strategy()
+        replicas = strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise ConfigError(
                 f"batch_size={config.batch_size} must be a multiple of the "
@@ -101,46 +113,40 @@ class DCGAN(CompositeDCGAN):
             )
         if jit_compile is None and config.jit_compile != "auto":
             jit_compile = config.jit_compile == "on"
-        self.jit_compile = resolve_jit_compile(jit_compile)
-        if self.jit_compile and replicas > 1:
+        jit_compile = resolve_jit_compile(jit_compile)
+        if jit_compile and replicas > 1:
             # One XLA cluster cannot reach variables mirrored on several
             # devices ("Trying to access resource ... located in device").
             logger.info("XLA is off: %d replicas.", replicas)
-            self.jit_compile = False
+            jit_compile = False
         hint_onednn()
-        with self.strategy.scope():
+        with strategy.scope():
             # Several replicas: BatchNorm's batch statistics over the global
             # batch, so that a replica's slice is normalised as on one device.
-            synchronized = distribute.is_distributed(self.strategy)
+            synchronized = distribute.is_distributed(strategy)
+            if generator is None:
+                generator = build_generator(config, synchronized)
+            if discriminator is None:
+                discriminator = build_discriminator(config, synchronized)
             super().__init__(
                 config,
-                generator or build_generator(config, synchronized),
-                discriminator or build_discriminator(config, synchronized),
+                generator,
+                discriminator,
+                options=functools.partial(_production_options, config, jit_compile),
+                # Each label batch split across the replicas once, up front.
+                labels=functools.partial(distribute.split_batch, strategy),
             )
+            self.strategy, self.jit_compile = strategy, jit_compile
             self._prepare_for_production(synchronized)
             self.average = (
                 GeneratorAverage(self.generator, config.ema) if config.ema else None
             )
 
-    def compile_options(self) -> dict:
-        options = super().compile_options()
-        if resolve_precision(self.config.precision) == "mixed_float16":
-            # float16 gradients underflow without it. (compile's
-            # auto_scale_loss reads the model's policy, which a Sequential
-            # leaves float32.)
-            options["optimizer"] = keras.optimizers.LossScaleOptimizer(
-                options["optimizer"]
-            )
-        return dict(options, jit_compile=self.jit_compile)
-
     def _prepare_for_production(self, synchronized: bool) -> None:
         # Optimizers built now, each with the variables it will update, so
         # that a checkpoint can restore their slots before the first step.
-        self.discriminator.optimizer.build(self._discriminator_weights)
+        self.discriminator.optimizer.build(self.discriminator_weights)
         self.combined.optimizer.build(self.generator.trainable_variables)
-        self._real_labels = self._split(self._real_labels)
-        self._fake_labels = self._split(self._fake_labels)
-        self._generator_labels = self._split(self._generator_labels)
         # (Not XLA: it updates the seed generator, which a strategy mirrors.)
         self._noise = tf.function(self._latents, jit_compile=False)
         self._diversity = tf.function(diversity, jit_compile=self.jit_compile)
@@ -161,7 +167,10 @@ class DCGAN(CompositeDCGAN):
     def _build_metrics(self) -> None:
         # Keras builds a compiled model's loss and metrics from the first
         # batch it is given, which it cannot read from per-replica values;
-        # build them from shapes alone (no step is run).
+        # build them from shapes alone (no step is run). Private API, as
+        # `fit` itself uses under a strategy: Keras has no public way to
+        # build compiled losses and metrics from shapes, and the public
+        # `compute_loss`/`compute_metrics` would update the metrics' state.
         size, channels = self.config.image_size, self.config.channels
         labels = tf.zeros((self.config.batch_size, 1))
         images = tf.zeros((self.config.batch_size, size, size, channels))
