@@ -15,7 +15,7 @@ from helpers import deterministic_ops  # noqa: E402
 from keras_dcgan.config import DCGANConfig  # noqa: E402
 
 # The repository root: the harness is the package `benchmarks.parity`.
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, os.pardir))
 from benchmarks.parity import compare, lockstep, recipe  # noqa: E402
 
 STEPS = 6

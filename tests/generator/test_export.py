@@ -18,7 +18,7 @@ from keras_dcgan.cli import main
 from keras_dcgan.errors import RunError
 from keras_dcgan.generator import export, latent
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")

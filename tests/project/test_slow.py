@@ -17,7 +17,7 @@ from keras_dcgan.quality.features import ClassifierExtractor
 from keras_dcgan.runs import load_generator
 
 MNIST = os.path.join(
-    os.path.dirname(__file__), "..", "..", "shared", "data", "mnist_test_10k.npz"
+    os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist_test_10k.npz"
 )
 
 pytestmark = [

@@ -14,7 +14,7 @@ from helpers import make_images
 from keras_dcgan import DCGANConfig, build_discriminator, build_generator
 from keras_dcgan.cli import build_parser
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 with open(os.path.join(ROOT, "README.md")) as f:
     README = f.read()
 with open(os.path.join(ROOT, "docs", "TRAINING.md")) as f:

@@ -1,4 +1,4 @@
-"""Opt-in (`pytest -m serving tests/test_serving_compat.py`): the export in
+"""Opt-in (`pytest -m serving tests/generator/test_serving_compat.py`): the export in
 the TensorFlow that TF Serving runs.
 
 TF Serving's releases trail TensorFlow's. This test installs the TensorFlow

@@ -21,7 +21,7 @@ from PIL import Image
 from keras_dcgan import build_discriminator, build_generator
 from keras_dcgan.config import DCGANConfig
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLES = os.path.join(ROOT, "examples")
 NAMES = ("mnist.py", "celeba.py", "frozen_discriminator_traps.py")
 TINY_MODEL = ["--width", "8", "--latent-dim", "8"]
