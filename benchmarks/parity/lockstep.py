@@ -3,6 +3,7 @@ same ported weights, on the same batches and z, compared after each step."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -122,7 +123,7 @@ def _new_report(config, steps, tolerance, library, data_description) -> dict:
         "tolerance": tolerance,
         "library": library,
         "config": {k: getattr(config, k) for k in REPORTED_CONFIG},
-        "data": data_description,
+        "data": os.path.basename(data_description),  # no local folders
         "scaling_mismatches": scaling_mismatches(),
         "library_logs": [],
         "variants": {},
