@@ -292,7 +292,9 @@ def parse_args():
         description=__doc__.split("\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data", required=True, help="MNIST .npz with x and y")
+    parser.add_argument(
+        "--data", help="MNIST .npz with x and y (needed unless --markdown)"
+    )
     parser.add_argument(
         "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
     )
@@ -308,7 +310,10 @@ def parse_args():
         help="train nothing: print the tables of the --json report",
     )
     args = parser.parse_args()
-    args.data, args.json = repo_path(args.data), repo_path(args.json)
+    if not args.data and not args.markdown:
+        parser.error("--data is needed to train and score")
+    args.data = repo_path(args.data) if args.data else None
+    args.json = repo_path(args.json)
     args.epochs = sorted({int(e) for e in args.epochs.split(",")})
     args.seeds = sorted({int(s) for s in args.seeds.split(",")})
     return args
