@@ -2,8 +2,9 @@
 
 The script runs in a fresh interpreter that imports TensorFlow only, as TF
 Serving sees the model: no keras_dcgan, no Keras objects. Which interpreter
-is the caller's choice: the project's own (tests/generator/test_export.py) or one with
-the TensorFlow of the newest TF Serving release (tests/generator/test_serving_compat.py).
+is the caller's choice: the project's own (tests/generator/test_export.py)
+or one with the TensorFlow of the newest TF Serving release
+(tests/generator/test_serving_compat.py).
 """
 
 from __future__ import annotations
