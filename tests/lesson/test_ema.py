@@ -313,5 +313,5 @@ def test_an_ema_out_of_range_names_the_flag_and_the_range(tmp_path, value, capsy
     assert exit_code(argv) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1, err
-    assert "(--ema)" in err and "[0.0, 1.0)" in err
+    assert "(--ema)" in err and "from 0.0 to 1.0 (1.0 excluded)" in err
     assert not (tmp_path / "r").exists()
