@@ -119,8 +119,9 @@ def judges(data, work_dir):
 # --------------------------------------------------------------------------
 
 
-def train_library(seed, epochs, data, run):
-    """The library with its default flags (MNIST shape, 28 px)."""
+def train_library(seed, epochs, data, run, **fields):
+    """The library with its default flags (MNIST shape, 28 px), but for
+    `fields` of `DCGANConfig`."""
     from keras_dcgan import DCGANConfig, load_images, train
     from keras_dcgan.runs.selection import checkpoint_steps
 
@@ -134,6 +135,7 @@ def train_library(seed, epochs, data, run):
         epochs=max(epochs),
         checkpoint_every=min(epochs) * STEPS_PER_EPOCH,
         max_checkpoints=len(epochs) + max(epochs) // min(epochs),
+        **fields,
     )
     print(f"== training the library, seed {seed}", flush=True)
     images = load_images(28, 1, data=data)

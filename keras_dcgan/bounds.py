@@ -56,7 +56,7 @@ MINIMA = {
     "center_crop": 8,  # data.preprocess.MIN_SOURCE_SIDE
 }
 # Ranges of the real-valued fields: (low, high, high excluded). The low end
-# is included, but for the learning rate, which must be positive.
+# is included, but for the learning rates, which must be positive.
 RANGES = {
     "checkpoint_minutes": (0.0, 1e6, False),
     "max_bad_fraction": (0.0, 1.0, False),
@@ -68,8 +68,9 @@ RANGES = {
     # optimizers' float32: a huge rate gives NaN losses, stopped by the
     # run's finite guard, not an infinite one.
     "learning_rate": (0.0, 1e12, False),
+    "discriminator_learning_rate": (0.0, 1e12, False),
 }
-LOW_EXCLUDED = ("learning_rate",)
+LOW_EXCLUDED = ("learning_rate", "discriminator_learning_rate")
 # config.json is a few hundred bytes; a larger file is not one.
 MAX_CONFIG_BYTES = 2**20
 

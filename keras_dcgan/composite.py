@@ -47,10 +47,11 @@ class CompositeDCGAN:
         self.discriminator_weights = list(self.discriminator.trainable_weights)
 
         options, labels = options or dict, labels or (lambda batch: batch)
+        d_rate = config.discriminator_learning_rate or config.learning_rate
         self.set_discriminator_frozen(False)
-        self.discriminator.compile(**options(self.compile_options()))
+        self.discriminator.compile(**options(self.compile_options(d_rate)))
         self.set_discriminator_frozen(True)
-        self.combined.compile(**options(self.compile_options()))
+        self.combined.compile(**options(self.compile_options(config.learning_rate)))
         self.set_discriminator_frozen(False)  # as a user inspecting D expects
 
         self.seed_generator = keras.random.SeedGenerator(config.seed)
@@ -59,10 +60,9 @@ class CompositeDCGAN:
         self.fake_labels = labels(keras.ops.zeros((config.batch_size, 1)))
         self.generator_labels = labels(ones)
 
-    def compile_options(self) -> dict:
-        """`compile()` arguments of both models: BCE, Adam(2e-4, 0.5)."""
-        config = self.config
-        adam = keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1)
+    def compile_options(self, learning_rate: float) -> dict:
+        """`compile()` arguments of a model: BCE, Adam(learning_rate, 0.5)."""
+        adam = keras.optimizers.Adam(learning_rate, beta_1=self.config.beta_1)
         metrics = [MeanPrediction(name="mean_output")]
         return dict(optimizer=adam, loss="binary_crossentropy", metrics=metrics)
 

@@ -25,14 +25,19 @@ from keras_dcgan.errors import ConfigError
 # tutorials', and the paper's all-convolutional one of PyTorch's reference.
 ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
 FROZEN_BN_STATS = ("batch", "moving")
+DISCRIMINATOR_NORMS = ("batch", "spectral")
+# DiffAugment's transformations of D's inputs (keras_dcgan.networks.augment),
+# in the order they are applied.
+AUGMENTATIONS = ("color", "translation", "cutout")
 EVAL_METRICS = ("fid", "kid", "is", "precision", "recall")
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 JIT_COMPILE = ("auto", "on", "off")
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
-# Integer fields that may be None: steps (epochs decide), seed (random),
-# center_crop (the whole short side).
-OPTIONAL = ("steps", "seed", "center_crop")
+# Fields that may be None: steps (epochs decide), seed (random),
+# center_crop (the whole short side), discriminator_learning_rate (the
+# generator's).
+OPTIONAL = ("steps", "seed", "center_crop", "discriminator_learning_rate")
 # Fields that decide the shape of the networks: a run can only be resumed
 # (or a checkpoint restored) with the same values.
 ARCHITECTURE_FIELDS = (
@@ -43,6 +48,8 @@ ARCHITECTURE_FIELDS = (
     "generator_width",
     "discriminator_width",
     "dropout",
+    "augment",
+    "discriminator_norm",
     "precision",
 )
 
@@ -63,13 +70,26 @@ class DCGANConfig:
         discriminator_width: Channels of the discriminator's first layer
             ("ndf"); later layers double it.
         dropout: Dropout rate before the discriminator's classifier (0: none).
+        augment: Differentiable augmentation (DiffAugment) of the
+            discriminator's inputs, real and fake alike: "none", or a
+            comma-separated list of "color", "translation" and "cutout".
+            From Zhao et al. (2020); see `keras_dcgan.networks.augment`.
+        discriminator_norm: How the discriminator is normalized: "batch"
+            (BatchNorm on all but the first layer, the paper's) or
+            "spectral" (each Conv2D and Dense over its largest singular
+            value, no BatchNorm; Miyato et al. 2018). See
+            `keras_dcgan.networks.spectral`.
         architecture: The networks' layer pattern: "dcgan" (the paper's,
             with a Dense projection and classifier), "keras-tutorial" (the
             classic Keras GAN tutorials': LeakyReLU and BatchNorm after it,
             a last stride-1 Conv2D) or "dcgan-conv" (the paper's
             all-convolutional networks of PyTorch's reference code, no
             Dense). See `keras_dcgan.networks`.
-        learning_rate: Adam learning rate of both networks.
+        learning_rate: Adam learning rate of the generator, and of the
+            discriminator unless `discriminator_learning_rate` is set.
+        discriminator_learning_rate: Adam learning rate of the
+            discriminator; one unlike the generator's is the two-time-scale
+            update rule (TTUR). None: `learning_rate`.
         beta_1: Adam beta_1 of both networks.
         label_smoothing: One-sided label smoothing: the discriminator's target
             for real images is `1 - label_smoothing`; fakes stay at 0.
@@ -138,8 +158,11 @@ class DCGANConfig:
     generator_width: int = 64
     discriminator_width: int = 64
     dropout: float = 0.0
+    augment: str = "none"
+    discriminator_norm: str = "batch"
     architecture: str = "dcgan"
     learning_rate: float = 2e-4
+    discriminator_learning_rate: float | None = None
     beta_1: float = 0.5
     label_smoothing: float = 0.0
     frozen_bn_stats: str = "batch"
@@ -199,6 +222,7 @@ class DCGANConfig:
             ("jit_compile", JIT_COMPILE),
             ("strategy", STRATEGIES),
             ("frozen_bn_stats", FROZEN_BN_STATS),
+            ("discriminator_norm", DISCRIMINATOR_NORMS),
             ("eval_metric", EVAL_METRICS),
         ):
             value = getattr(self, name)
@@ -215,6 +239,8 @@ class DCGANConfig:
                     value, MINIMA.get(name, 1), maximum, _named(name), ConfigError
                 )
         for name, (low, high, high_open) in RANGES.items():
+            if getattr(self, name) is None and name in OPTIONAL:
+                continue
             check_float(
                 getattr(self, name),
                 low,
@@ -230,6 +256,7 @@ class DCGANConfig:
                 "must be true or false (--stop-on-collapse)."
             )
         self._validate_eval_features()
+        self.augment = _augment_policy(self.augment)
 
     def _normalize(self) -> None:
         """NumPy scalars as Python's; real fields as floats (0 -> 0.0)."""
@@ -367,6 +394,25 @@ def _is_number(value: Any) -> bool:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _augment_policy(policy: Any) -> str:
+    """`augment` in its one spelling: "none", or the names in the order
+    applied ("cutout,translation" -> "translation,cutout")."""
+    if policy == "none":
+        return policy
+    names = [n.strip() for n in policy.split(",")] if isinstance(policy, str) else []
+    if (
+        not names
+        or not set(names) <= set(AUGMENTATIONS)
+        or len(set(names)) < len(names)
+    ):
+        raise ConfigError(
+            f"augment={_repr(policy)} is not supported; use none, or a "
+            f"comma-separated list of {', '.join(AUGMENTATIONS)}, each at most "
+            "once (--augment)."
+        )
+    return ",".join(name for name in AUGMENTATIONS if name in names)
 
 
 def _named(field: str) -> str:

@@ -74,3 +74,25 @@ def op_determinism():
     """Deterministic ops for one test (`deterministic_ops`)."""
     with deterministic_ops():
         yield
+
+
+@pytest.fixture(autouse=True)
+def logging_as_found():
+    """Puts the package's logging set-up back after each test.
+
+    The README's blocks call `keras_dcgan.enable_logging()` and the CLI
+    calls `logging.basicConfig()` in the test process; left in place, the
+    package's lines would skip the root logger in every later test of that
+    worker (xdist runs files in whatever order the workers take them).
+    pytest's own capture handlers on the root logger are left to pytest.
+    """
+    import logging
+
+    package, root = logging.getLogger("keras_dcgan"), logging.getLogger()
+    saved = list(package.handlers), package.propagate, package.level
+    before = list(root.handlers)
+    yield
+    package.handlers[:], package.propagate, package.level = saved
+    for handler in root.handlers[:]:
+        if handler not in before and type(handler) is logging.StreamHandler:
+            root.removeHandler(handler)

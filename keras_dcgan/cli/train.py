@@ -18,6 +18,7 @@ from keras_dcgan.cli.common import (
 from keras_dcgan.config import (
     ARCHITECTURE_FIELDS,
     ARCHITECTURES,
+    DISCRIMINATOR_NORMS,
     JIT_COMPILE,
     PRECISIONS,
     STRATEGIES,
@@ -37,8 +38,15 @@ CONFIG_FLAGS = {
     "--generator-width": ("generator_width", int, {"aliases": ["--ngf"]}),
     "--discriminator-width": ("discriminator_width", int, {"aliases": ["--ndf"]}),
     "--dropout": ("dropout", float, {}),
+    "--augment": ("augment", str, {"metavar": "POLICY"}),
+    "--discriminator-norm": (
+        "discriminator_norm",
+        str,
+        {"choices": list(DISCRIMINATOR_NORMS)},
+    ),
     "--architecture": ("architecture", str, {"choices": list(ARCHITECTURES)}),
     "--learning-rate": ("learning_rate", float, {"aliases": ["--lr"]}),
+    "--discriminator-learning-rate": ("discriminator_learning_rate", float, {}),
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
     "--frozen-bn-stats": ("frozen_bn_stats", str, {"choices": ["batch", "moving"]}),
@@ -77,6 +85,7 @@ GROUPS = {
     "model": tuple(f for f in ARCHITECTURE_FIELDS if f not in SPEED_FIELDS),
     "optimisation": (
         "learning_rate",
+        "discriminator_learning_rate",
         "beta_1",
         "label_smoothing",
         "frozen_bn_stats",
@@ -128,6 +137,7 @@ UNSET = {
     "center_crop": "the whole short side",
     "eval_features": "none; give one with --eval-every",
     "ema": "off",
+    "discriminator_learning_rate": "the generator's",
     "stop_on_collapse": "off",
 }
 EXAMPLES = """examples:

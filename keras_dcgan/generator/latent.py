@@ -37,7 +37,15 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
     if seed is not None:
         seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
     rng = np.random.default_rng(seed)
-    return rng.standard_normal((num, latent_dim)).astype(np.float32)
+    out = np.empty((num, latent_dim), np.float32)
+    # In float64 blocks of about 8 MiB, the same stream as one call: the
+    # float64 copy of a whole large draw took twice the result's memory.
+    rows = max(1, 2**20 // latent_dim)
+    for start in range(0, num, rows):
+        out[start : start + rows] = rng.standard_normal(
+            (min(rows, num - start), latent_dim)
+        )
+    return out
 
 
 def seed_latents(seeds, latent_dim: int) -> np.ndarray:

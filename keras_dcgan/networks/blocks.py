@@ -9,6 +9,8 @@ import math
 import keras
 from keras import layers
 
+from keras_dcgan.networks.augment import DiffAugment
+
 # PyTorch's BatchNorm2d defaults (momentum 0.1 there is 0.9 here).
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
@@ -79,10 +81,13 @@ def start_generator(config) -> keras.Sequential:
 
 def start_discriminator(config) -> keras.Sequential:
     """An empty discriminator but for its input, named "image": one image
-    of the config's shape."""
+    of the config's shape, and the augmentation of `config.augment`."""
     size = config.image_size
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(shape=(size, size, config.channels), name="image"))
+    if config.augment != "none":
+        policy = config.augment.split(",")
+        model.add(DiffAugment(policy, seed=config.seed, name="augment"))
     return model
 
 

@@ -22,6 +22,7 @@ from keras_dcgan.devices.precision import resolve_precision
 from keras_dcgan.errors import ConfigError
 from keras_dcgan.networks.blocks import dtype_policy
 from keras_dcgan.networks.presets import preset
+from keras_dcgan.networks.spectral import with_spectral_norm
 
 
 def build_generator(
@@ -74,7 +75,8 @@ def build_discriminator(
 
     Args:
         config: Uses `architecture`, `image_size`, `channels`,
-            `discriminator_width`, `dropout` and `precision`.
+            `discriminator_width`, `dropout`, `augment`,
+            `discriminator_norm` and `precision`.
         synchronized_batch_norm: Batch statistics over all replicas of the
             current `tf.distribute` strategy (see `blocks.batch_norm`).
 
@@ -93,7 +95,10 @@ def build_discriminator(
     check_config(config, "discriminator")
     networks = preset(config.architecture, config.image_size)
     with dtype_policy(resolve_precision(config.precision)):
-        return networks.build_discriminator(config, synchronized_batch_norm)
+        model = networks.build_discriminator(config, synchronized_batch_norm)
+        if config.discriminator_norm == "spectral":
+            model = with_spectral_norm(model)
+        return model
 
 
 def check_config(config, network: str = "") -> None:

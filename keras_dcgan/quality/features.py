@@ -273,6 +273,6 @@ def make_extractor(spec: str) -> FeatureExtractor:
     if spec.startswith("classifier:") and len(spec) > len("classifier:"):
         return ClassifierExtractor(spec[len("classifier:") :])
     raise DataError(
-        f"--features {spec}: use 'inception' or "
+        f"--features {spec[:40]!r}: use 'inception' or "
         "'classifier:PATH' (a .keras classifier)."
     )

@@ -182,10 +182,12 @@ def _open(plan: Preflight) -> _Run:
         is_usable=lambda path: not guard.non_finite(),
     )
     if plan.resume:
-        for optimizer in (gan.discriminator.optimizer, gan.combined.optimizer):
-            # The checkpoint restores the learning rate it was saved with;
-            # the config (the run's, or the one changed on resume) decides.
-            optimizer.learning_rate = config.learning_rate
+        # The checkpoint restores the learning rates it was saved with; the
+        # config (the run's, or the one changed on resume) decides.
+        gan.discriminator.optimizer.learning_rate = (
+            config.discriminator_learning_rate or config.learning_rate
+        )
+        gan.combined.optimizer.learning_rate = config.learning_rate
     evaluator = (
         PeriodicEvaluator(
             config, plan.images, checkpoint, store.directory, plan.extractor

@@ -38,27 +38,37 @@ def gan(request, tiny_config):
     return cls(dataclasses.replace(tiny_config, frozen_bn_stats=stats))
 
 
+VARIANTS = {  # the other presets, and the options that change D or its step
+    "keras-tutorial": {"architecture": "keras-tutorial"},
+    "dcgan-conv": {"architecture": "dcgan-conv"},
+    "augment": {"augment": "color,translation,cutout"},
+    "ttur": {"learning_rate": 1e-4, "discriminator_learning_rate": 4e-4},
+    "spectral": {"discriminator_norm": "spectral"},
+}
+
+
 @pytest.fixture(
     params=[
-        (architecture, cls, stats)
-        for architecture in ("keras-tutorial", "dcgan-conv")
+        (variant, cls, stats)
+        for variant in VARIANTS
         for cls, stats in ((CompositeDCGAN, "batch"), (DCGAN, "moving"))
     ],
     ids=lambda p: f"{p[0]}-{'lesson' if p[1] is CompositeDCGAN else 'dcgan'}-{p[2]}",
 )
 def preset_gan(request, tiny_config):
-    """The other architecture presets, in both classes and both freezes."""
+    """The other presets and options, in both classes and both freezes."""
     keras.utils.set_random_seed(0)
-    architecture, cls, stats = request.param
-    return cls(
-        dataclasses.replace(
-            tiny_config, architecture=architecture, frozen_bn_stats=stats
-        )
-    )
+    variant, cls, stats = request.param
+    fields = dict(VARIANTS[variant], frozen_bn_stats=stats)
+    return cls(dataclasses.replace(tiny_config, **fields))
 
 
 def trainable_names(model):
-    return {v.path for v in model.weights if "moving" not in v.path}
+    """What an optimizer trains: not BatchNorm's moving statistics, the
+    state of an augmentation's random numbers or spectral normalization's
+    power iteration."""
+    state = ("moving", "seed_generator", "vector_u")
+    return {v.path for v in model.weights if not any(s in v.path for s in state)}
 
 
 def check_discriminator_step(gan):

@@ -90,7 +90,8 @@ def out_of_range(field):
         return wrong if field in config.OPTIONAL else [*wrong, None]
     below = low if low in excluded else low - 1.0
     above = high if high in excluded else high * 2
-    return [below, above, math.nan, math.inf, -math.inf, True, "0.5", None]
+    wrong = [below, above, math.nan, math.inf, -math.inf, True, "0.5"]
+    return wrong if field in config.OPTIONAL else [*wrong, None]
 
 
 CASES = [(f, v) for f in INTEGER_FIELDS + REAL_FIELDS for v in out_of_range(f)]

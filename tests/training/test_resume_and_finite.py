@@ -112,33 +112,30 @@ def saved_learning_rates(run):
     )
 
 
+@pytest.mark.parametrize(
+    "flags, rates",
+    [
+        ((), [1e-4, 1e-4]),
+        (("--discriminator-learning-rate", "4e-4"), [1e-4, 4e-4]),  # TTUR
+    ],
+    ids=["both", "ttur"],
+)
 def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
-    tmp_path, npz_file, caplog
+    tmp_path, npz_file, caplog, flags, rates
 ):
     run = str(tmp_path / "run")
     assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
     assert saved_learning_rates(run) == pytest.approx([2e-4, 2e-4])
     caplog.clear()
-    assert (
-        train_cli(
-            npz_file,
-            run,
-            "--resume",
-            "--steps",
-            "4",
-            "--learning-rate",
-            "1e-4",
-            "--verbose",
-            "0",
-        )
-        == 0
-    )
+    resumed = ["--resume", "--steps", "4", "--learning-rate", "1e-4", *flags]
+    assert train_cli(npz_file, run, *resumed, "--verbose", "0") == 0
     assert "learning_rate 0.0002 -> 0.0001" in caplog.text
     assert "steps 2 -> 4" in caplog.text
     with open(os.path.join(run, "config.json")) as f:
         saved = json.load(f)
     assert (saved["learning_rate"], saved["steps"]) == (1e-4, 4)
-    assert saved_learning_rates(run) == pytest.approx([1e-4, 1e-4])
+    assert saved["discriminator_learning_rate"] == (float(flags[1]) if flags else None)
+    assert saved_learning_rates(run) == pytest.approx(rates)
 
 
 def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file, capsys):

@@ -1,5 +1,6 @@
 import dataclasses
 import os
+import re
 
 import keras
 import numpy as np
@@ -98,12 +99,33 @@ def test_overwrite_replaces_a_previous_run(tmp_path, tiny_config, images):
     assert history_steps(run) == [1, 2] and history["step"] == [1, 2]
 
 
-def test_resume_refuses_another_architecture(tmp_path, tiny_config, images):
+@pytest.mark.parametrize(
+    "before, after, message",
+    [
+        (
+            {},
+            {"latent_dim": 16, "generator_width": 4},
+            "latent_dim: run has 8, asked 16",
+        ),
+        ({}, {"augment": "cutout"}, "augment: run has 'none', asked 'cutout'"),
+        (
+            {"augment": "translation"},
+            {"augment": "none"},
+            "augment: run has 'translation', asked 'none'",
+        ),
+    ],
+    ids=["latent", "augment-added", "augment-removed"],
+)
+def test_resume_refuses_another_architecture(
+    tmp_path, tiny_config, images, before, after, message
+):
     run = str(tmp_path / "run")
-    train(dataclasses.replace(tiny_config, steps=2), images, run, verbose=0)
-    other = dataclasses.replace(tiny_config, latent_dim=16, generator_width=4)
-    with pytest.raises(ConfigError, match="latent_dim: run has 8, asked 16"):
+    first = dataclasses.replace(tiny_config, steps=2, **before)
+    train(first, images, run, verbose=0)
+    other = dataclasses.replace(first, steps=4, **after)
+    with pytest.raises(ConfigError, match=re.escape(message)):
         train(other, images, run, resume=True, verbose=0)
+    train(dataclasses.replace(first, steps=3), images, run, resume=True, verbose=0)
 
 
 def test_resume_without_a_run_is_refused(tmp_path, tiny_config, images):

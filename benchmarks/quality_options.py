@@ -1,0 +1,194 @@
+"""Options of the recipe against its defaults, in two feature spaces, per
+step and per second of training.
+
+What: trains the library on the 10,000 real MNIST test images with one
+option changed at a time (`ARMS`), on every seed of `--seeds`, and scores
+each run at every epoch with FID, KID and precision/recall in the two
+feature spaces of `quality_two_spaces.py` (its judges, in the same
+`--work-dir`; the `default` arm is its library runs). Then it times a
+training step of each arm, the arms interleaved in one process, so that
+the comparison at equal compute uses costs measured side by side on one
+machine rather than wall-clock totals of runs that may have shared it.
+
+An arm differs from the default only where both spaces agree and the seed
+ranges (min..max) do not overlap; otherwise it is a tie.
+
+How (from the repository root; 2-core CPU: about 4 minutes a run):
+
+    python -m benchmarks.quality_options --data mnist_test_10k.npz \\
+        --work-dir /tmp/quality_two_spaces --seeds 0,1,2 --arms ttur,augment,spectral
+"""
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+from benchmarks.quality_sampling import score_images
+from benchmarks.quality_torch import EVAL_SEED, LATENT, sample_latents
+from benchmarks.quality_two_spaces import (
+    METRICS,
+    SPACES,
+    STEPS_PER_EPOCH,
+    judges,
+    repo_path,
+    summarize,
+    train_library,
+    verdict,
+)
+
+# One change each from the defaults (DCGANConfig fields).
+ARMS = {
+    "default": {},
+    # TTUR: D faster than G, the rates of Heusel et al.'s DCGAN experiments.
+    "ttur": {"learning_rate": 1e-4, "discriminator_learning_rate": 4e-4},
+    # DiffAugment's policy for small data sets of grey images (its colour
+    # changes are mostly saturation, which does nothing to one channel).
+    "augment": {"augment": "translation,cutout"},
+    # Spectral normalization in D instead of BatchNorm (Miyato et al.).
+    "spectral": {"discriminator_norm": "spectral"},
+}
+
+
+def run_dir(work_dir, arm, seed):
+    folder = "library" if arm == "default" else f"option_{arm}"
+    return os.path.join(work_dir, folder, f"seed{seed}")
+
+
+def score_arm(arm, seed, args, spaces, z):
+    """Score rows of one arm's run at each epoch of `--epochs`."""
+    from keras_dcgan import load_generator
+    from keras_dcgan.generator.latent import generate
+
+    run = run_dir(args.work_dir, arm, seed)
+    print(f"== {arm}, seed {seed}", flush=True)
+    train_library(seed, args.epochs, args.data, run, **ARMS[arm])
+    rows = []
+    for epoch in args.epochs:
+        generator = load_generator(run, checkpoint=epoch * STEPS_PER_EPOCH)
+        images = generate(generator, z)
+        for space, (extractor, real) in spaces.items():
+            row = dict(recipe=arm, sampling="moving", seed=seed, epoch=epoch)
+            row.update(space=space, train_seconds=0.0)
+            row.update(score_images(images, real, extractor))
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return rows
+
+
+def step_seconds(arms, steps, rounds=3):
+    """Median seconds of one training step per arm, the arms interleaved
+    (`rounds` blocks of `steps` each) so that they share the machine alike."""
+    import dataclasses
+
+    import keras
+
+    from keras_dcgan import DCGANConfig
+    from keras_dcgan.dcgan import DCGAN
+
+    real = keras.random.uniform((128, 28, 28, 1), -1.0, 1.0, seed=0)
+    base = DCGANConfig(image_size=28, channels=1, seed=0)
+    gans = {arm: DCGAN(dataclasses.replace(base, **ARMS[arm])) for arm in arms}
+    times = {arm: [] for arm in arms}
+    for _ in range(rounds + 1):  # the first block traces: not counted
+        for arm, gan in gans.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                gan.train_step(real)
+            times[arm].append((time.perf_counter() - start) / steps)
+    return {arm: float(np.median(t[1:])) for arm, t in times.items()}
+
+
+def compare(summary, costs):
+    """Each arm against the default at each epoch: per metric, the verdict
+    in each space and the one that counts; with the arm's cost per step."""
+    index = {(s["recipe"], s["epoch"], s["space"]): s for s in summary}
+    out = []
+    for arm, epoch, space in sorted(index):
+        if arm == "default" or space != SPACES[0]:
+            continue
+        for metric in METRICS:
+            per_space = {
+                s: verdict(index[(arm, epoch, s)], index[("default", epoch, s)], metric)
+                for s in SPACES
+            }
+            same = len(set(per_space.values())) == 1
+            out.append(
+                dict(
+                    arm=arm,
+                    epoch=epoch,
+                    metric=metric,
+                    **per_space,
+                    counts=per_space[SPACES[0]] if same else "tie",
+                    cost_per_step=costs.get(arm, 0) / costs.get("default", 1),
+                )
+            )
+    return out
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data", required=True, help="MNIST .npz with x and y")
+    parser.add_argument(
+        "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
+    )
+    parser.add_argument(
+        "--arms", default="ttur,augment,spectral", help="options compared"
+    )
+    parser.add_argument("--epochs", default="10", help="epoch budgets scored")
+    parser.add_argument("--seeds", default="0,1,2", help="seeds of every arm")
+    parser.add_argument("--num", type=int, default=5000, help="samples scored")
+    parser.add_argument("--time-steps", type=int, default=20, help="steps timed")
+    parser.add_argument(
+        "--json", default="docs/quality_options.json", help="the report"
+    )
+    args = parser.parse_args()
+    args.data, args.json = repo_path(args.data), repo_path(args.json)
+    args.arms = ["default"] + [a for a in args.arms.split(",") if a != "default"]
+    unknown = sorted(set(args.arms) - set(ARMS))
+    if unknown:
+        parser.error(f"no arm {', '.join(unknown)}; use {', '.join(ARMS)}")
+    args.epochs = sorted({int(e) for e in args.epochs.split(",")})
+    args.seeds = sorted({int(s) for s in args.seeds.split(",")})
+    return args
+
+
+def main():
+    from benchmarks.train_throughput import machine
+
+    args = parse_args()
+    start = time.time()
+    spaces, accuracy = judges(args.data, args.work_dir)
+    z = sample_latents(args.num, LATENT, EVAL_SEED)
+    rows = []
+    for seed in args.seeds:
+        for arm in args.arms:
+            rows += score_arm(arm, seed, args, spaces, z)
+    costs = step_seconds(args.arms, args.time_steps)
+    summary = summarize(rows)
+    report = dict(
+        data=os.path.basename(args.data),
+        arms={arm: ARMS[arm] for arm in args.arms},
+        seeds=args.seeds,
+        epochs=args.epochs,
+        num_samples=args.num,
+        judges=accuracy,
+        step_seconds=costs,
+        machine=machine(),
+        date=time.strftime("%Y-%m-%d"),
+        results=rows,
+        summary=summary,
+        verdicts=compare(summary, costs),
+        total_seconds=round(time.time() - start, 1),
+    )
+    with open(args.json, "w") as f:
+        json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
