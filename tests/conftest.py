@@ -96,3 +96,15 @@ def logging_as_found():
     for handler in root.handlers[:]:
         if handler not in before and type(handler) is logging.StreamHandler:
             root.removeHandler(handler)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repository_left_as_found():
+    """Fails the session if a test wrote into the repository's top folder
+    (a fuzzed relative path once made a SavedModel there)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    caches = {".pytest_cache", ".hypothesis", ".ruff_cache", ".import_linter_cache"}
+    before = set(os.listdir(root))
+    yield
+    new = set(os.listdir(root)) - before - caches
+    assert not new, f"tests wrote into the repository: {sorted(map(repr, new))}"

@@ -54,6 +54,15 @@ def report_calls(request):
         print(f"\n{line}")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def in_a_folder_of_its_own(tmp_path_factory):
+    """Relative paths the fuzzer makes up (an export's base "\x02\x89")
+    are written somewhere of the test's, not in the repository."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path_factory.mktemp("cwd"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def limited_memory():
     """Lowers the soft address-space limit to what is mapped + HEADROOM."""
