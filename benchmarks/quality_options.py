@@ -49,6 +49,10 @@ ARMS = {
     "augment": {"augment": "translation,cutout"},
     # Spectral normalization in D instead of BatchNorm (Miyato et al.).
     "spectral": {"discriminator_norm": "spectral"},
+    # TTUR without slowing G: only D's rate doubled.
+    "ttur-same-g": {"discriminator_learning_rate": 4e-4},
+    # DiffAugment's gentler half: shifts only, no cut-out square.
+    "augment-translation": {"augment": "translation"},
 }
 
 
@@ -59,8 +63,7 @@ def run_dir(work_dir, arm, seed):
 
 def score_arm(arm, seed, args, spaces, z):
     """Score rows of one arm's run at each epoch of `--epochs`."""
-    from keras_dcgan import load_generator
-    from keras_dcgan.generator.latent import generate
+    from keras_dcgan import generate, load_generator
 
     run = run_dir(args.work_dir, arm, seed)
     print(f"== {arm}, seed {seed}", flush=True)
@@ -85,8 +88,7 @@ def step_seconds(arms, steps, rounds=3):
 
     import keras
 
-    from keras_dcgan import DCGANConfig
-    from keras_dcgan.dcgan import DCGAN
+    from keras_dcgan import DCGAN, DCGANConfig
 
     real = keras.random.uniform((128, 28, 28, 1), -1.0, 1.0, seed=0)
     base = DCGANConfig(image_size=28, channels=1, seed=0)
@@ -128,12 +130,42 @@ def compare(summary, costs):
     return out
 
 
+def markdown(report):
+    """Each arm's FID and recall per space, mean ± sd [min..max], its cost
+    per step against the default's, and the verdict that counts."""
+    index = {(s["recipe"], s["epoch"], s["space"]): s for s in report["summary"]}
+    found = {(v["arm"], v["epoch"], v["metric"]): v for v in report["verdicts"]}
+    costs = report["step_seconds"]
+    lines = [
+        "| arm | epochs | cost per step | space | FID | recall | FID verdict "
+        "| recall verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for arm, epoch, space in sorted(index, key=lambda k: (k[0] != "default", k)):
+        entry = index[(arm, epoch, space)]
+        cells = [
+            f"{entry[m]['mean']:.3g} ± {entry[m]['sd']:.2g} "
+            f"[{entry[m]['min']:.3g}..{entry[m]['max']:.3g}]"
+            for m in ("fid", "recall")
+        ]
+        verdicts = [
+            found[(arm, epoch, m)][space] if arm != "default" else ""
+            for m in ("fid", "recall")
+        ]
+        cost = f"{costs[arm] / costs['default']:.2f}x" if arm in costs else ""
+        lines.append(
+            f"| {arm} | {epoch} | {cost} | {space} | {cells[0]} | {cells[1]} "
+            f"| {verdicts[0]} | {verdicts[1]} |"
+        )
+    return "\n".join(lines)
+
+
 def parse_args():
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n")[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--data", required=True, help="MNIST .npz with x and y")
+    parser.add_argument("--data", help="MNIST .npz with x and y (needed to train)")
     parser.add_argument(
         "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
     )
@@ -147,8 +179,16 @@ def parse_args():
     parser.add_argument(
         "--json", default="docs/quality_options.json", help="the report"
     )
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help="train nothing: print the table of the --json report",
+    )
     args = parser.parse_args()
-    args.data, args.json = repo_path(args.data), repo_path(args.json)
+    if not args.data and not args.markdown:
+        parser.error("--data is needed to train and score")
+    args.data = repo_path(args.data) if args.data else None
+    args.json = repo_path(args.json)
     args.arms = ["default"] + [a for a in args.arms.split(",") if a != "default"]
     unknown = sorted(set(args.arms) - set(ARMS))
     if unknown:
@@ -162,32 +202,42 @@ def main():
     from benchmarks.train_throughput import machine
 
     args = parse_args()
+    if args.markdown:
+        with open(args.json) as f:
+            print(markdown(json.load(f)))
+        return
     start = time.time()
     spaces, accuracy = judges(args.data, args.work_dir)
     z = sample_latents(args.num, LATENT, EVAL_SEED)
-    rows = []
-    for seed in args.seeds:
+    rows, costs = [], {}
+
+    def write(done):
+        summary = summarize(rows)
+        report = dict(
+            data=os.path.basename(args.data),
+            arms={arm: ARMS[arm] for arm in args.arms},
+            seeds=args.seeds,
+            seeds_done=done,
+            epochs=args.epochs,
+            num_samples=args.num,
+            judges=accuracy,
+            step_seconds=costs,
+            machine=machine(),
+            date=time.strftime("%Y-%m-%d"),
+            results=rows,
+            summary=summary,
+            verdicts=compare(summary, costs),
+            total_seconds=round(time.time() - start, 1),
+        )
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1)
+
+    for i, seed in enumerate(args.seeds):
         for arm in args.arms:
             rows += score_arm(arm, seed, args, spaces, z)
-    costs = step_seconds(args.arms, args.time_steps)
-    summary = summarize(rows)
-    report = dict(
-        data=os.path.basename(args.data),
-        arms={arm: ARMS[arm] for arm in args.arms},
-        seeds=args.seeds,
-        epochs=args.epochs,
-        num_samples=args.num,
-        judges=accuracy,
-        step_seconds=costs,
-        machine=machine(),
-        date=time.strftime("%Y-%m-%d"),
-        results=rows,
-        summary=summary,
-        verdicts=compare(summary, costs),
-        total_seconds=round(time.time() - start, 1),
-    )
-    with open(args.json, "w") as f:
-        json.dump(report, f, indent=1)
+        write(args.seeds[: i + 1])  # a partial report after every seed
+    costs.update(step_seconds(args.arms, args.time_steps))
+    write(args.seeds)
 
 
 if __name__ == "__main__":

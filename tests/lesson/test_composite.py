@@ -184,13 +184,15 @@ def test_diversity_is_one_for_alike_batches_and_zero_for_a_collapsed_one():
     assert float(diversity(real, collapsed)) == pytest.approx(0.0, abs=1e-3)
 
 
+@pytest.mark.parametrize("variant", ["default", "augment", "spectral"])
 @pytest.mark.parametrize(
     "precision,compute", [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")]
 )
 def test_mixed_precision_trains_with_float32_weights_and_outputs(
-    tiny_config, precision, compute
+    tiny_config, precision, compute, variant
 ):
-    gan = DCGAN(dataclasses.replace(tiny_config, precision=precision))
+    fields = VARIANTS.get(variant, {})
+    gan = DCGAN(dataclasses.replace(tiny_config, precision=precision, **fields))
     conv = gan.discriminator.get_layer("conv2")
     assert conv.compute_dtype == compute and conv.kernel.dtype == "float32"
     assert gan.generator.get_layer("deconv1").compute_dtype == compute
