@@ -113,8 +113,13 @@ def test_overwrite_replaces_a_previous_run(tmp_path, tiny_config, images):
             {"augment": "none"},
             "augment: run has 'translation', asked 'none'",
         ),
+        (
+            {},
+            {"discriminator_norm": "spectral"},
+            "discriminator_norm: run has 'batch', asked 'spectral'",
+        ),
     ],
-    ids=["latent", "augment-added", "augment-removed"],
+    ids=["latent", "augment-added", "augment-removed", "spectral"],
 )
 def test_resume_refuses_another_architecture(
     tmp_path, tiny_config, images, before, after, message
