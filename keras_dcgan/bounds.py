@@ -107,7 +107,7 @@ def check_int(
         value: The value to check (bools are refused).
         minimum: Smallest allowed value.
         maximum: Largest allowed value.
-        name: The flag or argument, to start the message with.
+        name: The parameter (or a phrase), to start the message with.
         error: The exception type raised.
 
     Returns:
@@ -117,7 +117,7 @@ def check_int(
         error: Not an integer, or out of range; the message gives the range.
 
     Example:
-        >>> check_int(8, 1, 64, "--variations")
+        >>> check_int(8, 1, 64, "num_variations")
         8
     """
     return int(_check_number(value, numbers.Integral, minimum, maximum, name, error))
@@ -138,7 +138,7 @@ def check_float(
         value: The value to check (NaN, infinities and bools are refused).
         minimum: Smallest allowed value.
         maximum: Largest allowed value.
-        name: The flag or argument, to start the message with.
+        name: The parameter (or a phrase), to start the message with.
         error: The exception type raised.
         low_open: `minimum` itself is refused (a learning rate of 0).
         high_open: `maximum` itself is refused (a dropout of 1).
@@ -151,7 +151,7 @@ def check_float(
             the range.
 
     Example:
-        >>> check_float(0.25, 0.0, 10.0, "--noise")
+        >>> check_float(0.25, 0.0, 10.0, "noise")
         0.25
     """
     return float(
@@ -207,7 +207,7 @@ def check_choice(
     1 is not "1", True is not 1).
 
     Example:
-        >>> check_choice("slerp", ("slerp", "lerp"), "--method")
+        >>> check_choice("slerp", ("slerp", "lerp"), "method")
         'slerp'
     """
     for choice in choices:
@@ -324,7 +324,12 @@ def _shown(value: Any) -> str:
 
 
 def _prefix(name: str) -> str:
-    return f"{name} " if name else ""
+    """How a refusal starts: a parameter as the caller wrote it with its
+    value (`latent_dim=0`; the CLI writes it as its flag, `--latent-dim 0`),
+    a phrase (`the number of seeds`) or a flag (the CLI's own) before it."""
+    if not name:
+        return ""
+    return f"{name}=" if name.isidentifier() else f"{name} "
 
 
 def network_parameters(config) -> tuple:
@@ -385,7 +390,7 @@ def training_memory_bytes(config) -> int:
     return 4 * (copies + batch + samples)
 
 
-# The flags that size training's memory, named in a refusal.
+# The parameters that size training's memory, named in a refusal.
 MEMORY_FLAGS = (
     "batch_size",
     "image_size",
@@ -407,10 +412,7 @@ def check_training_memory(config, available: int, error: type = ValueError) -> i
     """
     needed = training_memory_bytes(config)
     if needed > available:
-        flags = ", ".join(
-            f"--{name.replace('_', '-')} {getattr(config, name)}"
-            for name in MEMORY_FLAGS
-        )
+        flags = ", ".join(f"{name}={getattr(config, name)}" for name in MEMORY_FLAGS)
         raise error(
             f"Training these networks needs at least {needed / 2**30:,.1f} GiB "
             f"(weights, gradients and Adam's moments of G and D, one batch's "

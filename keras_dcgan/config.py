@@ -214,7 +214,7 @@ class DCGANConfig:
                         if name == "image_size"
                         else "1 for grayscale or 3 for RGB"
                     )
-                    + f" (--{name.replace('_', '-')})."
+                    + "."
                 )
         for name, choices in (
             ("architecture", ARCHITECTURES),
@@ -227,17 +227,14 @@ class DCGANConfig:
         ):
             value = getattr(self, name)
             if not isinstance(value, str) or value not in choices:
-                flag = "--" + name.replace("_", "-")
                 raise ConfigError(
                     f"{name}={_repr(value)} is not supported; use "
-                    f"one of {', '.join(choices)} ({flag})."
+                    f"one of {', '.join(choices)}."
                 )
         for name, maximum in LIMITS.items():
             value = getattr(self, name)
             if value is not None or name not in OPTIONAL:
-                check_int(
-                    value, MINIMA.get(name, 1), maximum, _named(name), ConfigError
-                )
+                check_int(value, MINIMA.get(name, 1), maximum, name, ConfigError)
         for name, (low, high, high_open) in RANGES.items():
             if getattr(self, name) is None and name in OPTIONAL:
                 continue
@@ -245,7 +242,7 @@ class DCGANConfig:
                 getattr(self, name),
                 low,
                 high,
-                _named(name),
+                name,
                 ConfigError,
                 low_open=name in LOW_EXCLUDED,
                 high_open=high_open,
@@ -253,7 +250,7 @@ class DCGANConfig:
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(
                 f"stop_on_collapse={_repr(self.stop_on_collapse)} "
-                "must be true or false (--stop-on-collapse)."
+                "must be True or False."
             )
         self._validate_eval_features()
         self.augment = _augment_policy(self.augment)
@@ -280,12 +277,13 @@ class DCGANConfig:
         ):
             raise ConfigError(
                 f"eval_features={_repr(spec)} is not supported; use inception or "
-                "classifier:PATH (--eval-features)."
+                "classifier:PATH."
             )
         if self.eval_every and not spec:
             raise ConfigError(
-                "eval_every needs eval_features: pass --eval-features "
-                "classifier:PATH (see train-classifier) or inception."
+                f"eval_every={self.eval_every} needs eval_features=: pass "
+                "eval_features=classifier:PATH (see train_classifier) or "
+                "eval_features=inception."
             )
 
     def network_fields(self) -> dict:
@@ -340,14 +338,16 @@ class DCGANConfig:
         try:
             return cls(**values)
         except ConfigError as e:  # say which file holds the bad value
-            raise ConfigError(f"{source}: {e}") from e
+            error = ConfigError(f"{source}: {e}")
+            error.names_keys = True  # its keys, which the CLI keeps as they are
+            raise error from e
 
 
 def _read_json_object(path: str) -> dict:
     """The JSON object in `path`, read no further than `MAX_CONFIG_BYTES`."""
     fix = (
         "keras-dcgan train writes it; restore it from a backup, or start "
-        "a new run in another --output-dir."
+        "a new run in another output_dir=."
     )
     if not os.path.isfile(path):  # a FIFO or a device would never end
         raise ConfigError(f"{path} is not a regular file; {fix}")
@@ -410,14 +410,9 @@ def _augment_policy(policy: Any) -> str:
         raise ConfigError(
             f"augment={_repr(policy)} is not supported; use none, or a "
             f"comma-separated list of {', '.join(AUGMENTATIONS)}, each at most "
-            "once (--augment)."
+            "once."
         )
     return ",".join(name for name in AUGMENTATIONS if name in names)
-
-
-def _named(field: str) -> str:
-    """A field as a refusal names it: `DCGANConfig`'s name, and the flag."""
-    return f"{field} (--{field.replace('_', '-')})"
 
 
 def _repr(value: Any) -> str:

@@ -2,7 +2,7 @@
 purpose is a `DCGANError`, carrying the exit code the CLI returns.
 
     DCGANError                    exit 2: bad arguments or input
-    ├── ConfigError               a configuration value; the flag to fix
+    ├── ConfigError               a configuration value; the field to fix
     ├── DataError                 a data source; its name and the fix
     ├── RunError                  a run directory or a model file
     │   ├── RunLocked             another process is writing the run
@@ -17,6 +17,12 @@ purpose is a `DCGANError`, carrying the exit code the CLI returns.
 
 Each also derives from the built-in type callers caught before (ValueError,
 RuntimeError or OSError), so existing `except` clauses keep working.
+
+Messages speak the caller's language: they name the Python parameter
+(`data=x.npz: ...`, `latent_dim=0: ...`, `pass resume=True`), never a
+flag; `keras-dcgan` prints each with the parameters written as its flags
+(`keras_dcgan.cli.common.in_flags`), but one about a file's keys
+(`names_keys`: config.json's) as it is.
 """
 
 
@@ -25,9 +31,12 @@ class DCGANError(Exception):
 
     Attributes:
         exit_code: What `keras-dcgan` exits with when it stops on this error.
+        names_keys: The message names keys of a file (config.json), which
+            the CLI prints as they are, not as flags.
     """
 
     exit_code = 2
+    names_keys = False
 
 
 class ConfigError(DCGANError, ValueError):
@@ -90,7 +99,7 @@ class TrainingInterrupted(TrainingError):
     def __init__(self, signum: int, step: int, started: bool = True):
         super().__init__(
             f"Stopped by signal {signum} after step {step}; "
-            "the checkpoint is saved: --resume goes on."
+            "the checkpoint is saved: resume=True goes on."
             if started
             else f"Stopped by signal {signum} before the run directory was "
             "written; nothing in it changed: run the same command again."

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from keras_dcgan.cli import evaluate, generator, train  # noqa: E402
-from keras_dcgan.cli.common import Parser
+from keras_dcgan.cli.common import Parser, flag_table, flag_wording, in_flags
 from keras_dcgan.cli.quiet import start_tensorflow, tensorflow_quietly
 
 logger = logging.getLogger("keras_dcgan")
@@ -110,7 +110,8 @@ def _terminate_as_exception():
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs `keras-dcgan ARGS`; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(format="%(message)s")
     logger.setLevel(logging.INFO)
     logging.getLogger("absl").setLevel(logging.WARNING)
@@ -119,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {}
     for module in SUBCOMMANDS:
         handlers.update(module.HANDLERS)
+    flags = flag_table(parser, args.command)
     try:
-        with _terminate_as_exception():
+        with _terminate_as_exception(), flag_wording(flags):
             # The checks need no TensorFlow where they can refuse a mistake
             # about a file; some that can still import it run in here too.
             with tensorflow_quietly():
@@ -135,7 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 128 + e.signum
     except DCGANError as e:  # the message says what happened and what to do
         kind = "" if isinstance(e, TrainingError) else "error: "
-        print(f"keras-dcgan: {kind}{e}", file=sys.stderr)
+        # The library names Python parameters (`data=x.npz`); say the flags,
+        # but in a message about a file's keys (config.json), as written.
+        message = str(e) if e.names_keys else in_flags(str(e), flags)
+        print(f"keras-dcgan: {kind}{message}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("keras-dcgan: interrupted", file=sys.stderr)

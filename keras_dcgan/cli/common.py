@@ -1,9 +1,12 @@
-"""Helpers the subcommands share: one-line usage errors, bounded numeric
-flags, and checks of output paths made before any work."""
+"""Helpers the subcommands share: one-line usage errors, the library's
+parameter names written as flags, bounded numeric flags, and checks of
+output paths made before any work."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import re
 import stat
@@ -45,6 +48,109 @@ class Parser(argparse.ArgumentParser):
         """Prints `message` in one line and exits with code 2."""
         text = " ".join(message.split()).rstrip(".")
         self.exit(2, f"keras-dcgan: error: {text}; see `{self.prog} --help`.\n")
+
+
+# Library messages name what the caller passed in Python: `data=x.npz`,
+# `generator=ema`, `resume=True`, `latent_dim=0`. The CLI names it by the
+# flag that set it: the parser's own option for each destination (`data`
+# -> `--data`, `output_dir` -> `--output-dir`), plus these entries, per
+# subcommand, where the library's parameter is not the flag's destination.
+# A generic name (`path`) is mapped only in a subcommand where one library
+# function whose messages reach the user takes it.
+PARAMETERS = {
+    "train": {},
+    "sample": {"path": "--save-latents"},
+    "export": {"base_dir": "--output-dir", "path": "--output"},
+    "interpolate": {"path": "--output"},
+    "arithmetic": {
+        "path": "--latents",
+        "plus_groups": "--plus",
+        "minus_groups": "--minus",
+        "num_variations": "--variations",
+    },
+    "nearest": {"path": "--output"},
+    "evaluate": {"metric_names": "--metrics", "spec": "--features"},
+    "train-classifier": {},
+}
+
+# `name=` where a message names a parameter: at the start of a word (after
+# a space, or a "(" or "`" that starts one), so that a name inside a value
+# (data=runs/seed=1.npz, data=x(seed=1)) is part of the value. Linear in
+# the message, which is one line of bounded length.
+_PARAMETER = re.compile(
+    r"(?:(?<![^\s])|(?<=^[(`])|(?<=\s[(`]))([a-z][a-z0-9_]*)=(True\b)?"
+)
+# What follows a name given without a value (`data=, not both`, `lower
+# batch_size=.`); anything else is its value (`data=./x.npz`, `data=. is`).
+_NO_VALUE = re.compile(r"$|\s|[,;:)`]([\s.,;:)]|$)|\.($|\s+[A-Z\n])")
+
+
+def flag_table(parser: argparse.ArgumentParser, command: str) -> dict:
+    """{Python parameter: flag} of subcommand `command` of `parser`.
+
+    Every flag of every subcommand by its destination (one destination has
+    one flag in all of them), then `command`'s own, then its entries in
+    `PARAMETERS`. Made once per command line, from the parsers alone.
+    """
+    commands = next(
+        a for a in parser._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    table, own = {}, {}
+    for name, subparser in commands.choices.items():
+        for action in subparser._actions:
+            longs = [o for o in action.option_strings if o.startswith("--")]
+            if longs and action.dest != "help":
+                (own if name == command else table)[action.dest] = longs[0]
+    return {**table, **own, **PARAMETERS.get(command, {})}
+
+
+def in_flags(message: str, table: dict) -> str:
+    """`message` with each parameter of `table` it names (`data=x.npz`,
+    `resume=True`, `batch_size=`) written as its flag (`--data x.npz`,
+    `--resume`, `--batch-size`); names not in `table` stay as written.
+
+    Example:
+        >>> in_flags("data=x.npz: no such file.", {"data": "--data"})
+        '--data x.npz: no such file.'
+    """
+
+    def flag(match: re.Match) -> str:
+        name, true = match.groups()
+        if name not in table:
+            return match.group(0)
+        if true or _NO_VALUE.match(message, match.end()):
+            return table[name]
+        return table[name] + " "
+
+    return _PARAMETER.sub(flag, message)
+
+
+class _FlagWording(logging.Filter):
+    """Writes the package's log lines in flags, as `in_flags` does errors."""
+
+    def __init__(self, table: dict):
+        super().__init__()
+        self.table = table
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".")[0] == "keras_dcgan":
+            record.msg, record.args = in_flags(record.getMessage(), self.table), None
+        return True
+
+
+@contextlib.contextmanager
+def flag_wording(table: dict):
+    """While the command runs, the package's log lines that name a Python
+    parameter name its flag instead (`generator=raw` -> `--generator raw`)."""
+    wording = _FlagWording(table)
+    handlers = logging.getLogger().handlers + logging.getLogger("keras_dcgan").handlers
+    for handler in handlers:
+        handler.addFilter(wording)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(wording)
 
 
 def bounded_int(minimum: int, maximum: int) -> Callable[[str], int]:

@@ -289,19 +289,6 @@ def config_from_args(args) -> DCGANConfig:
 
 
 def run_train(args) -> int:
-    from keras_dcgan.errors import DCGANError
-
-    try:
-        return _run_train(args)
-    except DCGANError as e:
-        # The extractor's errors name `evaluate`'s flag; train's is another.
-        text = str(e)
-        if not text.startswith("--features "):
-            raise
-        raise type(e)("--eval-features " + text[len("--features ") :]) from e
-
-
-def _run_train(args) -> int:
     from keras_dcgan import training
     from keras_dcgan.devices import distribute, summary
     from keras_dcgan.training.loop import check_training_memory

@@ -74,12 +74,12 @@ def load_array(path: str, name: str | None = None) -> np.ndarray:
         loaded = np.load(path, allow_pickle=False)
     except ValueError as e:
         raise DataError(
-            f"--data {path}: cannot read it as a NumPy array "
+            f"data={path}: cannot read it as a NumPy array "
             f"without pickle ({e}). Save plain numeric arrays "
             "with np.savez."
         ) from e
     except (OSError, EOFError) as e:
-        raise DataError(f"--data {path}: not a readable .npy/.npz file ({e}).") from e
+        raise DataError(f"data={path}: not a readable .npy/.npz file ({e}).") from e
     if isinstance(loaded, np.ndarray):
         return loaded
     with loaded:
@@ -87,7 +87,7 @@ def load_array(path: str, name: str | None = None) -> np.ndarray:
             return loaded[header.member]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
             raise DataError(
-                f"--data {path}: array {header.member!r} cannot "
+                f"data={path}: array {header.member!r} cannot "
                 f"be read without pickle ({e}); save plain "
                 "numeric arrays with np.savez."
             ) from e
@@ -107,7 +107,7 @@ def read_header(path: str, name: str | None = None) -> ArrayHeader:
     try:
         f = open_regular(path)
     except OSError as e:
-        raise DataError(f"--data {path}: cannot read it ({e}).") from e
+        raise DataError(f"data={path}: cannot read it ({e}).") from e
     with f:
         if f.read(4) in _ZIP_MAGIC:
             f.seek(0)
@@ -115,7 +115,7 @@ def read_header(path: str, name: str | None = None) -> ArrayHeader:
         f.seek(0)
         if name is not None:
             raise DataError(
-                f"--data {path}: a .npy holds one array; {name!r} needs a .npz file."
+                f"data={path}: a .npy holds one array; {name!r} needs a .npz file."
             )
         return _npy_header(f, path, None, size)
 
@@ -127,7 +127,7 @@ def array_names(path: str) -> list:
         with zipfile.ZipFile(path) as archive:
             return [n.removesuffix(".npy") for n in archive.namelist()]
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"--data {path}: not a readable .npz file ({e}).") from e
+        raise DataError(f"data={path}: not a readable .npz file ({e}).") from e
 
 
 def check_fits(header: ArrayHeader, path: str) -> None:
@@ -136,20 +136,20 @@ def check_fits(header: ArrayHeader, path: str) -> None:
     described = f"{header.shape} {header.dtype}"
     if any(d < 0 for d in header.shape):
         raise DataError(
-            f"--data {where}: corrupt header (shape "
+            f"data={where}: corrupt header (shape "
             f"{header.shape}); save the array again."
         )
     available = available_memory_bytes()
     if header.nbytes > available:
         raise DataError(
-            f"--data {where}: the array {described} needs "
+            f"data={where}: the array {described} needs "
             f"{format_bytes(header.nbytes)} of memory, more than the "
             f"{format_bytes(available)} available; use an image folder, "
             "which streams, or fewer or smaller images."
         )
     if header.nbytes > header.stored_bytes:
         raise DataError(
-            f"--data {where}: truncated: the header declares {described} "
+            f"data={where}: truncated: the header declares {described} "
             f"({format_bytes(header.nbytes)}), the file holds "
             f"{format_bytes(header.stored_bytes)}; save the array again."
         )
@@ -159,10 +159,10 @@ def _regular_file_size(path: str) -> int:
     try:
         info = os.stat(path)
     except OSError as e:
-        raise DataError(f"--data {path}: cannot read it ({e.strerror}).") from e
+        raise DataError(f"data={path}: cannot read it ({e.strerror}).") from e
     if not stat.S_ISREG(info.st_mode):
         raise DataError(
-            f"--data {path}: not a regular file "
+            f"data={path}: not a regular file "
             f"({special_file_kind(info.st_mode)}); give a "
             ".npz/.npy file or an image folder."
         )
@@ -174,12 +174,12 @@ def _npz_header(f, path: str, name: str | None) -> ArrayHeader:
         with zipfile.ZipFile(f) as archive:
             infos = {i.filename.removesuffix(".npy"): i for i in archive.infolist()}
             if not infos:
-                raise DataError(f"--data {path}: the .npz file holds no array.")
+                raise DataError(f"data={path}: the .npz file holds no array.")
             if name is None:
                 name = next((n for n in ARRAY_NAMES if n in infos), next(iter(infos)))
             if name not in infos:
                 raise DataError(
-                    f"--data {path}: no array {name!r} (arrays "
+                    f"data={path}: no array {name!r} (arrays "
                     f"present: {', '.join(infos)})."
                 )
             with archive.open(infos[name]) as member:
@@ -187,7 +187,7 @@ def _npz_header(f, path: str, name: str | None) -> ArrayHeader:
                     member, f"{path} ({name})", name, infos[name].file_size
                 )
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-        raise DataError(f"--data {path}: not a readable .npz file ({e}).") from e
+        raise DataError(f"data={path}: not a readable .npz file ({e}).") from e
 
 
 def _npy_header(f, where: str, member: str | None, size: int) -> ArrayHeader:
@@ -201,12 +201,12 @@ def _npy_header(f, where: str, member: str | None, size: int) -> ArrayHeader:
             raise ValueError(f".npy format version {version} is not read here")
     except (ValueError, EOFError) as e:
         raise DataError(
-            f"--data {where}: not a NumPy array ({e}); save "
+            f"data={where}: not a NumPy array ({e}); save "
             "plain numeric arrays with np.save or np.savez."
         ) from e
     if dtype.hasobject:
         raise DataError(
-            f"--data {where}: an array of dtype {dtype} cannot "
+            f"data={where}: an array of dtype {dtype} cannot "
             "be read without pickle and is refused; save plain "
             "numeric arrays with np.savez."
         )

@@ -76,9 +76,9 @@ def load_fingerprint(path: str) -> dict | None:
         return read_json_object(path, MAX_FINGERPRINT_BYTES, FINGERPRINT_TYPES)
     except (OSError, ValueError) as e:
         raise DataError(
-            f"--resume: {path} is not a data fingerprint keras_dcgan wrote "
+            f"resume=True: {path} is not a data fingerprint keras_dcgan wrote "
             f"({e}), so the data cannot be checked against the run's. "
-            "Restore the file, or pass --allow-data-change to resume with "
+            "Restore the file, or pass allow_data_change=True to resume with "
             "the data given (its fingerprint is then written anew)."
         ) from None
 
@@ -99,9 +99,9 @@ def check_same_data(saved: dict, new: dict, allow_change: bool) -> list:
     ]
     if diffs and not allow_change:
         raise DataError(
-            f"--resume: the data differs from the run's ({saved.get('source')}"
+            f"resume=True: the data differs from the run's ({saved.get('source')}"
             f" -> {new.get('source')}: " + "; ".join(diffs) + "). Give the "
-            "run's own data, or pass --allow-data-change to go on with this "
+            "run's own data, or pass allow_data_change=True to go on with this "
             "data on purpose."
         )
     return diffs

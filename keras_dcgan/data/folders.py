@@ -111,7 +111,7 @@ def load_folder(
     paths = find_images(folder)
     if not paths:
         raise DataError(
-            f"--data {folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})"
+            f"data={folder}: no image files ({', '.join(IMAGE_EXTENSIONS)})"
             " in this folder or below it."
         )
     candidates, skipped = screen_files(paths, max_image_pixels)
@@ -228,7 +228,7 @@ def _screen(path: str, info: os.stat_result, max_image_pixels: int) -> str | Non
     if width * height > max_image_pixels:
         return (
             f"{width}x{height} px, over the {max_image_pixels:,} pixel "
-            "limit; raise --max-image-pixels if it is a real image and "
+            "limit; raise max_image_pixels= if it is a real image and "
             "the machine has the memory"
         )
     if min(width, height) < MIN_SOURCE_SIDE:
@@ -325,13 +325,13 @@ def _check_bad_files(folder, total, skipped, max_bad_fraction) -> None:
         listing += f"\n  ... and {more} more"
     if len(skipped) == total:
         raise DataError(
-            f"--data {folder}: none of the {total} image files can be used:\n{listing}"
+            f"data={folder}: none of the {total} image files can be used:\n{listing}"
         )
     if len(skipped) > max_bad_fraction * total:
         raise DataError(
-            f"--data {folder}: {len(skipped)} of {total} image files "
+            f"data={folder}: {len(skipped)} of {total} image files "
             f"are unusable, more than the {max_bad_fraction:.0%} allowed:\n"
-            f"{listing}\nFix or remove them, or raise --max-bad-fraction."
+            f"{listing}\nFix or remove them, or raise max_bad_fraction=."
         )
     logger.warning(
         "%s: skipped %d of %d image files that cannot be used:\n%s",

@@ -85,19 +85,19 @@ def load_images(
     """
     image_size = bounds.check_image_size(image_size, "image_size", DataError)
     channels = bounds.check_channels(channels, "channels", DataError)
-    for name, value in (("--dataset", dataset), ("--data-dir", data_dir)):
+    for name, value in (("dataset", dataset), ("data_dir", data_dir)):
         if value is not None and not isinstance(value, str):
-            raise DataError(f"{name} {str(value)[:40]!r}: give a name (a str).")
+            raise DataError(f"{name}={str(value)[:40]!r}: give a name (a str).")
     if data is not None:
-        data = bounds.check_path(data, "--data", DataError)
+        data = bounds.check_path(data, "data", DataError)
     center_crop, max_bad_fraction, max_image_pixels = check_folder_limits(
         center_crop, max_bad_fraction, max_image_pixels
     )
     if dataset and data:
-        raise DataError("Give either --dataset or --data, not both.")
+        raise DataError("Give either dataset= or data=, not both.")
     if data:
         if not os.path.exists(data):
-            raise DataError(f"--data {data}: no such file or directory.")
+            raise DataError(f"data={data}: no such file or directory.")
         if os.path.isdir(data):
             return load_folder(
                 data,

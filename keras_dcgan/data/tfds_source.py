@@ -66,8 +66,8 @@ def open_builder(name: str, data_dir: str | None = None):
         return tfds.builder(name, data_dir=data_dir)
     except Exception as e:  # unknown names raise several types
         raise DataError(
-            f"--dataset {name}: not a TFDS dataset ({e}). Use a "
-            "TFDS name such as mnist, or --data PATH."
+            f"dataset={name}: not a TFDS dataset ({e}). Use a "
+            "TFDS name such as mnist, or data=PATH."
         ) from e
 
 
@@ -94,10 +94,10 @@ def train_split(builder, name: str) -> tf.data.Dataset:
 def _download(builder, name: str) -> None:
     def fail(reason):
         return DataError(
-            f"--dataset {name}: not prepared in {builder.data_dir} and "
+            f"dataset={name}: not prepared in {builder.data_dir} and "
             f"cannot be downloaded ({reason}). Prepare it where there is "
-            "network (`tfds build`) and point --data-dir at it, or pass the "
-            "images as --data FILE.npz or --data FOLDER."
+            "network (`tfds build`) and point data_dir= at it, or pass the "
+            "images as data=FILE.npz or data=FOLDER."
         )
 
     # Without network TFDS retries for minutes; a 3 s probe fails in time.
@@ -128,4 +128,4 @@ def image_feature(features, name: str) -> str:
     for key, feature in features.items():
         if isinstance(feature, tfds.features.Image):
             return key
-    raise DataError(f"--dataset {name}: has no image feature; pick an image dataset.")
+    raise DataError(f"dataset={name}: has no image feature; pick an image dataset.")

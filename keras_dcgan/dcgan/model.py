@@ -109,7 +109,7 @@ class DCGAN(CompositeDCGAN):
             raise ConfigError(
                 f"batch_size={config.batch_size} must be a multiple of the "
                 f"{replicas} replicas it is split across; use e.g. "
-                f"--batch-size {max(1, config.batch_size // replicas) * replicas}."
+                f"batch_size={max(1, config.batch_size // replicas) * replicas}."
             )
         if jit_compile is None and config.jit_compile != "auto":
             jit_compile = config.jit_compile == "on"

@@ -53,7 +53,7 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if not isinstance(name, str) or name not in STRATEGIES:
         raise StrategyError(
             f"strategy={str(name)[:40]!r} is not supported; use one of "
-            f"{', '.join(STRATEGIES)} (--strategy)."
+            f"{', '.join(STRATEGIES)} (strategy=)."
         )
     if name not in _STRATEGIES:
         _STRATEGIES[name] = _make(name)
@@ -79,7 +79,7 @@ def _make(name: str) -> tf.distribute.Strategy:
         devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
         if len(devices) == 1:
             logger.warning(
-                "--strategy mirrored found one device (%s): training runs on it alone.",
+                "strategy=mirrored found one device (%s): training runs on it alone.",
                 devices[0],
             )
         return tf.distribute.MirroredStrategy(devices)
@@ -90,7 +90,7 @@ def _multi_worker() -> tf.distribute.Strategy:
     config = os.environ.get("TF_CONFIG")
     if not config:
         raise StrategyError(
-            "--strategy multi_worker needs the TF_CONFIG environment variable "
+            "strategy=multi_worker needs the TF_CONFIG environment variable "
             'on every worker, e.g. TF_CONFIG=\'{"cluster": {"worker": '
             '["host1:12345", "host2:12345"]}, "task": {"type": '
             '"worker", "index": 0}}\' (README, "Several GPUs and '
@@ -117,8 +117,8 @@ def _tpu() -> tf.distribute.Strategy:
     local = any(os.path.exists(p) for p in ("/dev/accel0", "/dev/vfio/0"))
     if not name and not local:
         raise StrategyError(
-            "--strategy tpu found no TPU (no TPU_NAME, no local TPU device); "
-            "run on a TPU VM or set TPU_NAME, or pick another --strategy."
+            "strategy=tpu found no TPU (no TPU_NAME, no local TPU device); "
+            "run on a TPU VM or set TPU_NAME, or pick another strategy=."
         )
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(
@@ -128,7 +128,7 @@ def _tpu() -> tf.distribute.Strategy:
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as e:
         raise StrategyError(
-            f"--strategy tpu: the TPU {name or 'local'} could not be used ({e})."
+            f"strategy=tpu: the TPU {name or 'local'} could not be used ({e})."
         ) from None
     return tf.distribute.TPUStrategy(resolver)
 

@@ -52,8 +52,8 @@ def interpolate(z0, z1, steps: int, method: str = "slerp") -> np.ndarray:
         >>> interpolate(np.ones(4), -np.ones(4), 5).shape
         (5, 4)
     """
-    bounds.check_choice(method, METHODS, "--method", DataError)
-    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "--steps", DataError)
+    bounds.check_choice(method, METHODS, "method", DataError)
+    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "steps", DataError)
     z0, z1 = (
         bounds.finite_array(
             z, name, DataError, ndim=1, max_elements=bounds.MAX_LATENT_DIM
@@ -119,13 +119,13 @@ def check_grid(rows: int, steps: int) -> tuple:
     """Refuses `rows` walks of `steps` images that would not fit one
     picture (`bounds.MAX_GRID_IMAGES`), with a `DataError`; returns
     (rows, steps) as ints."""
-    rows = bounds.check_int(rows, 1, bounds.MAX_GRID_IMAGES // 2, "--rows", DataError)
-    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "--steps", DataError)
+    rows = bounds.check_int(rows, 1, bounds.MAX_GRID_IMAGES // 2, "rows", DataError)
+    steps = bounds.check_int(steps, 2, bounds.MAX_GRID_IMAGES, "steps", DataError)
     if rows * steps > bounds.MAX_GRID_IMAGES:
         raise DataError(
-            f"--rows {rows} x --steps {steps} = {rows * steps} images; one "
+            f"rows={rows} x steps={steps} = {rows * steps} images; one "
             f"picture holds at most {bounds.MAX_GRID_IMAGES}. Ask for fewer "
-            "rows or steps, or make several pictures with other --seed."
+            "rows or steps, or make several pictures with other seed=."
         )
     return rows, steps
 
@@ -147,9 +147,9 @@ def save_interpolation(
         DataError: `images` not uint8 [rows, steps, H, W, C], `path` not a
             `.png` or `.gif` name, or the frame time out of range.
     """
-    path = bounds.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "path", DataError)
     if not path.lower().endswith((".png", ".gif")):
-        raise DataError(f"--output {path}: use a .png or .gif file name.")
+        raise DataError(f"path={path}: use a .png or .gif file name.")
     seconds_per_frame = bounds.check_float(
         seconds_per_frame, 0.01, 60.0, "seconds_per_frame", DataError
     )
@@ -245,9 +245,9 @@ def latent_arithmetic(
     )
     check_groups(plus_groups, minus_groups)
     num_variations = bounds.check_int(
-        num_variations, 1, bounds.MAX_VARIATIONS, "--variations", DataError
+        num_variations, 1, bounds.MAX_VARIATIONS, "num_variations", DataError
     )
-    noise = bounds.check_float(noise, 0.0, bounds.MAX_NOISE, "--noise", DataError)
+    noise = bounds.check_float(noise, 0.0, bounds.MAX_NOISE, "noise", DataError)
     order = []
     for i in range(max(len(plus_groups), len(minus_groups))):
         order += [(1, g) for g in plus_groups[i : i + 1]]
@@ -297,11 +297,11 @@ def check_groups(
                 "indices (integers), e.g. [[0, 1, 2], [6, 7, 8]]."
             )
     if not plus_groups:
-        raise DataError("Give at least one --plus group of indices.")
+        raise DataError("Give at least one plus_groups= group of indices.")
     groups = list(plus_groups) + list(minus_groups)
     if len(groups) > bounds.MAX_GROUPS:
         raise DataError(
-            f"{len(groups)} groups of --plus/--minus: use at "
+            f"{len(groups)} groups of plus_groups= and minus_groups=: use at "
             f"most {bounds.MAX_GROUPS} (one row of the figure "
             "each)."
         )
@@ -309,7 +309,7 @@ def check_groups(
         if not 1 <= len(group) <= bounds.MAX_GROUP_SIZE:
             raise DataError(
                 f"A group of {len(group)} indices: give 1 to "
-                f"{bounds.MAX_GROUP_SIZE} per --plus/--minus."
+                f"{bounds.MAX_GROUP_SIZE} per plus_groups= and minus_groups=."
             )
 
 
@@ -335,9 +335,9 @@ def save_arithmetic(generator: keras.Model, arithmetic: Arithmetic, path: str) -
         DataError: `arithmetic` is not an `Arithmetic`, or `path` not a
             `.png` file name.
     """
-    path = bounds.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "path", DataError)
     if not path.lower().endswith(".png"):
-        raise DataError(f"--output {path}: use a .png file name.")
+        raise DataError(f"path={path}: use a .png file name.")
     if not isinstance(arithmetic, Arithmetic):
         raise DataError(
             f"arithmetic: a {type(arithmetic).__name__}, not the Arithmetic "

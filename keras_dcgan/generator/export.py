@@ -223,7 +223,7 @@ def write_warmup_requests(
 
 def _check_max_batch(max_batch) -> int:
     # Above int32's range the constant would wrap and refuse every request.
-    return bounds.check_int(max_batch, 1, bounds.MAX_INT32, "--max-batch", RunError)
+    return bounds.check_int(max_batch, 1, bounds.MAX_INT32, "max_batch", RunError)
 
 
 def next_version(base_dir: str) -> int:
@@ -269,25 +269,25 @@ def export_saved_model(
         'serving/1'
     """
     generator_shapes(generator)
-    base_dir = bounds.check_path(base_dir, "--output-dir", RunError)
+    base_dir = bounds.check_path(base_dir, "base_dir", RunError)
     if version is not None:
         try:
             version = bounds.check_int(version, 1, bounds.MAX_VERSION)
         except ValueError:
             raise RunError(
-                f"--version {str(version)[:40]!r}: use a positive integer up to "
+                f"version={str(version)[:40]!r}: use a positive integer up to "
                 f"{bounds.MAX_VERSION}; TF Serving only loads int64 "
                 "version folders."
             ) from None
     max_batch = _check_max_batch(max_batch)
     if os.path.exists(base_dir) and not os.path.isdir(base_dir):
-        raise RunError(f"--output-dir {base_dir} is a file; name a folder.")
+        raise RunError(f"base_dir={base_dir} is a file; name a folder.")
     version = next_version(base_dir) if version is None else version
     target = os.path.join(base_dir, str(version))
     if os.path.exists(target):
         raise RunError(
             f"{target} exists already; exports are never overwritten. Pass "
-            "another --version, or leave it out to use the next one."
+            "another version=, or leave it out to use the next one."
         )
     created = _make_folder(base_dir)
     try:
@@ -331,7 +331,7 @@ def export_tflite(generator: keras.Model, path: str) -> str:
         'generator.tflite'
     """
     generator_shapes(generator)
-    path = bounds.check_path(path, "--output", RunError)
+    path = bounds.check_path(path, "path", RunError)
     latent_dim = int(generator.input_shape[-1])
     # Through an ExportArchive SavedModel: converting a concrete function
     # that closes over Keras 3 variables leaves them as uninitialised

@@ -30,12 +30,12 @@ def sample_latents(num: int, latent_dim: int, seed: int | None = None) -> np.nda
     Raises:
         DataError: `num`, `latent_dim` or `seed` out of range.
     """
-    num = bounds.check_int(num, 0, bounds.MAX_IMAGES, "--num", DataError)
+    num = bounds.check_int(num, 0, bounds.MAX_IMAGES, "num", DataError)
     latent_dim = bounds.check_int(
         latent_dim, 1, bounds.MAX_LATENT_DIM, "latent_dim", DataError
     )
     if seed is not None:
-        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
     rng = np.random.default_rng(seed)
     out = np.empty((num, latent_dim), np.float32)
     # In float64 blocks of about 8 MiB, the same stream as one call: the
@@ -88,12 +88,8 @@ def check_seeds(seeds) -> list:
     """
     # One past the bound is enough to refuse; range(10**12) is never listed.
     seeds = list(itertools.islice(seeds, bounds.MAX_SEEDS + 1))
-    bounds.check_int(
-        len(seeds), 0, bounds.MAX_SEEDS, "the number of --seeds", DataError
-    )
-    return [
-        bounds.check_int(s, 0, bounds.MAX_SEED, "--seeds", DataError) for s in seeds
-    ]
+    bounds.check_int(len(seeds), 0, bounds.MAX_SEEDS, "the number of seeds", DataError)
+    return [bounds.check_int(s, 0, bounds.MAX_SEED, "seeds", DataError) for s in seeds]
 
 
 def seed_image_name(seed: int) -> str:
@@ -122,16 +118,16 @@ def check_seed_folder(outdir: str, seeds) -> None:
     from keras_dcgan.runs.ownership import enclosing_run
     from keras_dcgan.visualize import written_here
 
-    outdir = bounds.check_path(outdir, "--outdir", DataError)
+    outdir = bounds.check_path(outdir, "outdir", DataError)
     if os.path.lexists(outdir) and not os.path.isdir(outdir):
         raise DataError(
-            f"--outdir {outdir} exists and is not a folder; name a folder "
+            f"outdir={outdir} exists and is not a folder; name a folder "
             "(new, or one that holds images)."
         )
     run = enclosing_run(os.path.join(outdir, "x"))
     if run is not None:
         raise DataError(
-            f"--outdir {outdir} is inside the run {run}, which holds only "
+            f"outdir={outdir} is inside the run {run}, which holds only "
             "what training writes; name a folder outside it."
         )
     existing = os.path.abspath(outdir)
@@ -139,7 +135,7 @@ def check_seed_folder(outdir: str, seeds) -> None:
         existing = os.path.dirname(existing)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise DataError(
-            f"--outdir {outdir}: the folder {existing} is not writable; choose another."
+            f"outdir={outdir}: the folder {existing} is not writable; choose another."
         )
     if existing != os.path.abspath(outdir):
         return  # a new folder holds nothing to replace
@@ -151,7 +147,7 @@ def check_seed_folder(outdir: str, seeds) -> None:
             continue
         if not stat.S_ISREG(mode) or not written_here(path):
             raise DataError(
-                f"--outdir {outdir}: {path} exists and is not a picture "
+                f"outdir={outdir}: {path} exists and is not a picture "
                 "keras-dcgan wrote; it is not replaced. Name a new folder, "
                 "or move it away."
             )
@@ -242,7 +238,7 @@ def generate(generator: keras.Model, z, batch_size: int = 256) -> np.ndarray:
             f"{len(z)} images of {generator.output_shape[1:]} would take "
             f"{size / 2**30:.1f} GiB, above the "
             f"{bounds.MAX_GENERATED_BYTES / 2**30:.0f} GiB one call makes; "
-            "ask for fewer (--num) and call again."
+            "ask for fewer (num=) and call again."
         )
     out = [
         to_uint8(generator(z[i : i + batch_size], training=False))
@@ -286,9 +282,9 @@ def save_latents(z, path: str) -> None:
         z: float array [N, latent_dim].
         path: File name ending in `.npy`.
     """
-    path = bounds.check_path(path, "--save-latents", DataError)
+    path = bounds.check_path(path, "path", DataError)
     if not path.lower().endswith(".npy"):
-        raise DataError(f"--save-latents {path}: use a .npy file name.")
+        raise DataError(f"path={path}: use a .npy file name.")
     z = bounds.finite_array(
         z,
         "latents z",
@@ -331,20 +327,20 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
         DataError: Not a regular `.npy` file of at most `bounds.MAX_IMAGES`
             finite vectors of size `latent_dim`.
     """
-    fix = "Write it with `keras-dcgan sample RUN --save-latents`."
-    path = bounds.check_path(path, "--latents", DataError)
+    fix = "Write it with save_latents(z, path), or sample's save_latents=."
+    path = bounds.check_path(path, "path", DataError)
     latent_dim = bounds.check_int(
         latent_dim, 1, bounds.MAX_LATENT_DIM, "latent_dim", DataError
     )
     if not os.path.isfile(path):  # a FIFO or a device would never end
-        raise DataError(f"--latents {path}: no such regular file. {fix}")
+        raise DataError(f"path={path}: no such regular file. {fix}")
     try:
         # Memory-mapped: the header's shape is checked before any data is
         # read, so a file claiming 10^12 vectors costs nothing.
         z = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise DataError(
-            f"--latents {path}: cannot read it as a .npy array ({e}). {fix}"
+            f"path={path}: cannot read it as a .npy array ({e}). {fix}"
         ) from e
     if (
         not isinstance(z, np.ndarray)
@@ -355,15 +351,15 @@ def load_latents(path: str, latent_dim: int) -> np.ndarray:
         if hasattr(z, "close"):
             z.close()  # an .npz archive
         raise DataError(
-            f"--latents {path}: shape {getattr(z, 'shape', None)}, expected "
+            f"path={path}: shape {getattr(z, 'shape', None)}, expected "
             f"[N, {latent_dim}] with N <= {bounds.MAX_IMAGES} for this "
-            "generator; save them with `keras-dcgan sample RUN "
-            "--save-latents` from the same run."
+            "generator; save them with save_latents(z, path), or sample's "
+            "save_latents=, from the same run."
         )
     try:
         z = np.array(z, dtype=np.float32)
     except (TypeError, ValueError) as e:  # strings, structured dtypes
-        raise DataError(f"--latents {path}: {z.dtype} is not numbers. {fix}") from e
+        raise DataError(f"path={path}: {z.dtype} is not numbers. {fix}") from e
     if not np.isfinite(z).all():
-        raise DataError(f"--latents {path} holds NaN or infinite values. {fix}")
+        raise DataError(f"path={path} holds NaN or infinite values. {fix}")
     return z

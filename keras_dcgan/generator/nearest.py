@@ -105,7 +105,7 @@ def training_distances(train_images, num: int = 500, seed: int | None = 0) -> di
     """
     num = bounds.check_int(num, 1, bounds.MAX_IMAGES, "num", DataError)
     if seed is not None:
-        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+        seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
     train = np.asarray(train_images)
     if train.ndim not in (3, 4) or len(train) < 2:
         raise DataError("Need at least 2 training images to compare.")
@@ -140,9 +140,9 @@ def save_nearest(
         DataError: Arrays that do not fit each other, `path` not a `.png`
             file name, `rows_per_panel` out of range.
     """
-    path = bounds.check_path(path, "--output", DataError)
+    path = bounds.check_path(path, "path", DataError)
     if not path.lower().endswith(".png"):
-        raise DataError(f"--output {path}: use a .png file name.")
+        raise DataError(f"path={path}: use a .png file name.")
     rows_per_panel = bounds.check_int(
         rows_per_panel, 1, bounds.MAX_NEAREST, "rows_per_panel", DataError
     )

@@ -123,6 +123,6 @@ def check_config(config, network: str = "") -> None:
                 f"The {network}'s {weights:,} weights need "
                 f"{4 * weights / 2**30:,.1f} GiB, more than the "
                 f"{available / 2**30:,.1f} GiB available; lower "
-                "--generator-width, --discriminator-width, --latent-dim or "
-                "--image-size."
+                "generator_width=, discriminator_width=, latent_dim= or "
+                "image_size=."
             )

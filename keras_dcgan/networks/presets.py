@@ -31,12 +31,12 @@ def preset(architecture: str, image_size: int) -> ModuleType:
     if architecture not in PRESETS:
         raise ConfigError(
             f"architecture={architecture!r} is not supported; use one of "
-            f"{', '.join(ARCHITECTURES)} (--architecture)."
+            f"{', '.join(ARCHITECTURES)}."
         )
     if image_size not in SIZES[architecture]:
         raise ConfigError(
-            f"architecture {architecture!r} builds image sizes "
+            f"architecture={architecture!r} builds image sizes "
             f"{', '.join(map(str, SIZES[architecture]))}, not {image_size} "
-            "(--image-size)."
+            "(image_size=)."
         )
     return PRESETS[architecture]

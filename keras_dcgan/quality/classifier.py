@@ -58,7 +58,7 @@ def load_labelled(
         >>> x, y = load_labelled(data="mnist_test_10k.npz")
     """
     if bool(data) == bool(dataset):
-        raise DataError("train-classifier: give exactly one of --data or --dataset.")
+        raise DataError("train-classifier: give exactly one of data= or dataset=.")
     size, chans = data_lib.suggest_shape(dataset=dataset, data=data)
     image_size, channels = image_size or size, channels or chans
     if data:
@@ -73,7 +73,7 @@ def load_labelled(
 def _npz_labelled(path: str) -> tuple:
     if not path.endswith(".npz") or not os.path.isfile(path):
         raise DataError(
-            f"--data {path}: train-classifier needs a .npz file "
+            f"data={path}: train-classifier needs a .npz file "
             "with images (x) and labels (y)."
         )
     x = data_lib.load_array(path)
@@ -81,7 +81,7 @@ def _npz_labelled(path: str) -> tuple:
     key = next((k for k in LABEL_KEYS if k in names), None)
     if key is None:
         raise DataError(
-            f"--data {path}: no labels; store them as 'y' "
+            f"data={path}: no labels; store them as 'y' "
             f"(arrays present: {', '.join(names)})."
         )
     return x, data_lib.load_array(path, name=key)
@@ -91,8 +91,8 @@ def _tfds_labelled(name, image_size, channels, data_dir) -> tuple:
     builder = tfds_source.open_builder(name, data_dir)
     if "label" not in builder.info.features:
         raise DataError(
-            f"--dataset {name}: has no 'label' feature; use a "
-            "labelled dataset or --data FILE.npz with y."
+            f"dataset={name}: has no 'label' feature; use a "
+            "labelled dataset or data=FILE.npz with y."
         )
     ds = tfds_source.train_split(builder, name)
     key = tfds_source.image_feature(builder.info.features, name)
@@ -188,15 +188,15 @@ def train_classifier(
         >>> model, accuracy = train_classifier(x, y, "mnist_clf.keras")
     """
     if output is not None:
-        output = bounds.check_path(output, "--output", DataError)
+        output = bounds.check_path(output, "output", DataError)
         if not output.endswith(".keras"):
-            raise DataError(f"--output {output}: name a .keras file.")
+            raise DataError(f"output={output}: name a .keras file.")
     epochs = bounds.check_int(
-        epochs, 1, bounds.MAX_CLASSIFIER_EPOCHS, "--epochs", DataError
+        epochs, 1, bounds.MAX_CLASSIFIER_EPOCHS, "epochs", DataError
     )
-    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
     batch_size = bounds.check_int(
-        batch_size, 1, bounds.LIMITS["batch_size"], "--batch-size", DataError
+        batch_size, 1, bounds.LIMITS["batch_size"], "batch_size", DataError
     )
     validation_split = bounds.check_float(
         validation_split, 0.0, 0.9, "validation_split", DataError

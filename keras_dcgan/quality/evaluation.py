@@ -48,7 +48,7 @@ def check_metrics(names: Sequence[str]) -> tuple:
     unknown = sorted(set(names) - set(ALL_METRICS))
     if unknown or not names:
         raise DataError(
-            f"--metrics {','.join(names)}: unknown {unknown}; "
+            f"metric_names={','.join(names)}: unknown {unknown}; "
             f"choose from {','.join(ALL_METRICS)}."
         )
     return tuple(names)
@@ -181,8 +181,8 @@ def evaluate_generator(
             f"extractor: a {type(extractor).__name__}, not a FeatureExtractor; "
             "make one with keras_dcgan.make_extractor."
         )
-    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "--num", DataError)
-    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "num", DataError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
     fake, probabilities = _fake_features(generator, extractor, num, seed, batch_size)
     return score_features(real, fake, probabilities, metric_names, seed)
 
@@ -200,20 +200,20 @@ def _check_sources(images, extractor, num, seed) -> tuple:
             f"real images: a {type(images).__name__}; give an ImageData, "
             "uint8 images [N, H, W, C] or RealStats."
         )
-    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "--num", DataError)
-    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "--seed", DataError)
+    num = bounds.check_int(num, 2, bounds.MAX_IMAGES, "num", DataError)
+    seed = bounds.check_int(seed, 0, bounds.MAX_SEED, "seed", DataError)
     return num, seed
 
 
 def _check_batch_size(batch_size) -> int:
     return bounds.check_int(
-        batch_size, 1, bounds.MAX_EVAL_BATCH, "--batch-size", DataError
+        batch_size, 1, bounds.MAX_EVAL_BATCH, "batch_size", DataError
     )
 
 
 def _fake_features(generator, extractor, num, seed, batch_size):
     if num < 2:
-        raise DataError(f"--num {num}: metrics need at least 2 images.")
+        raise DataError(f"num={num}: metrics need at least 2 images.")
     stats = FeatureStats(seed=seed)
     probabilities = []
     z = sample_latents(num, generator.input_shape[-1], seed)
@@ -252,7 +252,7 @@ def score_features(
             logger.warning(
                 "FID from %d real and %d generated images of %d features: "
                 "with no more images than features the covariances are "
-                "singular and FID is mostly noise; raise --num.",
+                "singular and FID is mostly noise; raise num=.",
                 real.num_images,
                 fake.count,
                 dims,

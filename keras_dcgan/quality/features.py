@@ -94,9 +94,7 @@ class InceptionExtractor(FeatureExtractor):
         size = "" if image_size == INCEPTION_SIZE else f"@{image_size}"
         self.id = f"inception_v3:{name}{size}"
         if weights not in ("imagenet", None) and not os.path.isfile(weights):
-            raise DataError(
-                f"--features inception: weights file {weights} does not exist."
-            )
+            raise DataError(f"spec=inception: weights file {weights} does not exist.")
         try:
             base = keras.applications.InceptionV3(
                 include_top=True,
@@ -107,10 +105,10 @@ class InceptionExtractor(FeatureExtractor):
             if weights != "imagenet":
                 raise
             raise DataError(
-                "--features inception: cannot load the InceptionV3 ImageNet "
+                "spec=inception: cannot load the InceptionV3 ImageNet "
                 f"weights ({type(e).__name__}: {e}). Run once where there is "
                 "network so Keras caches them in ~/.keras/models, or use "
-                "--features classifier:PATH (see `keras-dcgan "
+                "spec=classifier:PATH (see `keras-dcgan "
                 "train-classifier`)."
             ) from e
         self._model = keras.Model(
@@ -143,14 +141,14 @@ class ClassifierExtractor(FeatureExtractor):
     def __init__(self, path: str, input_range: Sequence[float] | None = None):
         if not os.path.isfile(path):
             raise DataError(
-                f"--features classifier:{path}: no such file. "
+                f"spec=classifier:{path}: no such file. "
                 "Train one with `keras-dcgan train-classifier`."
             )
         try:
             model = keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as e:  # Keras raises many types on bad files
             raise DataError(
-                f"--features classifier:{path}: cannot load it as a Keras "
+                f"spec=classifier:{path}: cannot load it as a Keras "
                 f"model ({type(e).__name__}: {e})."
             ) from e
         self.id = f"classifier:{os.path.basename(path)}"
@@ -160,7 +158,7 @@ class ClassifierExtractor(FeatureExtractor):
         shape = model.input_shape
         if len(shape) != 4 or shape[1] is None or shape[3] not in (1, 3):
             raise DataError(
-                f"--features classifier:{path}: input shape "
+                f"spec=classifier:{path}: input shape "
                 f"{shape} is not images [N, H, W, 1 or 3]."
             )
         self.image_size, self.channels = shape[1], shape[3]
@@ -202,7 +200,7 @@ def read_sidecar(model_path: str) -> dict:
             meta["input_range"] = _input_range(meta["input_range"])
     except (OSError, ValueError) as e:
         raise DataError(
-            f"--features classifier:{model_path}: {path} is not a classifier's "
+            f"spec=classifier:{model_path}: {path} is not a classifier's "
             f'metadata ({e}). Fix it (e.g. {{"input_range": [0, 255]}}) or '
             "remove it to assume pixels in [0, 255]."
         ) from None
@@ -230,7 +228,7 @@ def _input_range(value) -> tuple:
 def _with_penultimate(model: keras.Model, path: str) -> keras.Model:
     if len(model.layers) < 2:
         raise DataError(
-            f"--features classifier:{path}: the model has no "
+            f"spec=classifier:{path}: the model has no "
             "penultimate layer to take features from."
         )
     if isinstance(model, keras.Sequential):
@@ -265,7 +263,7 @@ def make_extractor(spec: str) -> FeatureExtractor:
     """
     if not isinstance(spec, str):
         raise DataError(
-            f"--features {str(spec)[:40]!r}: use 'inception' or "
+            f"spec={str(spec)[:40]!r}: use 'inception' or "
             "'classifier:PATH' (a .keras classifier)."
         )
     if spec == "inception":
@@ -273,6 +271,6 @@ def make_extractor(spec: str) -> FeatureExtractor:
     if spec.startswith("classifier:") and len(spec) > len("classifier:"):
         return ClassifierExtractor(spec[len("classifier:") :])
     raise DataError(
-        f"--features {spec[:40]!r}: use 'inception' or "
-        "'classifier:PATH' (a .keras classifier)."
+        f"spec={spec[:40]!r}: use 'inception' or 'classifier:PATH' (a .keras "
+        "classifier)."
     )

@@ -168,12 +168,12 @@ def check_stats_cache(path: str) -> None:
     run = ownership.enclosing_run(path)
     if run is not None:
         raise MetricsError(
-            f"--stats-cache {path} is inside the run {run}, which holds only "
+            f"stats_cache={path} is inside the run {run}, which holds only "
             "what training writes; name a file outside it."
         )
     if os.path.lexists(path) and not is_stats_cache(path):
         raise MetricsError(
-            f"--stats-cache {path} exists and is not a statistics cache "
+            f"stats_cache={path} exists and is not a statistics cache "
             "keras-dcgan wrote (an .npz of exactly mu, sigma, features and "
             "metadata); it is not replaced. Name a new file, or move it away."
         )

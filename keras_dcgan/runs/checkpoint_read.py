@@ -89,7 +89,7 @@ def restore_models(
         if not all_finite_saved(path):
             raise RunError(
                 f"{path} holds NaN or infinite weights (saved after a bad step "
-                "by an older version); choose another with --checkpoint: "
+                "by an older version); choose another with checkpoint=: "
                 "latest skips such checkpoints."
             )
     generator = networks[AVERAGE if average else GENERATOR]
@@ -116,7 +116,7 @@ def _restore_chosen_path(checkpoint: tf.train.Checkpoint, path: str) -> None:
         raise RunError(
             f"{path} is not a complete checkpoint ({name}.index and every "
             "data file it names, as regular files); choose another with "
-            "--checkpoint."
+            "checkpoint=."
         )
     try:
         status = checkpoint.restore(path)
@@ -125,7 +125,7 @@ def _restore_chosen_path(checkpoint: tf.train.Checkpoint, path: str) -> None:
     except Exception as e:  # damage fails in many ways
         why = (str(e).splitlines() or [type(e).__name__])[0][:200]
         raise RunError(
-            f"{path} cannot be read ({why}); choose another with --checkpoint."
+            f"{path} cannot be read ({why}); choose another with checkpoint=."
         ) from e
 
 
@@ -154,8 +154,8 @@ def no_average_message(run_dir: str) -> str:
     """The error of asking the average (`generator="ema"`, `--generator
     ema`) of a run trained without one."""
     return (
-        f"--generator ema: {run_dir} has no averaged generator: it was "
-        "trained without --ema. Leave out --generator (or pass --generator "
-        "raw) to read its generator, or train a run with --ema 0.999 to "
+        f"generator=ema: {run_dir} has no averaged generator: it was "
+        "trained without ema=. Leave out generator= (or pass generator=raw) "
+        "to read its generator, or train a run with ema=0.999 to "
         "keep an average of G's weights."
     )

@@ -168,7 +168,7 @@ class CheckpointStore:
             raise RunWriteError(
                 f"Cannot write a checkpoint in {self.directory} ({e}). Free "
                 "disk space or fix its permissions; the previous checkpoints "
-                "are intact, so --resume goes on from the last one."
+                "are intact, so resume=True goes on from the last one."
             ) from e
         self._saved_step = step
         logger.info("Saved checkpoint %s.", path)
@@ -249,14 +249,14 @@ class CheckpointStore:
     def _failure_message(self, failures: list, vanished: bool, resuming: bool) -> str:
         if failures and resuming:
             return (
-                f"--resume: no checkpoint in {self.directory} can be "
+                f"resume=True: no checkpoint in {self.directory} can be "
                 "read:\n  " + "\n  ".join(failures)
             )
         if failures:
             return (
                 f"No checkpoint in {self.directory} can be read ("
                 + "; ".join(failures)
-                + "); choose another with --checkpoint STEP, or train the run on."
+                + "); choose another with checkpoint=STEP, or train the run on."
             )
         if vanished:
             return (
@@ -265,13 +265,13 @@ class CheckpointStore:
             )
         if resuming:
             return (
-                f"--resume: {self.directory} holds no complete checkpoint; "
-                "start the run again with --overwrite."
+                f"resume=True: {self.directory} holds no complete checkpoint; "
+                "start the run again with overwrite=True."
             )
         return (
             f"{self.directory} holds no complete checkpoint yet: its training "
             "has not saved one. Wait for the first checkpoint (every "
-            "--checkpoint-every steps or --checkpoint-minutes), then read "
+            "checkpoint_every= steps or checkpoint_minutes=), then read "
             "the run again."
         )
 

@@ -108,7 +108,7 @@ def _log_choice(run_dir: str, which: str, checkpoint: Choice | None) -> None:
     """Says which of an averaging run's two generators is read."""
     if which == "ema":
         logger.info(
-            "Using the averaged generator of %s (--generator raw: G itself).",
+            "Using the averaged generator of %s (generator=raw: G itself).",
             run_dir,
         )
         return

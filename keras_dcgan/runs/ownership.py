@@ -56,7 +56,7 @@ def read_manifest(directory: str) -> list | None:
         raise RunError(
             f"{path} is not a marker keras_dcgan wrote (a link or "
             "not a small regular file); the directory is left "
-            "alone. Choose another --output-dir."
+            "alone. Choose another output_dir=."
         )
     try:
         content = read_json_object(
@@ -71,7 +71,7 @@ def read_manifest(directory: str) -> list | None:
         raise RunError(
             f"{path} is unreadable ({e}); the run is neither "
             "continued nor deleted. Restore the file or choose "
-            "another --output-dir."
+            "another output_dir=."
         ) from None
     return list(entries)
 
@@ -158,9 +158,9 @@ def remove_owned(directory: str, kinds: Mapping[str, str]) -> None:
             continue
         if found != kinds[name]:
             raise RunError(
-                f"--overwrite: {target} is not the {kinds[name]} the run made "
+                f"overwrite=True: {target} is not the {kinds[name]} the run made "
                 "(a link or another kind of file now); nothing was deleted. "
-                "Move it away or choose another --output-dir."
+                "Move it away or choose another output_dir=."
             )
         doomed.append((target, found))
     for target, found in doomed:
@@ -183,8 +183,8 @@ def check_output_dir(path: str) -> None:
     """
     if not path.strip():
         raise RunError(
-            "--output-dir is empty; name the run's own folder, "
-            "e.g. --output-dir runs/mnist."
+            "output_dir= is empty; name the run's own folder, "
+            "e.g. output_dir=runs/mnist."
         )
     real = os.path.realpath(path)
     cwd = os.path.realpath(os.getcwd())
@@ -198,7 +198,7 @@ def check_output_dir(path: str) -> None:
         return
     if os.path.isdir(real) and os.listdir(real) and read_manifest(real) is None:
         raise RunError(
-            f"--output-dir {path} is {what}, which holds files "
+            f"output_dir={path} is {what}, which holds files "
             "that are not a keras_dcgan run; name a new folder "
-            "for the run, e.g. --output-dir runs/NAME."
+            "for the run, e.g. output_dir=runs/NAME."
         )

@@ -166,11 +166,11 @@ def check_run_dir(path: str, resume: bool = False, overwrite: bool = False) -> N
         RunError: With the reason and the fix.
     """
     if resume and overwrite:
-        raise RunError("Pass --resume or --overwrite, not both.")
+        raise RunError("Pass resume=True or overwrite=True, not both.")
     ownership.check_output_dir(path)
-    check_literal_path(path, "--output-dir")
+    check_literal_path(path, "output_dir=")
     if os.path.exists(path) and not os.path.isdir(path):
-        raise RunError(f"--output-dir {path} is a file; name a directory.")
+        raise RunError(f"output_dir={path} is a file; name a directory.")
     _refuse_planted_links(path)
     listed = ownership.read_manifest(path)
     existing = (
@@ -181,21 +181,21 @@ def check_run_dir(path: str, resume: bool = False, overwrite: bool = False) -> N
     if resume:
         if CONFIG not in existing:
             raise RunError(
-                f"--resume: {path} holds no run ({CONFIG} is "
-                "missing); start a new run without --resume."
+                f"resume=True: {path} holds no run ({CONFIG} is "
+                "missing); start a new run without resume=True."
             )
     elif existing and not overwrite:
         raise RunError(
-            f"--output-dir {path} is not empty. Pass --resume to continue "
-            "the run in it, --overwrite to replace it, or choose another "
+            f"output_dir={path} is not empty. Pass resume=True to continue "
+            "the run in it, overwrite=True to replace it, or choose another "
             "directory."
         )
     elif existing and listed is None:
         raise RunError(
-            f"--overwrite: {path} is not a keras_dcgan run (it has no "
+            f"overwrite=True: {path} is not a keras_dcgan run (it has no "
             f"{ownership.MARKER}: another tool's files, or a run made before "
-            "runs carried that marker, which --resume still continues); its "
-            "files are left alone. Choose another --output-dir."
+            "runs carried that marker, which resume=True still continues); its "
+            "files are left alone. Choose another output_dir=."
         )
     if listed is not None:
         _refuse_unlisted(path, listed)
@@ -214,7 +214,7 @@ def check_literal_path(path: str, flag: str | None = None) -> None:
 
     Args:
         path: The run directory, or a folder inside it.
-        flag: "--output-dir" for the run `train` writes; None for a run
+        flag: "output_dir=" for the run `train` writes; None for a run
             that is read.
 
     Raises:
@@ -283,7 +283,7 @@ def _refuse_unlisted(path: str, listed: list) -> None:
             raise RunError(
                 f"{os.path.join(path, name)} is not listed in the run's "
                 f"{ownership.MARKER}, so it is not the run's; move it away "
-                "or choose another --output-dir."
+                "or choose another output_dir=."
             )
 
 
@@ -295,7 +295,7 @@ def _refuse_planted_links(path: str) -> None:
         if os.path.islink(target):
             raise RunError(
                 f"{target} is a symbolic link (to {os.readlink(target)}); a "
-                "run writes only inside its --output-dir. Remove the link or "
+                "run writes only inside its output_dir=. Remove the link or "
                 "choose another directory."
             )
 
@@ -336,8 +336,8 @@ def resume_changes(saved: DCGANConfig, new: DCGANConfig) -> dict:
             "Cannot resume with a different "
             + "; ".join(refused)
             + ". The architecture, batch size, seed and generator average "
-            "(--ema) of a run are fixed: drop those flags to keep the run's "
-            "values, or start a new run in another --output-dir."
+            "(ema=) of a run are fixed: keep the run's values, or start a "
+            "new run in another output_dir=."
         )
     return {k: v for k, v in changed.items() if k not in RESUME_FIXED_FIELDS}
 

@@ -57,8 +57,8 @@ def check_choice(which) -> Choice:
     ):
         return int(which)
     raise RunError(
-        f"--checkpoint {str(which)[:40]!r}: use latest (the newest "
-        "checkpoint), best (the one --eval-every keeps) or a step "
+        f"checkpoint={str(which)[:40]!r}: use latest (the newest "
+        "checkpoint), best (the one eval_every= keeps) or a step "
         "number, e.g. 1200."
     )
 
@@ -88,15 +88,15 @@ def choose_generator(
     """
     if which is not None and not (isinstance(which, str) and which in GENERATORS):
         raise RunError(
-            f"--generator {str(which)[:40]!r}: use ema (the average of G's weights "
-            "that train --ema keeps) or raw (G itself)."
+            f"generator={str(which)[:40]!r}: use ema (the average of G's weights "
+            "that train ema= keeps) or raw (G itself)."
         )
     if config is None:
         if which is None:
             return None
         raise RunError(
-            f"--generator {which}: {run_dir} has no config.json to tell "
-            "whether it kept an averaged generator; leave out --generator."
+            f"generator={which}: {run_dir} has no config.json to tell "
+            "whether it kept an averaged generator; leave out generator=."
         )
     if which == "ema" and not config.ema:
         raise RunError(no_average_message(run_dir))
@@ -165,8 +165,8 @@ def restore_chosen(
     if which == "latest":
         if not (os.path.isdir(folder) and complete_checkpoints(folder)):
             raise RunError(
-                f"--checkpoint latest: {run_dir} has no complete checkpoint "
-                f"in {CHECKPOINTS}/; leave --checkpoint out to use its "
+                f"checkpoint=latest: {run_dir} has no complete checkpoint "
+                f"in {CHECKPOINTS}/; leave checkpoint= out to use its "
                 "generator.keras, or train it to write one."
             )
         models = restore_models(
@@ -188,9 +188,9 @@ def _best_path(run_dir: str) -> str:
     names = complete_checkpoints(directory) if os.path.isdir(directory) else ()
     if not names:
         raise RunError(
-            f"--checkpoint best: {run_dir} has no best checkpoint: only a run "
-            "trained with --eval-every N and --eval-features keeps one (in "
-            f"{CHECKPOINTS}/{BEST_DIR}/); use --checkpoint latest or a step "
+            f"checkpoint=best: {run_dir} has no best checkpoint: only a run "
+            "trained with eval_every=N and eval_features= keeps one (in "
+            f"{CHECKPOINTS}/{BEST_DIR}/); use checkpoint=latest or a step "
             f"instead ({_available(run_dir)})."
         )
     record = _best_record(directory)
@@ -212,7 +212,7 @@ def _step_path(run_dir: str, step: int) -> str:
     steps = checkpoint_steps(run_dir)
     if step not in steps:
         raise RunError(
-            f"--checkpoint {step}: {run_dir} has no checkpoint of "
+            f"checkpoint={step}: {run_dir} has no checkpoint of "
             f"step {step}; {_available(run_dir)}."
         )
     return steps[step]

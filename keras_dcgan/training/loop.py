@@ -277,7 +277,7 @@ class _Loop:
         if self.collapse:
             raise TrainingCollapsed(
                 f"Stopped at step {int(self.run.state.step)} on {self.collapse} "
-                "(--stop-on-collapse); the run is saved."
+                "(stop_on_collapse=True); the run is saved."
             )
 
     def should_stop(self) -> bool:

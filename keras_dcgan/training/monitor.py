@@ -74,14 +74,14 @@ class FiniteGuard:
 def _non_finite_message(step: int, what: str, last_checkpoint) -> str:
     where = (
         f"the last checkpoint, {last_checkpoint}, is intact and "
-        "finite: --resume goes on from it"
+        "finite: resume=True goes on from it"
         if last_checkpoint
         else "no checkpoint had been saved yet"
     )
     return (
         f"Non-finite values at step {step}: {what}. Training stopped "
         f"and nothing was saved after the bad step; {where}. Lower "
-        "--learning-rate, or check the data for extreme values."
+        "learning_rate=, or check the data for extreme values."
     )
 
 
@@ -116,7 +116,7 @@ class Monitor:
             logger.warning(
                 "Step %d: the discriminator wins outright (D loss < %g for %d "
                 "steps, D(x)=%.3f, D(G(z))=%.3f): the generator gets no "
-                "useful gradient. Try --label-smoothing 0.1 or --dropout 0.3.",
+                "useful gradient. Try label_smoothing=0.1 or dropout=0.3.",
                 step,
                 D_WINS_LOSS,
                 self.patience,

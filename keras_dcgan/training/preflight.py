@@ -116,7 +116,7 @@ def preflight(
     if steps_per_epoch == 0:
         raise DataError(
             f"{images.description}: fewer images than one batch "
-            f"({config.batch_size}); lower --batch-size."
+            f"({config.batch_size}); lower batch_size=."
         )
     strategy = strategy or distribute.make_strategy(config.strategy)
     run_dir = output_dir
@@ -125,9 +125,7 @@ def preflight(
     # Every refusal comes before the run directory is touched: the flags
     # against its contents, then the evaluator's features, the data.
     runs.check_run_dir(run_dir, resume, overwrite)
-    extractor = (
-        features.make_extractor(config.eval_features) if config.eval_every else None
-    )
+    extractor = _extractor(config.eval_features) if config.eval_every else None
     signals = None
     if hold is not None:
         # From here on SIGINT/SIGTERM only set a flag. Before the directory
@@ -227,7 +225,7 @@ def checked_fingerprint(
             raise
         logger.warning(
             "%s is not a data fingerprint; resuming with the data given "
-            "(--allow-data-change), its fingerprint written anew.",
+            "(allow_data_change=True), its fingerprint written anew.",
             path,
         )
         saved = None
@@ -235,6 +233,19 @@ def checked_fingerprint(
         diffs = check_same_data(saved, new, allow_change)
         if diffs:
             logger.warning(
-                "Resuming with other data (--allow-data-change): %s.", "; ".join(diffs)
+                "Resuming with other data (allow_data_change=True): %s.",
+                "; ".join(diffs),
             )
     return new
+
+
+def _extractor(spec: str):
+    """The evaluator's features; a refusal names the field the caller set,
+    `eval_features=`, where `make_extractor` names its own `spec=`."""
+    try:
+        return features.make_extractor(spec)
+    except DataError as e:
+        text = str(e)
+        if not text.startswith("spec="):
+            raise
+        raise type(e)("eval_features=" + text.removeprefix("spec=")) from e

@@ -167,9 +167,9 @@ def test_tfds_datasets_with_mock_data(name, size, channels):
 
 
 def test_unprepared_tfds_dataset_fails_fast_naming_the_fix(tmp_path):
-    with pytest.raises(DataError, match="--data-dir") as info:
+    with pytest.raises(DataError, match="data_dir=") as info:
         load_images(28, 1, dataset="mnist", data_dir=str(tmp_path))
-    assert "--data" in str(info.value)
+    assert "data=" in str(info.value)
 
 
 def test_epoch_order_is_seeded_and_skip_resumes_it():

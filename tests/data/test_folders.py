@@ -89,7 +89,7 @@ def test_too_many_bad_files_stop_with_the_list(messy_folder):
     with pytest.raises(DataError, match="5 of 25 image files are unusable") as info:
         load_images(32, 3, data=str(messy_folder), max_bad_fraction=0.1)
     message = str(info.value)
-    assert "empty.jpg: empty file" in message and "--max-bad-fraction" in message
+    assert "empty.jpg: empty file" in message and "max_bad_fraction=" in message
 
 
 def test_folder_with_no_decodable_image(tmp_path):

@@ -126,10 +126,10 @@ def test_max_batch_must_fit_int32(generator, tmp_path, max_batch):
     # Above 2**31 - 1 the graph's int32 constant wrapped: every request
     # was refused by an export that claimed success.
     base = tmp_path / "serving"
-    with pytest.raises(RunError, match="--max-batch"):
+    with pytest.raises(RunError, match="^max_batch="):
         export.export_saved_model(generator, str(base), max_batch=max_batch)
     assert not base.exists()
-    with pytest.raises(RunError, match="--max-batch"):
+    with pytest.raises(RunError, match="^max_batch="):
         export.build_archive(generator, max_batch)
 
 

@@ -1,8 +1,9 @@
 """One home for bounds: every number a `DCGANConfig` field or a command's
 flag accepts is held to its range by one integer check and one real-number
 check (`keras_dcgan.bounds`), and refused in one style, the same from
-Python, `config.json` and the command line: "NAME VALUE: use an integer
-from LOW to HIGH." (a real range says which end is excluded)."""
+Python, `config.json` and the command line: "NAME=VALUE: use an integer
+from LOW to HIGH." (a real range says which end is excluded), where the
+command line names its flag: "--NAME VALUE: ..."."""
 
 import argparse
 import ast
@@ -41,11 +42,12 @@ def shown(value) -> str:
 
 def style(name: str, value, noun: str, low, high, excluded=()) -> str:
     """The one refusal style, as a regular expression (the full stop left
-    out: the command line's error line drops it)."""
+    out: the command line's error line drops it). A parameter's value
+    follows `name=`, a flag's `name `."""
     span = f"from {shown_bound(low)} to {shown_bound(high)}"
     if excluded:
         span += f" ({' and '.join(shown_bound(b) for b in excluded)} excluded)"
-    prefix = re.escape(f"{name} ") if name else ""
+    prefix = re.escape(name if name.endswith("=") else f"{name} ") if name else ""
     return f"{prefix}{re.escape(shown(value))}: use {noun} {re.escape(span)}"
 
 
@@ -76,7 +78,7 @@ def accepted(field, value) -> bool:
 
 def assert_refused_in_style(field, value, message):
     noun, low, high, excluded = field_range(field)
-    name = f"{field} (--{field.replace('_', '-')})"
+    name = f"{field}="  # the parameter, as the caller wrote it
     expected = style(name, value, noun, low, high, excluded) + "\\."
     assert "\n" not in message
     assert re.fullmatch(expected, message), (message, expected)
@@ -101,7 +103,9 @@ CASES = [(f, v) for f in INTEGER_FIELDS + REAL_FIELDS for v in out_of_range(f)]
 def test_a_field_out_of_its_range_is_refused_in_the_one_style(tmp_path, field, value):
     # The config's own checker said "latent_dim=0 must be an integer >= 1
     # (--latent-dim)." and "dropout=1.0 must be a number in [0.0, 1.0)",
-    # the library's checker "--num 0: use an integer from 1 to 100000.".
+    # the library's checker "--num 0: use an integer from 1 to 100000.";
+    # then both "latent_dim (--latent-dim) 0: use ...": now "latent_dim=0:
+    # use an integer from 1 to 4096.", the parameter as Python writes it.
     with pytest.raises(ConfigError) as info:
         DCGANConfig(**{field: value})
     assert_refused_in_style(field, value, str(info.value))

@@ -254,7 +254,7 @@ def test_a_non_finite_loss_stops_before_anything_is_saved(
     config = dataclasses.replace(tiny_config, steps=20, checkpoint_every=2)
     with pytest.raises(NonFiniteLossError, match="step 5") as info:
         train(config, images, run, callbacks=[BreakAtStep(5, "nan")], verbose=0)
-    assert "ckpt-4" in str(info.value) and "--learning-rate" in str(info.value)
+    assert "ckpt-4" in str(info.value) and "learning_rate=" in str(info.value)
     assert checkpoint_steps(run) == [2, 4]
     assert history_steps(run) == [1, 2, 3, 4]
     assert not os.path.exists(os.path.join(run, "generator.keras"))

@@ -73,7 +73,7 @@ def test_checkpoints_come_once_the_minutes_have_passed(
 
 @pytest.mark.parametrize("minutes", [-1.0, float("nan"), float("inf"), "5"])
 def test_checkpoint_minutes_must_be_a_finite_number(minutes):
-    with pytest.raises(ConfigError, match="--checkpoint-minutes"):
+    with pytest.raises(ConfigError, match="^checkpoint_minutes="):
         DCGANConfig(checkpoint_minutes=minutes)
 
 

@@ -111,7 +111,7 @@ def test_the_best_checkpoint_survives_resume(
 
 
 def test_eval_every_needs_features():
-    with pytest.raises(ConfigError, match="--eval-features"):
+    with pytest.raises(ConfigError, match="eval_features="):
         DCGANConfig(eval_every=10)
-    with pytest.raises(ConfigError, match="--eval-metric"):
+    with pytest.raises(ConfigError, match="^eval_metric="):
         DCGANConfig(eval_metric="accuracy")

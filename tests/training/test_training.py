@@ -79,7 +79,7 @@ def test_resumed_run_equals_an_uninterrupted_one(
 
 def test_non_empty_output_dir_is_refused(tmp_path, tiny_config, images):
     (tmp_path / "notes.txt").write_text("keep me")
-    with pytest.raises(RunError, match="--resume .* --overwrite"):
+    with pytest.raises(RunError, match="resume=True .* overwrite=True"):
         train(tiny_config, images, str(tmp_path), verbose=0)
     with pytest.raises(RunError, match="not a keras_dcgan run"):
         train(tiny_config, images, str(tmp_path), overwrite=True, verbose=0)
@@ -140,7 +140,7 @@ def test_resume_without_a_run_is_refused(tmp_path, tiny_config, images):
 
 def test_too_few_images_for_one_batch(tmp_path, tiny_config):
     small = from_array(make_images(8), 28, 1)
-    with pytest.raises(DataError, match="--batch-size"):
+    with pytest.raises(DataError, match="batch_size="):
         train(tiny_config, small, str(tmp_path / "run"))
     assert not os.path.exists(tmp_path / "run")
 
