@@ -19,7 +19,6 @@ How (from the repository root; 2-core CPU: about 4 minutes a run):
         --work-dir /tmp/quality_two_spaces --seeds 0,1,2 --arms ttur,augment,spectral
 """
 
-import argparse
 import json
 import os
 import time
@@ -33,7 +32,8 @@ from benchmarks.quality_two_spaces import (
     SPACES,
     STEPS_PER_EPOCH,
     judges,
-    repo_path,
+    parse_scoring_args,
+    scoring_parser,
     summarize,
     train_library,
     verdict,
@@ -161,40 +161,18 @@ def markdown(report):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--data", help="MNIST .npz with x and y (needed to train)")
-    parser.add_argument(
-        "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
+    parser = scoring_parser(
+        __doc__.split("\n")[0], "10", "0,1,2", "docs/quality_options.json"
     )
     parser.add_argument(
         "--arms", default="ttur,augment,spectral", help="options compared"
     )
-    parser.add_argument("--epochs", default="10", help="epoch budgets scored")
-    parser.add_argument("--seeds", default="0,1,2", help="seeds of every arm")
-    parser.add_argument("--num", type=int, default=5000, help="samples scored")
     parser.add_argument("--time-steps", type=int, default=20, help="steps timed")
-    parser.add_argument(
-        "--json", default="docs/quality_options.json", help="the report"
-    )
-    parser.add_argument(
-        "--markdown",
-        action="store_true",
-        help="train nothing: print the table of the --json report",
-    )
-    args = parser.parse_args()
-    if not args.data and not args.markdown:
-        parser.error("--data is needed to train and score")
-    args.data = repo_path(args.data) if args.data else None
-    args.json = repo_path(args.json)
+    args = parse_scoring_args(parser)
     args.arms = ["default"] + [a for a in args.arms.split(",") if a != "default"]
     unknown = sorted(set(args.arms) - set(ARMS))
     if unknown:
         parser.error(f"no arm {', '.join(unknown)}; use {', '.join(ARMS)}")
-    args.epochs = sorted({int(e) for e in args.epochs.split(",")})
-    args.seeds = sorted({int(s) for s in args.seeds.split(",")})
     return args
 
 

@@ -289,9 +289,10 @@ def markdown(report):
     return "\n".join(lines)
 
 
-def parse_args():
+def scoring_parser(description, epochs, seeds, json_path):
+    """The flags every two-space benchmark takes (its own are added after)."""
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n")[0],
+        description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -300,17 +301,20 @@ def parse_args():
     parser.add_argument(
         "--work-dir", default="/tmp/quality_two_spaces", help="runs and judges"
     )
-    parser.add_argument("--epochs", default="10,30", help="epoch budgets scored")
-    parser.add_argument("--seeds", default="0,1,2,3,4", help="seeds of both recipes")
+    parser.add_argument("--epochs", default=epochs, help="epoch budgets scored")
+    parser.add_argument("--seeds", default=seeds, help="seeds of every recipe")
     parser.add_argument("--num", type=int, default=5000, help="samples scored")
-    parser.add_argument(
-        "--json", default="docs/quality_two_spaces.json", help="the report"
-    )
+    parser.add_argument("--json", default=json_path, help="the report")
     parser.add_argument(
         "--markdown",
         action="store_true",
         help="train nothing: print the tables of the --json report",
     )
+    return parser
+
+
+def parse_scoring_args(parser):
+    """`parser`'s arguments, with paths from the root and lists parsed."""
     args = parser.parse_args()
     if not args.data and not args.markdown:
         parser.error("--data is needed to train and score")
@@ -319,6 +323,13 @@ def parse_args():
     args.epochs = sorted({int(e) for e in args.epochs.split(",")})
     args.seeds = sorted({int(s) for s in args.seeds.split(",")})
     return args
+
+
+def parse_args():
+    parser = scoring_parser(
+        __doc__.split("\n")[0], "10,30", "0,1,2,3,4", "docs/quality_two_spaces.json"
+    )
+    return parse_scoring_args(parser)
 
 
 def main():
