@@ -26,6 +26,17 @@ from keras_dcgan.errors import ConfigError
 ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
 FROZEN_BN_STATS = ("batch", "moving")
 DISCRIMINATOR_NORMS = ("batch", "spectral")
+# The layer choices where the "keras-tutorial" preset differs from the
+# paper's, one at a time, for "dcgan" and "dcgan-conv"; the first value of
+# each is the paper's (keras_dcgan.networks.blocks).
+GENERATOR_ACTIVATIONS = ("relu", "leaky_relu")
+BATCH_NORM_POSITIONS = ("before", "after")
+GENERATOR_OUTPUTS = ("transpose", "conv")
+LAYER_OPTIONS = {
+    "generator_activation": GENERATOR_ACTIVATIONS,
+    "batch_norm_position": BATCH_NORM_POSITIONS,
+    "generator_output": GENERATOR_OUTPUTS,
+}
 # DiffAugment's transformations of D's inputs (keras_dcgan.networks.augment),
 # in the order they are applied.
 AUGMENTATIONS = ("color", "translation", "cutout")
@@ -50,6 +61,9 @@ ARCHITECTURE_FIELDS = (
     "dropout",
     "augment",
     "discriminator_norm",
+    "generator_activation",
+    "batch_norm_position",
+    "generator_output",
     "precision",
 )
 
@@ -79,6 +93,19 @@ class DCGANConfig:
             "spectral" (each Conv2D and Dense over its largest singular
             value, no BatchNorm; Miyato et al. 2018). See
             `keras_dcgan.networks.spectral`.
+        generator_activation: The generator's hidden activation: "relu"
+            (the paper's) or "leaky_relu" (slope 0.2, as the classic Keras
+            tutorials). Presets "dcgan" and "dcgan-conv".
+        batch_norm_position: Where BatchNorm sits in both networks'
+            blocks: "before" the activation (the paper's; the layer before
+            it has no bias) or "after" it (the classic Keras tutorials').
+            Presets "dcgan" and "dcgan-conv".
+        generator_output: The generator's last layers: "transpose" (a
+            stride-2 Conv2DTranspose to the channels, the paper's) or
+            "conv" (that Conv2DTranspose keeps `generator_width` channels,
+            with BatchNorm and the activation, then a stride-1 3x3 Conv2D
+            to the channels, as the classic Keras tutorials). Presets
+            "dcgan" and "dcgan-conv".
         architecture: The networks' layer pattern: "dcgan" (the paper's,
             with a Dense projection and classifier), "keras-tutorial" (the
             classic Keras GAN tutorials': LeakyReLU and BatchNorm after it,
@@ -160,6 +187,9 @@ class DCGANConfig:
     dropout: float = 0.0
     augment: str = "none"
     discriminator_norm: str = "batch"
+    generator_activation: str = "relu"
+    batch_norm_position: str = "before"
+    generator_output: str = "transpose"
     architecture: str = "dcgan"
     learning_rate: float = 2e-4
     discriminator_learning_rate: float | None = None
@@ -223,6 +253,7 @@ class DCGANConfig:
             ("strategy", STRATEGIES),
             ("frozen_bn_stats", FROZEN_BN_STATS),
             ("discriminator_norm", DISCRIMINATOR_NORMS),
+            *LAYER_OPTIONS.items(),
             ("eval_metric", EVAL_METRICS),
         ):
             value = getattr(self, name)
@@ -254,6 +285,20 @@ class DCGANConfig:
             )
         self._validate_eval_features()
         self.augment = _augment_policy(self.augment)
+        self._validate_layer_options()
+
+    def _validate_layer_options(self) -> None:
+        """The layer options change the paper's presets; "keras-tutorial"
+        has its own layers (all three of them the non-default choice)."""
+        if self.architecture != "keras-tutorial":
+            return
+        for name, choices in LAYER_OPTIONS.items():
+            if getattr(self, name) != choices[0]:
+                raise ConfigError(
+                    f"{name}={getattr(self, name)!r} applies to the dcgan "
+                    "and dcgan-conv presets; architecture='keras-tutorial' "
+                    f"has its own layers: leave {name}= at {choices[0]!r}."
+                )
 
     def _normalize(self) -> None:
         """NumPy scalars as Python's; real fields as floats (0 -> 0.0)."""

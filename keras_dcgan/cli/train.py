@@ -18,7 +18,10 @@ from keras_dcgan.cli.common import (
 from keras_dcgan.config import (
     ARCHITECTURE_FIELDS,
     ARCHITECTURES,
+    BATCH_NORM_POSITIONS,
     DISCRIMINATOR_NORMS,
+    GENERATOR_ACTIVATIONS,
+    GENERATOR_OUTPUTS,
     JIT_COMPILE,
     PRECISIONS,
     STRATEGIES,
@@ -43,6 +46,21 @@ CONFIG_FLAGS = {
         "discriminator_norm",
         str,
         {"choices": list(DISCRIMINATOR_NORMS)},
+    ),
+    "--generator-activation": (
+        "generator_activation",
+        str,
+        {"choices": list(GENERATOR_ACTIVATIONS)},
+    ),
+    "--batch-norm-position": (
+        "batch_norm_position",
+        str,
+        {"choices": list(BATCH_NORM_POSITIONS)},
+    ),
+    "--generator-output": (
+        "generator_output",
+        str,
+        {"choices": list(GENERATOR_OUTPUTS)},
     ),
     "--architecture": ("architecture", str, {"choices": list(ARCHITECTURES)}),
     "--learning-rate": ("learning_rate", float, {"aliases": ["--lr"]}),

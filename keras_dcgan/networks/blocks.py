@@ -44,6 +44,31 @@ def leaky_relu(name: str) -> layers.LeakyReLU:
     return layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=name)
 
 
+def generator_activation(config, name: str) -> layers.Layer:
+    """The generator's hidden activation after layer `name`: ReLU (the
+    paper's) or LeakyReLU(0.2), as `config.generator_activation` says."""
+    if config.generator_activation == "leaky_relu":
+        return leaky_relu(f"{name}_lrelu")
+    return layers.ReLU(name=f"{name}_relu")
+
+
+def add_norm_and_activation(
+    model: keras.Sequential, config, name: str, activation: layers.Layer, sync: bool
+) -> None:
+    """Adds BatchNorm and `activation` after layer `name`, BatchNorm first
+    unless `config.batch_norm_position` is "after"."""
+    norm = batch_norm(f"{name}_bn", sync)
+    after = config.batch_norm_position == "after"
+    for layer in (activation, norm) if after else (norm, activation):
+        model.add(layer)
+
+
+def bias_before_norm(config) -> bool:
+    """Whether a layer followed by BatchNorm has a bias: only when BatchNorm
+    comes after the activation; right before it, its beta makes one redundant."""
+    return config.batch_norm_position == "after"
+
+
 @contextlib.contextmanager
 def dtype_policy(name: str):
     """Builds layers under a dtype policy ("float32", "mixed_bfloat16", ...)

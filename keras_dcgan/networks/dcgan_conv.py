@@ -31,20 +31,19 @@ def build_generator(config: DCGANConfig, sync: bool) -> keras.Sequential:
     base, width = blocks.base_size(config.image_size), blocks.top_width(config)
     model = blocks.start_generator(config)
     model.add(layers.Reshape((1, 1, config.latent_dim), name="z_map"))
-    # No biases before BatchNorm: its beta makes them redundant.
     model.add(
         layers.Conv2DTranspose(
             width,
             base,
             strides=1,
             padding="valid",
-            use_bias=False,
+            use_bias=blocks.bias_before_norm(config),
             kernel_initializer=blocks.kernel_initializer(),
             name="project",
         )
     )
-    model.add(blocks.batch_norm("project_bn", sync))
-    model.add(layers.ReLU(name="project_relu"))
+    activation = blocks.generator_activation(config, "project")
+    blocks.add_norm_and_activation(model, config, "project", activation, sync)
     add_upsampling(model, config, width, sync)
     return model
 

@@ -44,6 +44,12 @@ VARIANTS = {  # the other presets, and the options that change D or its step
     "augment": {"augment": "color,translation,cutout"},
     "ttur": {"learning_rate": 1e-4, "discriminator_learning_rate": 4e-4},
     "spectral": {"discriminator_norm": "spectral"},
+    # The keras-tutorial preset's layers, on the paper's networks.
+    "tutorial-layers": {
+        "generator_activation": "leaky_relu",
+        "batch_norm_position": "after",
+        "generator_output": "conv",
+    },
 }
 
 

@@ -118,8 +118,18 @@ def test_overwrite_replaces_a_previous_run(tmp_path, tiny_config, images):
             {"discriminator_norm": "spectral"},
             "discriminator_norm: run has 'batch', asked 'spectral'",
         ),
+        (
+            {},
+            {"batch_norm_position": "after"},
+            "batch_norm_position: run has 'before', asked 'after'",
+        ),
+        (
+            {"generator_output": "conv"},
+            {"generator_output": "transpose"},
+            "generator_output: run has 'conv', asked 'transpose'",
+        ),
     ],
-    ids=["latent", "augment-added", "augment-removed", "spectral"],
+    ids=["latent", "augment-added", "augment-removed", "spectral", "bn-after", "out"],
 )
 def test_resume_refuses_another_architecture(
     tmp_path, tiny_config, images, before, after, message
