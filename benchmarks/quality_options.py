@@ -53,6 +53,12 @@ ARMS = {
     "ttur-same-g": {"discriminator_learning_rate": 4e-4},
     # DiffAugment's gentler half: shifts only, no cut-out square.
     "augment-translation": {"augment": "translation"},
+    # D's update as the PyTorch reference's: one Adam step on both batches.
+    "summed": {"discriminator_update": "summed"},
+    # The keras-tutorial preset's layers, one at a time.
+    "leaky-g": {"generator_activation": "leaky_relu"},
+    "bn-after": {"batch_norm_position": "after"},
+    "conv-output": {"generator_output": "conv"},
 }
 
 

@@ -13,6 +13,10 @@ frozen. On Keras 3 two details decide whether that works:
    batch statistics, as the PyTorch reference, and still does not move
    (`frozen_bn_stats="moving"` freezes the layers, for comparison).
 
+D takes an Adam step on the real batch, then one on the fakes, as the Keras
+recipe does; `discriminator_update="summed"` takes one step on both
+batches' summed gradients instead, as the PyTorch reference does.
+
 `keras_dcgan.dcgan.DCGAN` adds devices, XLA, mixed precision and checkpoints.
 """
 
@@ -50,6 +54,16 @@ class CompositeDCGAN:
         d_rate = config.discriminator_learning_rate or config.learning_rate
         self.set_discriminator_frozen(False)
         self.discriminator.compile(**options(self.compile_options(d_rate)))
+        if config.discriminator_update == "summed":
+            self.pair = discriminator_pair(discriminator)
+            # D's own optimizer, so D has one set of Adam slots either way.
+            self.pair.compile(
+                **dict(
+                    options(self.compile_options(d_rate)),
+                    optimizer=self.discriminator.optimizer,
+                    metrics={"real": [MeanPrediction(name="mean_output")]},
+                )
+            )
         self.set_discriminator_frozen(True)
         self.combined.compile(**options(self.compile_options(config.learning_rate)))
         self.set_discriminator_frozen(False)  # as a user inspecting D expects
@@ -82,19 +96,30 @@ class CompositeDCGAN:
         return z, self.generator(z, training=True)
 
     def discriminator_step(self, real_images, fakes) -> dict:
-        """Trains D on a real batch, then on a fake batch."""
+        """Trains D on a real batch, then on a fake batch (or on both at
+        once, with `discriminator_update="summed"`)."""
         self.set_discriminator_frozen(False)
-        real = self.discriminator.train_on_batch(
-            real_images, self.real_labels, return_dict=True
-        )
-        fake = self.discriminator.train_on_batch(
-            fakes, self.fake_labels, return_dict=True
-        )
+        if self.config.discriminator_update == "summed":
+            labels = {"real": self.real_labels, "fake": self.fake_labels}
+            logs = self.pair.train_on_batch(
+                [real_images, fakes], labels, return_dict=True
+            )
+            real_loss, fake_loss = logs["real_loss"], logs["fake_loss"]
+            d_of_real = logs["real_mean_output"]
+        else:
+            real = self.discriminator.train_on_batch(
+                real_images, self.real_labels, return_dict=True
+            )
+            fake = self.discriminator.train_on_batch(
+                fakes, self.fake_labels, return_dict=True
+            )
+            real_loss, fake_loss = real["loss"], fake["loss"]
+            d_of_real = real["mean_output"]
         return {
-            "d_loss_real": real["loss"],
-            "d_loss_fake": fake["loss"],
-            "d_loss": 0.5 * (real["loss"] + fake["loss"]),
-            "d_of_real": real["mean_output"],
+            "d_loss_real": real_loss,
+            "d_loss_fake": fake_loss,
+            "d_loss": 0.5 * (real_loss + fake_loss),
+            "d_of_real": d_of_real,
         }
 
     def generator_step(self, z) -> dict:
@@ -109,6 +134,17 @@ class CompositeDCGAN:
         logs = self.discriminator_step(real_images, fakes)
         logs.update(self.generator_step(z))
         return logs
+
+
+def discriminator_pair(discriminator) -> keras.Model:
+    """D on a real and a fake batch at once: `[real, fake] -> {"real": D(real),
+    "fake": D(fake)}`. Trained with one loss per output, Keras sums them:
+    one Adam step on both gradients, each batch normalised by its own
+    statistics, as two forward passes in PyTorch."""
+    shape = discriminator.input_shape[1:]
+    real, fake = keras.Input(shape, name="real"), keras.Input(shape, name="fake")
+    outputs = {"real": discriminator(real), "fake": discriminator(fake)}
+    return keras.Model([real, fake], outputs, name="discriminator_pair")
 
 
 @keras.saving.register_keras_serializable(package="keras_dcgan")

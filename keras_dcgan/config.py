@@ -25,6 +25,9 @@ from keras_dcgan.errors import ConfigError
 # tutorials', and the paper's all-convolutional one of PyTorch's reference.
 ARCHITECTURES = ("dcgan", "keras-tutorial", "dcgan-conv")
 FROZEN_BN_STATS = ("batch", "moving")
+# D's update per step: an Adam step per batch (two `train_on_batch` calls,
+# the Keras recipe) or one on both batches' summed gradients (PyTorch's).
+DISCRIMINATOR_UPDATES = ("separate", "summed")
 DISCRIMINATOR_NORMS = ("batch", "spectral")
 # The layer choices where the "keras-tutorial" preset differs from the
 # paper's, one at a time, for "dcgan" and "dcgan-conv"; the first value of
@@ -117,6 +120,12 @@ class DCGANConfig:
         discriminator_learning_rate: Adam learning rate of the
             discriminator; one unlike the generator's is the two-time-scale
             update rule (TTUR). None: `learning_rate`.
+        discriminator_update: How D learns from a step's real and fake
+            batches: "separate" (an Adam step on each, real then fake: two
+            `train_on_batch` calls, the classic Keras recipe) or "summed"
+            (one Adam step on the sum of both batches' gradients, each
+            batch with its own BatchNorm statistics: the PyTorch
+            reference's step, pytorch/examples dcgan/main.py).
         beta_1: Adam beta_1 of both networks.
         label_smoothing: One-sided label smoothing: the discriminator's target
             for real images is `1 - label_smoothing`; fakes stay at 0.
@@ -193,6 +202,7 @@ class DCGANConfig:
     architecture: str = "dcgan"
     learning_rate: float = 2e-4
     discriminator_learning_rate: float | None = None
+    discriminator_update: str = "separate"
     beta_1: float = 0.5
     label_smoothing: float = 0.0
     frozen_bn_stats: str = "batch"
@@ -252,6 +262,7 @@ class DCGANConfig:
             ("jit_compile", JIT_COMPILE),
             ("strategy", STRATEGIES),
             ("frozen_bn_stats", FROZEN_BN_STATS),
+            ("discriminator_update", DISCRIMINATOR_UPDATES),
             ("discriminator_norm", DISCRIMINATOR_NORMS),
             *LAYER_OPTIONS.items(),
             ("eval_metric", EVAL_METRICS),

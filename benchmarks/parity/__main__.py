@@ -34,6 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--library", choices=("composite", "dcgan"), default="composite"
     )
     parser.add_argument(
+        "--discriminator-update",
+        choices=("separate", "summed"),
+        default="separate",
+        help="the library's D update (DCGANConfig.discriminator_update); "
+        "summed is matched by the variant d_update=summed",
+    )
+    parser.add_argument(
         "--variants",
         nargs="*",
         choices=sorted(VARIANTS),
@@ -65,6 +72,7 @@ def main(argv=None) -> None:
         discriminator_width=args.width,
         batch_size=args.batch,
         seed=args.seed,
+        discriminator_update=args.discriminator_update,
     )
     report = run_parity(
         config,

@@ -20,6 +20,7 @@ from keras_dcgan.config import (
     ARCHITECTURES,
     BATCH_NORM_POSITIONS,
     DISCRIMINATOR_NORMS,
+    DISCRIMINATOR_UPDATES,
     GENERATOR_ACTIVATIONS,
     GENERATOR_OUTPUTS,
     JIT_COMPILE,
@@ -65,6 +66,11 @@ CONFIG_FLAGS = {
     "--architecture": ("architecture", str, {"choices": list(ARCHITECTURES)}),
     "--learning-rate": ("learning_rate", float, {"aliases": ["--lr"]}),
     "--discriminator-learning-rate": ("discriminator_learning_rate", float, {}),
+    "--discriminator-update": (
+        "discriminator_update",
+        str,
+        {"choices": list(DISCRIMINATOR_UPDATES)},
+    ),
     "--beta-1": ("beta_1", float, {"aliases": ["--beta1"]}),
     "--label-smoothing": ("label_smoothing", float, {}),
     "--frozen-bn-stats": ("frozen_bn_stats", str, {"choices": ["batch", "moving"]}),
@@ -104,6 +110,7 @@ GROUPS = {
     "optimisation": (
         "learning_rate",
         "discriminator_learning_rate",
+        "discriminator_update",
         "beta_1",
         "label_smoothing",
         "frozen_bn_stats",

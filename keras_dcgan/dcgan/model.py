@@ -1,6 +1,6 @@
 """`DCGAN`: the composite of `keras_dcgan.composite`, ready for production.
 
-It trains exactly as `CompositeDCGAN` does (the same three `train_on_batch`
+It trains exactly as `CompositeDCGAN` does (the same `train_on_batch`
 calls, the same freeze) and adds what real runs need around it:
 
 - devices: models built in a `tf.distribute` strategy's scope, BatchNorm
@@ -161,8 +161,12 @@ class DCGAN(CompositeDCGAN):
             )
             self._build_metrics()
         if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            for model in (self.discriminator, self.combined):
+            for model in (self.discriminator, self.combined, *self._pair()):
                 model.train_step = distribute.vector_logs(model.train_step)
+
+    def _pair(self) -> tuple:
+        """The model D trains as with `discriminator_update="summed"`, if so."""
+        return (self.pair,) if hasattr(self, "pair") else ()
 
     def _build_metrics(self) -> None:
         # Keras builds a compiled model's loss and metrics from the first
@@ -177,6 +181,9 @@ class DCGAN(CompositeDCGAN):
         z = tf.zeros((self.config.batch_size, self.config.latent_dim))
         self.discriminator._symbolic_build(data_batch=(images, labels, None))
         self.combined._symbolic_build(data_batch=(z, labels, None))
+        for pair in self._pair():
+            pair_labels = {"real": labels, "fake": labels}
+            pair._symbolic_build(data_batch=([images, images], pair_labels, None))
 
     def _split(self, tensor):
         return distribute.split_batch(self.strategy, tensor)

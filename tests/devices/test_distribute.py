@@ -71,8 +71,11 @@ def weights(gan):
     return [np.asarray(v) for v in gan.generator.weights + gan.discriminator.weights]
 
 
-def test_two_replicas_compute_what_one_device_computes(tiny_config, mirrored):
-    config = dataclasses.replace(tiny_config, batch_size=32)
+@pytest.mark.parametrize("update", ["separate", "summed"])
+def test_two_replicas_compute_what_one_device_computes(tiny_config, mirrored, update):
+    config = dataclasses.replace(
+        tiny_config, batch_size=32, discriminator_update=update
+    )
     keras.utils.set_random_seed(0)
     single = DCGAN(config)
     keras.utils.set_random_seed(0)

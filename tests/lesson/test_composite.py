@@ -50,6 +50,7 @@ VARIANTS = {  # the other presets, and the options that change D or its step
         "batch_norm_position": "after",
         "generator_output": "conv",
     },
+    "summed": {"discriminator_update": "summed"},
 }
 
 
@@ -190,7 +191,7 @@ def test_diversity_is_one_for_alike_batches_and_zero_for_a_collapsed_one():
     assert float(diversity(real, collapsed)) == pytest.approx(0.0, abs=1e-3)
 
 
-@pytest.mark.parametrize("variant", ["default", "augment", "spectral"])
+@pytest.mark.parametrize("variant", ["default", "augment", "spectral", "summed"])
 @pytest.mark.parametrize(
     "precision,compute", [("mixed_bfloat16", "bfloat16"), ("mixed_float16", "float16")]
 )
@@ -305,3 +306,39 @@ def test_dcgan_sets_nothing_before_the_lessons_constructor(tiny_config, ema, rep
     for name in ("compile_options", "set_discriminator_frozen"):
         assert getattr(DCGAN, name) is getattr(CompositeDCGAN, name)
     assert gan.strategy.num_replicas_in_sync == replicas
+
+
+def bce_before_the_step(discriminator, images, target):
+    """D's BCE on `images` in training mode, its moving statistics put back."""
+    moving = [v for v in discriminator.weights if "moving" in v.path]
+    before = snapshot(moving)
+    probability = discriminator(images, training=True)
+    for variable in moving:
+        variable.assign(before[variable.path])
+    labels = tf.fill(tf.shape(probability), target)
+    return float(keras.ops.mean(keras.losses.binary_crossentropy(labels, probability)))
+
+
+@pytest.mark.parametrize("cls", [CompositeDCGAN, DCGAN])
+@pytest.mark.parametrize("update,adam_steps", [("separate", 2), ("summed", 1)])
+def test_d_takes_an_adam_step_per_batch_or_one_on_both(
+    tiny_config, cls, update, adam_steps
+):
+    """ "separate": two Adam steps, the fake loss after the real step;
+    "summed": one step, both losses from the same D (the PyTorch step)."""
+    keras.utils.set_random_seed(0)
+    gan = cls(dataclasses.replace(tiny_config, discriminator_update=update))
+    z, fakes = gan.make_fakes()
+    real = real_batch(gan.config)
+    fake_loss_now = bce_before_the_step(gan.discriminator, fakes, 0.0)
+    d_before = snapshot(gan.discriminator.trainable_weights)
+    logs = gan.discriminator_step(real, fakes)
+    assert int(gan.discriminator.optimizer.iterations) == adam_steps
+    assert changed(d_before, gan.discriminator.trainable_weights) == set(d_before)
+    assert logs["d_loss"] == pytest.approx(
+        0.5 * (logs["d_loss_real"] + logs["d_loss_fake"])
+    )
+    same_d = logs["d_loss_fake"] == pytest.approx(fake_loss_now, rel=1e-5)
+    assert same_d == (update == "summed")
+    logs.update(gan.generator_step(z))
+    assert all(np.isfinite(float(v)) for v in logs.values())

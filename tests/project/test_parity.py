@@ -99,3 +99,23 @@ def test_each_deviation_is_detected(composite_report, name):
         groups = composite_report["variants"][name]["state"][1]
         assert groups[where] > TOLERANCE
         assert compare.group_of(drift["quantity"]) == where
+
+
+@pytest.mark.parametrize("library", ["composite", "dcgan"])
+def test_the_summed_update_is_the_references_d_step(library):
+    """With `discriminator_update="summed"` the library's D step is
+    pytorch/examples' (one Adam step on both batches' gradients): it agrees
+    with the PyTorch step switched to it, and no longer with the two-step
+    recipe, where D's fake loss drifts first."""
+    import dataclasses
+
+    summed = dataclasses.replace(CONFIG, discriminator_update="summed")
+    variants = {n: recipe.VARIANTS[n] for n in ("d_update=summed", "library")}
+    with deterministic_ops():
+        report = lockstep.run_parity(
+            summed, STEPS, variants, library=library, tolerance=TOLERANCE
+        )
+    entry = report["variants"]["d_update=summed"]
+    assert entry["first_drift"] is None, entry["first_drift"]
+    assert max(entry["final_tensors"].values()) <= TOLERANCE
+    assert report["variants"]["library"]["first_drift"] is not None
