@@ -138,6 +138,22 @@ def test_a_learning_rate_changed_on_resume_is_used_and_recorded(
     assert saved_learning_rates(run) == pytest.approx(rates)
 
 
+def test_another_d_update_on_resume_is_used_and_recorded(tmp_path, npz_file, caplog):
+    """Two steps with D's two Adam steps each, then two with one each."""
+    run = str(tmp_path / "run")
+    assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
+    caplog.clear()
+    resumed = ["--resume", "--steps", "4", "--discriminator-update", "summed"]
+    assert train_cli(npz_file, run, *resumed, "--verbose", "0") == 0
+    assert "discriminator_update 'separate' -> 'summed'" in caplog.text
+    with open(os.path.join(run, "config.json")) as f:
+        assert json.load(f)["discriminator_update"] == "summed"
+    reader = tf.train.load_checkpoint(os.path.join(run, "checkpoints"))
+    iterations = "{}_optimizer/_iterations/.ATTRIBUTES/VARIABLE_VALUE"
+    assert reader.get_tensor(iterations.format("discriminator")) == 2 * 2 + 2
+    assert reader.get_tensor(iterations.format("generator")) == 4
+
+
 def test_resume_refuses_another_seed_or_batch_size(tmp_path, npz_file, capsys):
     run = str(tmp_path / "run")
     assert train_cli(npz_file, run, "--steps", "2", *TINY_FLAGS) == 0
