@@ -23,6 +23,7 @@ batches' summed gradients instead, as the PyTorch reference does.
 import keras
 
 from keras_dcgan.networks import build_discriminator, build_generator
+from keras_dcgan.networks.blocks import set_momentum_per_call
 
 
 class CompositeDCGAN:
@@ -45,6 +46,11 @@ class CompositeDCGAN:
             discriminator = build_discriminator(config)
         self.config = config
         self.generator, self.discriminator = generator, discriminator
+        # G runs twice a step on the same z (`make_fakes`, then inside the
+        # combined model), and each training-mode run moves its BatchNorm
+        # moving statistics: at the square root of the momentum per run they
+        # move once a step, as in the reference, where G runs once.
+        set_momentum_per_call(generator, calls_per_step=2)
         self.combined = keras.Sequential([generator, discriminator], name="combined")
         # D's weights, taken while everything is trainable (BatchNorm's
         # moving averages are not among them: they are never trained).

@@ -19,10 +19,11 @@ class TorchRecipe:
             one on the fake batch's (two `train_on_batch` calls, the fake
             loss computed after the real step); "summed": one Adam step on
             the sum of both gradients, both losses from the same D.
-        g_forward: "twice": G's step runs G again on the same z, so G's
-            BatchNorm moving statistics move twice per step (the library's
-            `make_fakes`, then the combined model); "once": G's step reuses
-            D's fakes.
+        g_forward: "twice": G's step runs G again on the same z (the
+            library's `make_fakes`, then the combined model), each run
+            moving G's BatchNorm moving statistics at the library's
+            per-run momentum, 0.9 ** 0.5 in Keras' convention; "once":
+            G's step reuses D's fakes, one update at 0.9 (the reference).
         running_var: "biased": BatchNorm's moving variance averages the
             batch variance over N (Keras); "unbiased": over N - 1 (PyTorch).
         loss: "logits": BCE from D's pre-sigmoid output (what Keras' traced

@@ -121,6 +121,12 @@ class TorchSide:
                 module.eps = recipe.bn_epsilon
                 if recipe.running_var == "biased":
                     biased_running_var(module)
+        if recipe.g_forward == "twice":
+            # As the library's G (`blocks.set_momentum_per_call`): two runs
+            # a step at Keras momentum 0.9 ** 0.5 each, one 0.9 update.
+            for module in self.G.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.momentum = 1 - 0.9**0.5
         self.optD = self.optG = None
         self._torch = torch
 

@@ -44,6 +44,20 @@ def leaky_relu(name: str) -> layers.LeakyReLU:
     return layers.LeakyReLU(negative_slope=LEAKY_SLOPE, name=name)
 
 
+def set_momentum_per_call(model: keras.Model, calls_per_step: int) -> None:
+    """Sets every BatchNorm of `model` to BN_MOMENTUM ** (1 / calls_per_step).
+
+    A model called in training mode `calls_per_step` times a step on the
+    same batch then moves its moving statistics by exactly one BN_MOMENTUM
+    update a step: 0.9 ** 0.5 twice is 0.9 once.
+    """
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM ** (1 / calls_per_step)
+        elif isinstance(layer, keras.Model):
+            set_momentum_per_call(layer, calls_per_step)
+
+
 def generator_activation(config, name: str) -> layers.Layer:
     """The generator's hidden activation after layer `name`: ReLU (the
     paper's) or LeakyReLU(0.2), as `config.generator_activation` says."""
