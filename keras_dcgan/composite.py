@@ -13,9 +13,8 @@ frozen. On Keras 3 two details decide whether that works:
    batch statistics, as the PyTorch reference, and still does not move
    (`frozen_bn_stats="moving"` freezes the layers, for comparison).
 
-D takes an Adam step on the real batch, then one on the fakes, as the Keras
-recipe does; `discriminator_update="summed"` takes one step on both
-batches' summed gradients instead, as the PyTorch reference does.
+D takes an Adam step on the real batch, then one on the fakes (the Keras
+recipe); `discriminator_update="summed"`, one on both (the PyTorch one).
 
 `keras_dcgan.dcgan.DCGAN` adds devices, XLA, mixed precision and checkpoints.
 """
@@ -24,6 +23,7 @@ import keras
 
 from keras_dcgan.networks import build_discriminator, build_generator
 from keras_dcgan.networks.blocks import set_momentum_per_call
+from keras_dcgan.networks.pair import MeanPrediction, pair_of, train_pair
 
 
 class CompositeDCGAN:
@@ -46,10 +46,7 @@ class CompositeDCGAN:
             discriminator = build_discriminator(config)
         self.config = config
         self.generator, self.discriminator = generator, discriminator
-        # G runs twice a step on the same z (`make_fakes`, then inside the
-        # combined model), and each training-mode run moves its BatchNorm
-        # moving statistics: at the square root of the momentum per run they
-        # move once a step, as in the reference, where G runs once.
+        # G runs twice a step on one z: its statistics move once, as PyTorch's.
         set_momentum_per_call(generator, calls_per_step=2)
         self.combined = keras.Sequential([generator, discriminator], name="combined")
         # D's weights, taken while everything is trainable (BatchNorm's
@@ -61,15 +58,7 @@ class CompositeDCGAN:
         self.set_discriminator_frozen(False)
         self.discriminator.compile(**options(self.compile_options(d_rate)))
         if config.discriminator_update == "summed":
-            self.pair = discriminator_pair(discriminator)
-            # D's own optimizer, so D has one set of Adam slots either way.
-            self.pair.compile(
-                **dict(
-                    options(self.compile_options(d_rate)),
-                    optimizer=self.discriminator.optimizer,
-                    metrics={"real": [MeanPrediction(name="mean_output")]},
-                )
-            )
+            self.pair = pair_of(discriminator, options(self.compile_options(d_rate)))
         self.set_discriminator_frozen(True)
         self.combined.compile(**options(self.compile_options(config.learning_rate)))
         self.set_discriminator_frozen(False)  # as a user inspecting D expects
@@ -102,31 +91,18 @@ class CompositeDCGAN:
         return z, self.generator(z, training=True)
 
     def discriminator_step(self, real_images, fakes) -> dict:
-        """Trains D on a real batch, then on a fake batch (or on both at
-        once, with `discriminator_update="summed"`)."""
+        """Trains D on a real batch, then a fake one (or both at once: summed)."""
         self.set_discriminator_frozen(False)
+        labels = self.real_labels, self.fake_labels
         if self.config.discriminator_update == "summed":
-            labels = {"real": self.real_labels, "fake": self.fake_labels}
-            logs = self.pair.train_on_batch(
-                [real_images, fakes], labels, return_dict=True
-            )
-            real_loss, fake_loss = logs["real_loss"], logs["fake_loss"]
-            d_of_real = logs["real_mean_output"]
+            real, fake = train_pair(self.pair, real_images, fakes, *labels)
         else:
-            real = self.discriminator.train_on_batch(
-                real_images, self.real_labels, return_dict=True
-            )
-            fake = self.discriminator.train_on_batch(
-                fakes, self.fake_labels, return_dict=True
-            )
-            real_loss, fake_loss = real["loss"], fake["loss"]
-            d_of_real = real["mean_output"]
-        return {
-            "d_loss_real": real_loss,
-            "d_loss_fake": fake_loss,
-            "d_loss": 0.5 * (real_loss + fake_loss),
-            "d_of_real": d_of_real,
-        }
+            d = self.discriminator
+            real = d.train_on_batch(real_images, labels[0], return_dict=True)
+            fake = d.train_on_batch(fakes, labels[1], return_dict=True)
+        losses = {"d_loss_real": real["loss"], "d_loss_fake": fake["loss"]}
+        d_loss = 0.5 * (real["loss"] + fake["loss"])
+        return {**losses, "d_loss": d_loss, "d_of_real": real["mean_output"]}
 
     def generator_step(self, z) -> dict:
         """Trains G through the frozen D: it wants its fakes called real."""
@@ -140,22 +116,3 @@ class CompositeDCGAN:
         logs = self.discriminator_step(real_images, fakes)
         logs.update(self.generator_step(z))
         return logs
-
-
-def discriminator_pair(discriminator) -> keras.Model:
-    """D on a real and a fake batch at once: `[real, fake] -> {"real": D(real),
-    "fake": D(fake)}`. Trained with one loss per output, Keras sums them:
-    one Adam step on both gradients, each batch normalised by its own
-    statistics, as two forward passes in PyTorch."""
-    shape = discriminator.input_shape[1:]
-    real, fake = keras.Input(shape, name="real"), keras.Input(shape, name="fake")
-    outputs = {"real": discriminator(real), "fake": discriminator(fake)}
-    return keras.Model([real, fake], outputs, name="discriminator_pair")
-
-
-@keras.saving.register_keras_serializable(package="keras_dcgan")
-class MeanPrediction(keras.metrics.Mean):
-    """Mean of D's output: D(x) on reals, D(G(z)) on fakes."""
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        return super().update_state(y_pred, sample_weight=sample_weight)
