@@ -67,15 +67,21 @@ def run_dir(work_dir, arm, seed):
     return os.path.join(work_dir, folder, f"seed{seed}")
 
 
+def epochs_of(arm, args):
+    """The budgets `arm` is scored at: `--default-epochs` for the default."""
+    return args.default_epochs if arm == "default" else args.epochs
+
+
 def score_arm(arm, seed, args, spaces, z):
-    """Score rows of one arm's run at each epoch of `--epochs`."""
+    """Score rows of one arm's run at each of its epoch budgets."""
     from keras_dcgan import generate, load_generator
 
     run = run_dir(args.work_dir, arm, seed)
     print(f"== {arm}, seed {seed}", flush=True)
-    train_library(seed, args.epochs, args.data, run, **ARMS[arm])
+    epochs = epochs_of(arm, args)
+    train_library(seed, epochs, args.data, run, **ARMS[arm])
     rows = []
-    for epoch in args.epochs:
+    for epoch in epochs:
         generator = load_generator(run, checkpoint=epoch * STEPS_PER_EPOCH)
         images = generate(generator, z)
         for space, (extractor, real) in spaces.items():
@@ -109,43 +115,74 @@ def step_seconds(arms, steps, rounds=3):
     return {arm: float(np.median(t[1:])) for arm, t in times.items()}
 
 
+def equal_compute_epoch(epoch, cost, default_epochs, tolerance=0.15):
+    """The default's budget of about the compute of `epoch` epochs at `cost`
+    times the default's cost per step (within `tolerance`), or None."""
+    budget = epoch * cost
+    match = min(default_epochs, key=lambda d: abs(d - budget), default=None)
+    if match is None or abs(match - budget) > tolerance * budget:
+        return None
+    return match
+
+
+def judged(index, mine, theirs, **fields):
+    """Rows of verdicts, one a metric, of run group `mine` against `theirs`
+    (each an (arm, epoch) key of `index`), with `fields` added."""
+    rows = []
+    for metric in METRICS:
+        per_space = {
+            s: verdict(index[(*mine, s)], index[(*theirs, s)], metric) for s in SPACES
+        }
+        same = len(set(per_space.values())) == 1
+        counts = per_space[SPACES[0]] if same else "tie"
+        rows.append(dict(fields, metric=metric, **per_space, counts=counts))
+    return rows
+
+
 def compare(summary, costs):
-    """Each arm against the default at each epoch: per metric, the verdict
-    in each space and the one that counts; with the arm's cost per step."""
+    """Each arm against the default at the same epoch (`basis` "steps") and
+    at the default's epoch of equal compute (`basis` "compute", where the
+    default was scored there): per metric, the verdict in each space and
+    the one that counts; with the arm's cost per step."""
     index = {(s["recipe"], s["epoch"], s["space"]): s for s in summary}
+    default_epochs = sorted({e for a, e, _ in index if a == "default"})
     out = []
     for arm, epoch, space in sorted(index):
         if arm == "default" or space != SPACES[0]:
             continue
-        for metric in METRICS:
-            per_space = {
-                s: verdict(index[(arm, epoch, s)], index[("default", epoch, s)], metric)
-                for s in SPACES
-            }
-            same = len(set(per_space.values())) == 1
-            out.append(
-                dict(
+        cost = costs.get(arm, 0) / costs.get("default", 1)
+        against = {"steps": epoch if epoch in default_epochs else None}
+        if costs:
+            against["compute"] = equal_compute_epoch(epoch, cost, default_epochs)
+        for basis, default_epoch in against.items():
+            if default_epoch is not None:
+                out += judged(
+                    index,
+                    (arm, epoch),
+                    ("default", default_epoch),
                     arm=arm,
                     epoch=epoch,
-                    metric=metric,
-                    **per_space,
-                    counts=per_space[SPACES[0]] if same else "tie",
-                    cost_per_step=costs.get(arm, 0) / costs.get("default", 1),
+                    basis=basis,
+                    default_epoch=default_epoch,
+                    cost_per_step=cost,
                 )
-            )
     return out
 
 
 def markdown(report):
     """Each arm's FID and recall per space, mean ± sd [min..max], its cost
-    per step against the default's, and the verdict that counts."""
+    per step against the default's, and the verdicts that count: at equal
+    steps, and at the default's epoch of equal compute."""
     index = {(s["recipe"], s["epoch"], s["space"]): s for s in report["summary"]}
-    found = {(v["arm"], v["epoch"], v["metric"]): v for v in report["verdicts"]}
+    found = {
+        (v["arm"], v["epoch"], v.get("basis", "steps"), v["metric"]): v
+        for v in report["verdicts"]
+    }
     costs = report["step_seconds"]
     lines = [
         "| arm | epochs | cost per step | space | FID | recall | FID verdict "
-        "| recall verdict |",
-        "|---|---|---|---|---|---|---|---|",
+        "| recall verdict | at equal compute: FID, recall |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for arm, epoch, space in sorted(index, key=lambda k: (k[0] != "default", k)):
         entry = index[(arm, epoch, space)]
@@ -154,14 +191,20 @@ def markdown(report):
             f"[{entry[m]['min']:.3g}..{entry[m]['max']:.3g}]"
             for m in ("fid", "recall")
         ]
-        verdicts = [
-            found[(arm, epoch, m)][space] if arm != "default" else ""
-            for m in ("fid", "recall")
-        ]
+        same, equal = (
+            [found.get((arm, epoch, basis, m)) for m in ("fid", "recall")]
+            for basis in ("steps", "compute")
+        )
+        cells += [v[space] if v else "" for v in same]
+        cells.append(
+            f"{equal[0][space]}, {equal[1][space]} (default at "
+            f"{equal[0]['default_epoch']} epochs)"
+            if equal[0]
+            else ""
+        )
         cost = f"{costs[arm] / costs['default']:.2f}x" if arm in costs else ""
         lines.append(
-            f"| {arm} | {epoch} | {cost} | {space} | {cells[0]} | {cells[1]} "
-            f"| {verdicts[0]} | {verdicts[1]} |"
+            f"| {arm} | {epoch} | {cost} | {space} | " + " | ".join(cells) + " |"
         )
     return "\n".join(lines)
 
@@ -173,8 +216,18 @@ def parse_args():
     parser.add_argument(
         "--arms", default="ttur,augment,spectral", help="options compared"
     )
+    parser.add_argument(
+        "--default-epochs",
+        help="the default arm's epoch budgets (none: --epochs); score it where "
+        "an option's epochs cost the same compute, e.g. 20 for a 2x option's 10",
+    )
     parser.add_argument("--time-steps", type=int, default=20, help="steps timed")
     args = parse_scoring_args(parser)
+    args.default_epochs = (
+        sorted({int(e) for e in args.default_epochs.split(",")})
+        if args.default_epochs
+        else args.epochs
+    )
     args.arms = ["default"] + [a for a in args.arms.split(",") if a != "default"]
     unknown = sorted(set(args.arms) - set(ARMS))
     if unknown:
@@ -203,6 +256,7 @@ def main():
             seeds=args.seeds,
             seeds_done=done,
             epochs=args.epochs,
+            default_epochs=args.default_epochs,
             num_samples=args.num,
             judges=accuracy,
             step_seconds=costs,

@@ -33,6 +33,7 @@ again from its checkpoints and samples, not retrained.
 
 import argparse
 import json
+import math
 import os
 import time
 
@@ -129,13 +130,15 @@ def train_library(seed, epochs, data, run, **fields):
     steps = checkpoint_steps(run) if os.path.exists(run) else {}
     if last in steps:
         return
+    # A checkpoint at every budget scored: every `gcd` epochs, all kept.
+    every = math.gcd(*epochs)
     config = DCGANConfig(
         image_size=28,
         channels=1,
         seed=seed,
         epochs=max(epochs),
-        checkpoint_every=min(epochs) * STEPS_PER_EPOCH,
-        max_checkpoints=len(epochs) + max(epochs) // min(epochs),
+        checkpoint_every=every * STEPS_PER_EPOCH,
+        max_checkpoints=len(epochs) + max(epochs) // every,
         **fields,
     )
     # A shorter run of the same seed is continued, not redone: the checkpoint
