@@ -192,9 +192,15 @@ def normal():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm():
+# G runs twice a step in training mode on the same z (the fakes for D, then
+# inside the combined model), so each run moves its moving statistics by
+# 0.9 ** 0.5: two make the one 0.9 update a step of PyTorch's momentum 0.1.
+G_MOMENTUM = 0.9**0.5
+
+
+def batch_norm(momentum=0.9):
     return layers.BatchNormalization(
-        momentum=0.9,
+        momentum=momentum,
         epsilon=1e-5,
         gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
         beta_initializer="zeros",
@@ -207,7 +213,7 @@ def make_generator(latent_dim, width):
     model.add(
         layers.Dense(4 * 4 * 8 * width, use_bias=False, kernel_initializer=normal())
     )
-    model.add(batch_norm())
+    model.add(batch_norm(G_MOMENTUM))
     model.add(layers.ReLU())
     model.add(layers.Reshape((4, 4, 8 * width)))
     for filters in (4 * width, 2 * width, width):  # 8x8, 16x16, 32x32
@@ -221,7 +227,7 @@ def make_generator(latent_dim, width):
                 kernel_initializer=normal(),
             )
         )
-        model.add(batch_norm())
+        model.add(batch_norm(G_MOMENTUM))
         model.add(layers.ReLU())
     model.add(
         layers.Conv2DTranspose(

@@ -230,9 +230,15 @@ def normal():
     return keras.initializers.RandomNormal(mean=0.0, stddev=0.02)
 
 
-def batch_norm():
+# G runs twice a step in training mode on the same z (the fakes for D, then
+# inside the combined model), so each run moves its moving statistics by
+# 0.9 ** 0.5: two make the one 0.9 update a step of PyTorch's momentum 0.1.
+G_MOMENTUM = 0.9**0.5
+
+
+def batch_norm(momentum=0.9):
     return layers.BatchNormalization(
-        momentum=0.9,
+        momentum=momentum,
         epsilon=1e-5,
         gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
         beta_initializer="zeros",
@@ -246,7 +252,7 @@ def make_generator(latent_dim, width):
             layers.Dense(
                 7 * 7 * 2 * width, use_bias=False, kernel_initializer=normal()
             ),
-            batch_norm(),
+            batch_norm(G_MOMENTUM),
             layers.ReLU(),
             layers.Reshape((7, 7, 2 * width)),
             layers.Conv2DTranspose(
@@ -257,7 +263,7 @@ def make_generator(latent_dim, width):
                 use_bias=False,
                 kernel_initializer=normal(),
             ),
-            batch_norm(),
+            batch_norm(G_MOMENTUM),
             layers.ReLU(),
             layers.Conv2DTranspose(
                 1, 4, strides=2, padding="same", kernel_initializer=normal()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_dcgan import build_discriminator, build_generator
+from keras_dcgan import CompositeDCGAN
 from keras_dcgan.config import DCGANConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -75,13 +75,24 @@ def settings_of(name):
 
 
 def functions_of(name, *wanted, **namespace):
-    """The example's top-level functions `wanted`, compiled from its source
-    alone (running the file would train), with `namespace` as globals."""
+    """The example's top-level functions and constants `wanted`, compiled
+    from its source alone (running the file would train), with `namespace`
+    as globals."""
     tree = ast.parse(source_of(name))
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-    found = {n.name for n in defs}
+    defs += [
+        n
+        for n in tree.body
+        if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)
+    ]
+    found = {getattr(n, "name", None) or n.targets[0].id for n in defs}
     assert set(wanted) <= found, f"{name} defines no {set(wanted) - found}"
-    module = ast.Module(body=[n for n in defs if n.name in wanted], type_ignores=[])
+    module = ast.Module(
+        body=[
+            n for n in defs if (getattr(n, "name", None) or n.targets[0].id) in wanted
+        ],
+        type_ignores=[],
+    )
     exec(compile(module, name, "exec"), namespace)
     return [namespace[w] for w in wanted]
 
@@ -347,7 +358,10 @@ def library_networks(name, latent_dim, width):
         discriminator_width=width,
         precision="float32",
     )
-    return build_generator(config), build_discriminator(config)
+    # As the composite trains them: G runs twice a step, so the composite
+    # sets its BatchNorm momentum per run (`set_momentum_per_call`).
+    gan = CompositeDCGAN(config)
+    return gan.generator, gan.discriminator
 
 
 def without_name(config):
@@ -357,21 +371,23 @@ def without_name(config):
 @pytest.mark.parametrize("name", NAMES)
 def test_example_networks_are_the_librarys_layer_for_layer(name):
     """The networks written out in each example are keras_dcgan's
-    `build_generator`/`build_discriminator`: the same layer classes and
+    networks as its composite trains them: the same layer classes and
     configs (filters, kernels, strides, padding, biases, activations,
     initialisers, BatchNorm momentum and epsilon), output shapes and
-    parameter counts, at the example's settings."""
+    parameter counts, at the example's settings; G's BatchNorm momentum is
+    the composite's, set for G's two runs a step."""
     settings = settings_of(name)
     latent_dim, width = settings["LATENT_DIM"], settings["WIDTH"]
     make_generator, make_discriminator = functions_of(
         name,
+        "G_MOMENTUM",
         "normal",
         "batch_norm",
         "make_generator",
         "make_discriminator",
         keras=keras,
         layers=keras.layers,
-    )[2:]
+    )[3:]
     ours = (make_generator(latent_dim, width), make_discriminator(width))
     theirs = library_networks(name, latent_dim, width)
     for our_model, their_model in zip(ours, theirs):
