@@ -13,10 +13,18 @@ machine rather than wall-clock totals of runs that may have shared it.
 An arm differs from the default only where both spaces agree and the seed
 ranges (min..max) do not overlap; otherwise it is a tie.
 
+At equal compute: an option that costs k times the default's step is also
+judged against the default's budget nearest k times its own epochs (within
+15 %), where `--default-epochs` scored the default there; e.g. an option of
+2x the cost at 10 and 15 epochs against the default at 20 and 30.
+
 How (from the repository root; 2-core CPU: about 4 minutes a run):
 
     python -m benchmarks.quality_options --data mnist_test_10k.npz \\
         --work-dir /tmp/quality_two_spaces --seeds 0,1,2 --arms ttur,augment,spectral
+    python -m benchmarks.quality_options --data mnist_test_10k.npz \\
+        --work-dir /tmp/quality_two_spaces --seeds 0,1,2,3,4 --arms conv-output \\
+        --epochs 10,15 --default-epochs 10,20,30
 """
 
 import json

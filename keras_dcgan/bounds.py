@@ -188,7 +188,7 @@ def _check_number(
         ]
         if excluded:
             span += f" ({' and '.join(excluded)} excluded)"
-        raise error(f"{_prefix(name)}{_shown(value)}: use {noun} {span}.")
+        raise error(f"{_prefix(name)}{shown(value)}: use {noun} {span}.")
     return value
 
 
@@ -215,15 +215,15 @@ def check_choice(
             return value
         if isinstance(choice, str) and isinstance(value, str) and value == choice:
             return choice  # a str subclass, e.g. np.str_
-    shown = ", ".join(repr(c) if not isinstance(c, str) else c for c in choices)
-    raise error(f"{_prefix(name)}{_shown(value)}: use one of {shown}.")
+    listed = ", ".join(repr(c) if not isinstance(c, str) else c for c in choices)
+    raise error(f"{_prefix(name)}{shown(value)}: use one of {listed}.")
 
 
 def check_bool(value: Any, name: str = "", error: type = ValueError) -> bool:
     """Returns `value` as a bool if it is one (`np.bool_` too), not 0 or 1."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise error(f"{_prefix(name)}{_shown(value)}: use True or False.")
+    raise error(f"{_prefix(name)}{shown(value)}: use True or False.")
 
 
 def check_path(value: Any, name: str = "", error: type = ValueError) -> str:
@@ -237,7 +237,7 @@ def check_path(value: Any, name: str = "", error: type = ValueError) -> str:
     path = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(path, str) or not path or "\0" in path:
         raise error(
-            f"{_prefix(name)}{_shown(value)}: give a file or folder name "
+            f"{_prefix(name)}{shown(value)}: give a file or folder name "
             "(a non-empty str or pathlib.Path)."
         )
     return path
@@ -258,8 +258,8 @@ def _check_member(value: Any, allowed: tuple, name: str, error: type) -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         if int(value) in allowed:
             return int(value)
-    shown = ", ".join(map(str, allowed))
-    raise error(f"{_prefix(name)}{_shown(value)}: use one of {shown}.")
+    listed = ", ".join(map(str, allowed))
+    raise error(f"{_prefix(name)}{shown(value)}: use one of {listed}.")
 
 
 def finite_array(
@@ -286,7 +286,7 @@ def finite_array(
             infinite values.
     """
     if isinstance(value, (str, bytes)) or value is None:
-        raise error(f"{name}: {_shown(value)} is not an array of numbers.")
+        raise error(f"{name}: {shown(value)} is not an array of numbers.")
     size = getattr(value, "size", None)
     if isinstance(size, int) and size > max_elements:
         raise error(
@@ -317,7 +317,7 @@ def finite_array(
     return array
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """The value as a message shows it: its repr, cut at 40 characters."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

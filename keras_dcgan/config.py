@@ -18,6 +18,7 @@ from keras_dcgan.bounds import (
     RANGES,
     check_float,
     check_int,
+    shown,
 )
 from keras_dcgan.errors import ConfigError
 
@@ -247,7 +248,7 @@ class DCGANConfig:
             value = getattr(self, name)
             if not _is_int(value) or value not in choices:
                 raise ConfigError(
-                    f"{name}={_repr(value)} is not supported; use "
+                    f"{name}={shown(value)} is not supported; use "
                     + ("" if _is_int(value) else "an integer, ")
                     + (
                         f"one of {', '.join(map(str, IMAGE_SIZES))}"
@@ -270,7 +271,7 @@ class DCGANConfig:
             value = getattr(self, name)
             if not isinstance(value, str) or value not in choices:
                 raise ConfigError(
-                    f"{name}={_repr(value)} is not supported; use "
+                    f"{name}={shown(value)} is not supported; use "
                     f"one of {', '.join(choices)}."
                 )
         for name, maximum in LIMITS.items():
@@ -291,7 +292,7 @@ class DCGANConfig:
             )
         if not isinstance(self.stop_on_collapse, bool):
             raise ConfigError(
-                f"stop_on_collapse={_repr(self.stop_on_collapse)} "
+                f"stop_on_collapse={shown(self.stop_on_collapse)} "
                 "must be True or False."
             )
         self._validate_eval_features()
@@ -332,7 +333,7 @@ class DCGANConfig:
             and spec != "classifier:"
         ):
             raise ConfigError(
-                f"eval_features={_repr(spec)} is not supported; use inception or "
+                f"eval_features={shown(spec)} is not supported; use inception or "
                 "classifier:PATH."
             )
         if self.eval_every and not spec:
@@ -356,7 +357,7 @@ class DCGANConfig:
         self.validate()  # fields set after __init__, NumPy scalars
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ConfigError(
-                f"config file {_repr(path)}: give a file name (str or pathlib.Path)."
+                f"config file {shown(path)}: give a file name (str or pathlib.Path)."
             )
         write_text(
             path, json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True) + "\n"
@@ -374,7 +375,7 @@ class DCGANConfig:
         """
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise ConfigError(
-                f"config file {_repr(path)}: give a file name (str or pathlib.Path)."
+                f"config file {shown(path)}: give a file name (str or pathlib.Path)."
             )
         return cls.from_dict(_read_json_object(os.fspath(path)), source=path)
 
@@ -464,14 +465,8 @@ def _augment_policy(policy: Any) -> str:
         or len(set(names)) < len(names)
     ):
         raise ConfigError(
-            f"augment={_repr(policy)} is not supported; use none, or a "
+            f"augment={shown(policy)} is not supported; use none, or a "
             f"comma-separated list of {', '.join(AUGMENTATIONS)}, each at most "
             "once."
         )
     return ",".join(name for name in AUGMENTATIONS if name in names)
-
-
-def _repr(value: Any) -> str:
-    """The value as a message shows it: its repr, cut at 40 characters."""
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
