@@ -12,7 +12,7 @@ import pytest
 
 from keras_dcgan.cli import build_parser, main
 from keras_dcgan.cli.quiet import has_nvidia_device, is_noise
-from keras_dcgan.cli.train import CONFIG_FLAGS, GROUPS, UNSET
+from keras_dcgan.cli.train_flags import CONFIG_FLAGS, GROUPS, UNSET
 from keras_dcgan.config import DCGANConfig, field_help
 
 SUBCOMMANDS = [

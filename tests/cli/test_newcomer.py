@@ -232,7 +232,7 @@ def help_text(argv, capsys):
 
 def test_train_help_is_short_and_help_all_shows_every_flag(capsys):
     from keras_dcgan.cli import build_parser
-    from keras_dcgan.cli.train import CONFIG_FLAGS
+    from keras_dcgan.cli.train_flags import CONFIG_FLAGS
 
     short = help_text(["train", "--help"], capsys)
     full = help_text(["train", "--help-all"], capsys)
@@ -258,7 +258,7 @@ def test_train_help_speaks_the_commands_words(argv, capsys):
     text = help_text(argv, capsys)
     body = text.split("options:", 1)[1]  # the usage line lists choices
     assert "None" not in body
-    from keras_dcgan.cli.train import CONFIG_FLAGS
+    from keras_dcgan.cli.train_flags import CONFIG_FLAGS
 
     for field, _, _ in CONFIG_FLAGS.values():
         if "_" in field:  # a field name where the flag is meant

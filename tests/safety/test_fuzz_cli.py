@@ -20,7 +20,7 @@ from keras_dcgan import bounds
 from keras_dcgan.cli import build_parser, check_args
 from keras_dcgan.cli.common import flag_table, in_flags
 from keras_dcgan.cli.generator import index_list
-from keras_dcgan.cli.train import CONFIG_FLAGS, config_from_args
+from keras_dcgan.cli.train_flags import CONFIG_FLAGS, config_from_args
 from keras_dcgan.config import DCGANConfig
 from keras_dcgan.errors import ConfigError, DataError, RunError
 
