@@ -67,6 +67,8 @@ ARMS = {
     "leaky-g": {"generator_activation": "leaky_relu"},
     "bn-after": {"batch_norm_position": "after"},
     "conv-output": {"generator_output": "conv"},
+    # The two ingredients with the best means per step, together.
+    "conv-bn-after": {"generator_output": "conv", "batch_norm_position": "after"},
 }
 
 
