@@ -36,15 +36,15 @@ import numpy as np
 from benchmarks.quality_sampling import score_images
 from benchmarks.quality_torch import EVAL_SEED, LATENT, sample_latents
 from benchmarks.quality_two_spaces import (
-    METRICS,
     SPACES,
     STEPS_PER_EPOCH,
+    int_list,
+    judged,
     judges,
     parse_scoring_args,
     scoring_parser,
     summarize,
     train_library,
-    verdict,
 )
 
 # One change each from the defaults (DCGANConfig fields).
@@ -135,20 +135,6 @@ def equal_compute_epoch(epoch, cost, default_epochs, tolerance=0.15):
     return match
 
 
-def judged(index, mine, theirs, **fields):
-    """Rows of verdicts, one a metric, of run group `mine` against `theirs`
-    (each an (arm, epoch) key of `index`), with `fields` added."""
-    rows = []
-    for metric in METRICS:
-        per_space = {
-            s: verdict(index[(*mine, s)], index[(*theirs, s)], metric) for s in SPACES
-        }
-        same = len(set(per_space.values())) == 1
-        counts = per_space[SPACES[0]] if same else "tie"
-        rows.append(dict(fields, metric=metric, **per_space, counts=counts))
-    return rows
-
-
 def compare(summary, costs):
     """Each arm against the default at the same epoch (`basis` "steps") and
     at the default's epoch of equal compute (`basis` "compute", where the
@@ -167,9 +153,8 @@ def compare(summary, costs):
         for basis, default_epoch in against.items():
             if default_epoch is not None:
                 out += judged(
-                    index,
-                    (arm, epoch),
-                    ("default", default_epoch),
+                    {s: index[(arm, epoch, s)] for s in SPACES},
+                    {s: index[("default", default_epoch, s)] for s in SPACES},
                     arm=arm,
                     epoch=epoch,
                     basis=basis,
@@ -234,9 +219,7 @@ def parse_args():
     parser.add_argument("--time-steps", type=int, default=20, help="steps timed")
     args = parse_scoring_args(parser)
     args.default_epochs = (
-        sorted({int(e) for e in args.default_epochs.split(",")})
-        if args.default_epochs
-        else args.epochs
+        int_list(args.default_epochs) if args.default_epochs else args.epochs
     )
     args.arms = ["default"] + [a for a in args.arms.split(",") if a != "default"]
     unknown = sorted(set(args.arms) - set(ARMS))

@@ -239,6 +239,18 @@ def verdict(mine, theirs, metric):
     return "tie"
 
 
+def judged(mine, theirs, **fields):
+    """For each metric, `mine` against `theirs` ({space: summary entry}):
+    the verdict in each space and the one that counts, with `fields`."""
+    rows = []
+    for metric in METRICS:
+        per_space = {s: verdict(mine[s], theirs[s], metric) for s in SPACES}
+        same = len(set(per_space.values())) == 1
+        counts = per_space[SPACES[0]] if same else "tie"
+        rows.append(dict(fields, metric=metric, **per_space, counts=counts))
+    return rows
+
+
 def verdicts(summary):
     """The library's `moving` against each reference sampling, per epoch and
     metric: the verdict in each space and the one that counts."""
@@ -247,25 +259,12 @@ def verdicts(summary):
     for recipe, sampling, epoch, space in sorted(index):
         if recipe != "reference" or space != SPACES[0]:
             continue
-        for metric in METRICS:
-            per_space = {
-                s: verdict(
-                    index[("library", "moving", epoch, s)],
-                    index[("reference", sampling, epoch, s)],
-                    metric,
-                )
-                for s in SPACES
-            }
-            same = len(set(per_space.values())) == 1
-            out.append(
-                dict(
-                    epoch=epoch,
-                    reference_sampling=sampling,
-                    metric=metric,
-                    **per_space,
-                    counts=per_space[SPACES[0]] if same else "tie",
-                )
-            )
+        out += judged(
+            {s: index[("library", "moving", epoch, s)] for s in SPACES},
+            {s: index[("reference", sampling, epoch, s)] for s in SPACES},
+            epoch=epoch,
+            reference_sampling=sampling,
+        )
     return out
 
 
@@ -335,9 +334,14 @@ def parse_scoring_args(parser):
         parser.error("--data is needed to train and score")
     args.data = repo_path(args.data) if args.data else None
     args.json = repo_path(args.json)
-    args.epochs = sorted({int(e) for e in args.epochs.split(",")})
-    args.seeds = sorted({int(s) for s in args.seeds.split(",")})
+    args.epochs = int_list(args.epochs)
+    args.seeds = int_list(args.seeds)
     return args
+
+
+def int_list(text):
+    """ "10,30" -> [10, 30]: sorted, each once."""
+    return sorted({int(part) for part in text.split(",")})
 
 
 def parse_args():
